@@ -1,0 +1,44 @@
+# The two set-up commands: `make demo` and `make test`. Each creates .venv and installs
+# what it needs. Python 3.13 (the Lambda runtime) is used when found, else python3.
+PY ?= $(shell for p in $(HOME)/.pyenv/versions/3.13*/bin/python3.13 python3.13 python3; do \
+        $$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+OUT ?= demo-out
+
+.PHONY: demo test lint typecheck unit integration bench e2e clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/socialcare demo --out $(OUT)
+
+test: $(STAMP) lint typecheck
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml -a cfn_lint_serverless.rules
+
+typecheck: $(STAMP)
+	$(BIN)/mypy layers/socialcare/socialcare cli/socialcare_cli
+	for f in functions/*/app.py; do $(BIN)/mypy $$f || exit 1; done  # each is module `app`
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit
+
+integration: $(STAMP)
+	$(BIN)/pytest tests/integration
+
+bench: $(STAMP)
+	$(BIN)/pytest tests/bench --benchmark-only
+
+clean:
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT)

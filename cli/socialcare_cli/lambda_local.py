@@ -1,0 +1,155 @@
+"""Run the handlers locally the way Lambda does: import functions/<name>/app.py as `app`
+with the function's environment from the template, and drive SQS-triggered ones with a
+poller that behaves like Lambda's event source mapping.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+
+from socialcare_cli.template import REPO, Stack
+
+Handler = Callable[[dict[str, Any], Any], Any]
+
+
+@dataclass
+class FakeContext:
+    function_name: str
+    timeout_s: int = 30
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = (
+            f"arn:aws:lambda:eu-west-1:123456789012:function:{self.function_name}"
+        )
+        self._deadline = time.time() + self.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def handler_path(stack: Stack, logical_id: str) -> tuple[Path, str]:
+    props = stack.resources[logical_id]["Properties"]
+    module, func = props["Handler"].rsplit(".", 1)
+    return REPO / props["CodeUri"] / f"{module.replace('.', '/')}.py", func
+
+
+def load_handler(
+    stack: Stack, logical_id: str, extra_env: dict[str, str] | None = None
+) -> tuple[ModuleType, Handler]:
+    """Import the handler file as Lambda does (module name from Handler, fresh each time)."""
+    path, func = handler_path(stack, logical_id)
+    env = {**stack.function_environment(logical_id), **(extra_env or {})}
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    with environment(env):
+        spec.loader.exec_module(module)
+    return module, getattr(module, func)
+
+
+def _event_record(message: Any, queue_arn: str) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": message.get("MessageAttributes", {}),
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": "eu-west-1",
+    }
+
+
+@dataclass
+class PollStats:
+    batches: int = 0
+    records: int = 0
+    failures: int = 0
+    crashes: int = 0
+
+
+def poll(
+    queue_url: str,
+    queue_arn: str,
+    handler: Handler,
+    *,
+    function_name: str,
+    batch_size: int = 10,
+    max_batches: int = 1000,
+    idle_polls: int = 2,
+) -> PollStats:
+    """Lambda's SQS poller, locally: receive a batch, invoke, delete what succeeded.
+
+    On `batchItemFailures` only the others are deleted; if the handler raises nothing is
+    deleted. Failed messages are made visible again at once (Lambda would wait for the
+    visibility timeout), so redrive to the DLQ after maxReceiveCount happens in seconds.
+    """
+    sqs = boto3.client("sqs")
+    stats = PollStats()
+    idle = 0
+    while stats.batches < max_batches and idle < idle_polls:
+        out = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=min(batch_size, 10),
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=0,
+        )
+        messages = out.get("Messages", [])
+        if not messages:
+            idle += 1
+            continue
+        idle = 0
+        stats.batches += 1
+        stats.records += len(messages)
+        event = {"Records": [_event_record(m, queue_arn) for m in messages]}
+        try:
+            response = handler(event, FakeContext(function_name))
+            failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+        except Exception:
+            stats.crashes += 1
+            failed = {m["MessageId"] for m in messages}
+        stats.failures += len(failed)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)
+                ],
+            )
+        for m in messages:
+            if m["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+    return stats

@@ -1,0 +1,181 @@
+"""Local HTTP servers for the demo and the tests: a replay source and a CRM that speaks
+the socialcare contract (docs/crm-api.yaml). Real HTTP on 127.0.0.1, real `requests`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+class _Handler(BaseHTTPRequestHandler):
+    route: Callable[
+        [str, str, dict[str, list[str]], bytes, dict[str, str]], tuple[int, dict[str, str], bytes]
+    ]
+
+    def _serve(self) -> None:
+        url = urlparse(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        status, headers, payload = type(self).route(
+            self.command, url.path, parse_qs(url.query), body, dict(self.headers.items())
+        )
+        self.send_response(status)
+        headers.setdefault("Content-Type", "application/json")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet: request lines would contain handles and e-mail addresses
+
+
+@contextmanager
+def serve(route: Callable[..., tuple[int, dict[str, str], bytes]]) -> Iterator[str]:
+    """Serve `route(method, path, query, body, headers)` on 127.0.0.1; yields the base URL."""
+    handler = type("Handler", (_Handler,), {"route": staticmethod(route)})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _json(
+    status: int, body: Any, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    return status, dict(headers or {}), json.dumps(body).encode()
+
+
+def materialise(post: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Sample posts carry `minutes_ago` instead of a date, so the demo never goes stale."""
+    out = {k: v for k, v in post.items() if k != "minutes_ago"}
+    if "minutes_ago" in post:
+        out["created_at"] = (now - timedelta(minutes=post["minutes_ago"])).isoformat()
+    return out
+
+
+class ReplayPages:
+    """Pages of posts: GET /?after=<position> -> {"posts", "cursor", "has_more"}."""
+
+    def __init__(self, posts: list[dict[str, Any]], page_size: int = 5) -> None:
+        self.posts = posts
+        self.page_size = page_size
+        self.requests: list[str | None] = []
+        self.fail_next: list[tuple[int, dict[str, str], bytes]] = []
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+        headers: dict[str, str],
+    ) -> tuple[int, dict[str, str], bytes]:
+        after = query.get("after", [None])[0]
+        self.requests.append(after)
+        if self.fail_next:
+            return self.fail_next.pop(0)
+        start = int(after) if after else 0
+        chunk = self.posts[start : start + self.page_size]
+        now = datetime.now(UTC)
+        end = start + len(chunk)
+        return _json(
+            200,
+            {
+                "posts": [materialise(p, now) for p in chunk],
+                "cursor": str(end),
+                "has_more": end < len(self.posts),
+            },
+        )
+
+
+class ContractCrm:
+    """The socialcare CRM contract over an in-memory directory (customers + interactions)."""
+
+    def __init__(
+        self,
+        customers: list[dict[str, Any]],
+        interactions: dict[str, list[dict[str, Any]]] | None = None,
+        token: str = "demo-token",  # noqa: S107 - the sample CRM's own token
+    ) -> None:
+        self.customers = customers
+        self.interactions = interactions or {}
+        self.token = token
+        self.recorded: list[tuple[str, dict[str, Any]]] = []
+        self.fail_next: list[tuple[int, dict[str, str], bytes]] = []
+        self.calls = 0
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+        headers: dict[str, str],
+    ) -> tuple[int, dict[str, str], bytes]:
+        self.calls += 1
+        if self.fail_next:
+            return self.fail_next.pop(0)
+        if headers.get("Authorization") != f"Bearer {self.token}":
+            return _json(401, {"error": "unauthorized"})
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if method == "GET" and parts == ["customers"]:
+            return _json(200, {"customers": self._find(query)})
+        if len(parts) == 3 and parts[0] == "customers" and parts[2] == "interactions":
+            customer_id = parts[1]
+            if method == "POST":
+                item = json.loads(body or b"{}")
+                self.recorded.append((customer_id, item))
+                self.interactions.setdefault(customer_id, []).append(item)
+                return _json(201, item)
+            since = datetime.fromisoformat(query.get("since", ["1970-01-01T00:00:00+00:00"])[0])
+            return _json(
+                200,
+                {
+                    "interactions": [
+                        i
+                        for i in self._materialised(customer_id)
+                        if i.get("open") or datetime.fromisoformat(i["at"]) >= since
+                    ]
+                },
+            )
+        return _json(404, {"error": "not found"})
+
+    def _materialised(self, customer_id: str) -> list[dict[str, Any]]:
+        now = datetime.now(UTC)
+        out = []
+        for item in self.interactions.get(customer_id, []):
+            item = dict(item)
+            if "hours_ago" in item:
+                item["at"] = (now - timedelta(hours=item.pop("hours_ago"))).isoformat()
+            out.append(item)
+        return out
+
+    def _find(self, query: dict[str, list[str]]) -> list[dict[str, Any]]:
+        if "handle" in query:
+            handle = query["handle"][0].lower()
+            return [c for c in self.customers if handle in c.get("handles", [])]
+        if "email" in query:
+            email = query["email"][0].lower()
+            return [c for c in self.customers if (c.get("email") or "").lower() == email]
+        if "name" in query:
+            tokens = set(query["name"][0].lower().split())
+            limit = int(query.get("limit", ["10"])[0])
+            return [c for c in self.customers if tokens & set(c.get("name", "").lower().split())][
+                :limit
+            ]
+        return []

@@ -1,0 +1,18 @@
+"""FetchMentions: one scheduled run for one source ({"source": "<name>"})."""
+
+from dataclasses import asdict
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from socialcare import wiring
+from socialcare.fetch import fetch
+from socialcare.observability import logger, metrics
+
+deps = wiring.fetch_deps()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    source = deps.source(str(event.get("source", "replay")))
+    return asdict(fetch(source, deps.state, deps.queue, deps.settings.max_pages_per_run))

@@ -1,0 +1,57 @@
+"""SendOutreach: SQS batch of outreach requests -> at most one e-mail per person."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
+from socialcare import wiring
+from socialcare.batch import AuditedBatchProcessor
+from socialcare.models import OutreachRequest
+from socialcare.observability import logger, metrics
+from socialcare.outreach import send_outreach
+
+
+class OutreachRecord(SqsRecordModel):
+    body: Json[OutreachRequest]
+
+
+runtime = wiring.mailer_runtime()
+processor = AuditedBatchProcessor(event_type=EventType.SQS, model=OutreachRecord)
+# Idempotent on the business key (person, mention), never on the SQS message id.
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[customer_hash, mention_id]", expires_after_seconds=7 * 86_400
+)
+persistence = DynamoDBPersistenceLayer(
+    table_name=runtime.settings.state_table,
+    key_attr="pk",
+    expiry_attr="expires_at",
+    boto3_client=runtime.dynamodb,
+)
+
+
+@idempotent_function(
+    data_keyword_argument="request", config=idempotency, persistence_store=persistence
+)
+def deliver(request: OutreachRequest) -> dict[str, Any] | None:
+    decision = send_outreach(request, runtime.deps, runtime.mode())
+    return decision.model_dump(mode="json") if decision else None
+
+
+def record_handler(record: OutreachRecord) -> None:
+    deliver(request=record.body)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return process_partial_response(  # type: ignore[return-value]
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,33 @@
+"""TriageMentions: SQS batch of mentions -> one decision each, outreach requests queued."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Json
+from socialcare import wiring
+from socialcare.batch import AuditedBatchProcessor
+from socialcare.models import Mention
+from socialcare.observability import logger, metrics
+from socialcare.triage import handle
+
+
+class MentionRecord(SqsRecordModel):
+    body: Json[Mention]
+
+
+runtime = wiring.triage_runtime()
+processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)
+
+
+def record_handler(record: MentionRecord) -> None:
+    handle(record.body, runtime.deps, runtime.outreach_queue)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(  # type: ignore[return-value]
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,1 @@
+"""Adapters for the ports: AWS (boto3), HTTP (requests) and in-memory fakes."""

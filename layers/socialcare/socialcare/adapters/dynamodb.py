@@ -1,0 +1,123 @@
+"""The state table: fetch cursors, seen-post keys, per-person claims, counters.
+
+Keys are `kind#value` strings where value is a keyed hash (or a source name for cursors).
+`expires_at` is the table's TTL attribute; conditions check it too, because DynamoDB
+deletes expired items lazily.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from socialcare.errors import RetryableError
+
+_RETRYABLE = {
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+}
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+class DynamoState:
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    def _call(self, op: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._db, op)(TableName=self._table, **kwargs)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in _RETRYABLE:
+                raise RetryableError(f"state table {op}: {exc.response['Error']['Code']}") from exc
+            raise
+
+    def get_cursor(self, source: str) -> str | None:
+        item = self._call("get_item", Key={"pk": {"S": f"cursor#{source}"}}, ConsistentRead=True)
+        return item.get("Item", {}).get("cursor", {}).get("S")
+
+    def put_cursor(self, source: str, cursor: str) -> None:
+        self._call(
+            "put_item",
+            Item={
+                "pk": {"S": f"cursor#{source}"},
+                "cursor": {"S": cursor},
+                "updated_at": {"N": str(_now())},
+            },
+        )
+
+    def claim(self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False) -> bool:
+        condition = "attribute_not_exists(pk) OR expires_at < :now"
+        if reentrant:
+            condition += " OR #owner = :owner"
+        try:
+            self._call(
+                "put_item",
+                Item={
+                    "pk": {"S": key},
+                    "owner": {"S": owner},
+                    "expires_at": {"N": str(_now() + ttl_s)},
+                },
+                ConditionExpression=condition,
+                ExpressionAttributeValues={
+                    ":now": {"N": str(_now())},
+                    **({":owner": {"S": owner}} if reentrant else {}),
+                },
+                **({"ExpressionAttributeNames": {"#owner": "owner"}} if reentrant else {}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def holder(self, key: str) -> dict[str, str] | None:
+        item = self._call("get_item", Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+        if not item or int(item.get("expires_at", {}).get("N", "0")) < _now():
+            return None
+        return {k: next(iter(v.values())) for k, v in item.items()}
+
+    def update(self, key: str, owner: str, **attrs: str) -> None:
+        names = {f"#a{i}": k for i, k in enumerate(attrs)}
+        values = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())}
+        sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(attrs)))
+        self._call(
+            "update_item",
+            Key={"pk": {"S": key}},
+            UpdateExpression=f"SET {sets}",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={**names, "#owner": "owner"},
+            ExpressionAttributeValues={**values, ":owner": {"S": owner}},
+        )
+
+    def release(self, key: str, owner: str) -> None:
+        try:
+            self._call(
+                "delete_item",
+                Key={"pk": {"S": key}},
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def incr(self, key: str, ttl_s: int) -> int:
+        out = self._call(
+            "update_item",
+            Key={"pk": {"S": key}},
+            UpdateExpression="ADD #n :one SET expires_at = if_not_exists(expires_at, :exp)",
+            ExpressionAttributeNames={"#n": "n"},
+            ExpressionAttributeValues={":one": {"N": "1"}, ":exp": {"N": str(_now() + ttl_s)}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(out["Attributes"]["n"]["N"])

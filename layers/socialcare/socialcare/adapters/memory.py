@@ -1,0 +1,112 @@
+"""In-memory fakes of every port, for unit tests of logic (not for integration tests)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from socialcare.models import Customer, Interaction
+from socialcare.ports import Email, Page
+
+
+class MemorySource:
+    def __init__(self, pages: list[Page], name: str = "memory") -> None:
+        self.name = name
+        self._pages = pages
+        self.calls: list[str | None] = []
+
+    def fetch_page(self, cursor: str | None) -> Page:
+        self.calls.append(cursor)
+        index = int(cursor) if cursor else 0
+        return self._pages[index] if index < len(self._pages) else Page([], cursor)
+
+
+class MemoryCrm:
+    def __init__(
+        self,
+        customers: list[Customer] | None = None,
+        interactions: dict[str, list[Interaction]] | None = None,
+    ) -> None:
+        self.customers = list(customers or [])
+        self.history = dict(interactions or {})
+        self.recorded: list[tuple[str, dict[str, object]]] = []
+
+    def find_by_handle(self, platform: str, handle: str) -> list[Customer]:
+        return [c for c in self.customers if f"{platform}:{handle}" in c.handles]
+
+    def find_by_email(self, email: str) -> list[Customer]:
+        return [c for c in self.customers if (c.email or "").lower() == email.lower()]
+
+    def find_by_name(self, name: str, limit: int = 10) -> list[Customer]:
+        tokens = set(name.lower().split())
+        return [c for c in self.customers if tokens & set(c.name.lower().split())][:limit]
+
+    def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:
+        return [i for i in self.history.get(customer_id, []) if i.open or i.at >= since]
+
+    def record_interaction(self, customer_id: str, interaction: dict[str, object]) -> None:
+        self.recorded.append((customer_id, interaction))
+
+
+class MemoryMailer:
+    def __init__(self) -> None:
+        self.sent: list[Email] = []
+
+    def send(self, email: Email) -> str:
+        self.sent.append(email)
+        return f"memory-{len(self.sent)}"
+
+
+class MemoryQueue:
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def send_all(self, messages: Sequence[BaseModel]) -> None:
+        self.messages.extend(m.model_dump_json() for m in messages)
+
+
+class MemoryState:
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, str]] = {}
+        self.cursors: dict[str, str] = {}
+
+    def get_cursor(self, source: str) -> str | None:
+        return self.cursors.get(source)
+
+    def put_cursor(self, source: str, cursor: str) -> None:
+        self.cursors[source] = cursor
+
+    def _live(self, key: str) -> dict[str, str] | None:
+        item = self.items.get(key)
+        if item and int(item["expires_at"]) < time.time():
+            return None
+        return item
+
+    def claim(self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False) -> bool:
+        item = self._live(key)
+        if item and not (reentrant and item["owner"] == owner):
+            return False
+        self.items[key] = {"owner": owner, "expires_at": str(int(time.time()) + ttl_s)}
+        return True
+
+    def holder(self, key: str) -> dict[str, str] | None:
+        return self._live(key)
+
+    def update(self, key: str, owner: str, **attrs: str) -> None:
+        item = self.items[key]
+        if item["owner"] == owner:
+            item.update(attrs)
+
+    def release(self, key: str, owner: str) -> None:
+        if self.items.get(key, {}).get("owner") == owner:
+            del self.items[key]
+
+    def incr(self, key: str, ttl_s: int) -> int:
+        item = self.items.setdefault(
+            key, {"owner": "", "expires_at": str(int(time.time()) + ttl_s), "n": "0"}
+        )
+        item["n"] = str(int(item["n"]) + 1)
+        return int(item["n"])

@@ -1,0 +1,79 @@
+"""Send a rendered e-mail with SES v2 SendEmail.
+
+The MIME message is built here (Raw content), so the RFC 8058 List-Unsubscribe headers,
+the Reply-To and both the text and HTML parts are exactly what we rendered.
+"""
+
+from __future__ import annotations
+
+from email import policy
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from socialcare.errors import MailError, MailRejected, MailThrottled
+from socialcare.ports import Email
+
+_THROTTLED = {
+    "TooManyRequestsException",
+    "Throttling",
+    "ThrottlingException",
+    "LimitExceededException",
+    "SendingPausedException",
+}
+_REJECTED = {
+    "MessageRejected",
+    "MailFromDomainNotVerifiedException",
+    "BadRequestException",
+    "NotFoundException",
+    "AccountSuspendedException",
+}
+
+
+# Long List-Unsubscribe URLs must stay one plain `<url>`, never RFC 2047-encoded words.
+_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
+def to_mime(email: Email) -> EmailMessage:
+    msg = EmailMessage(policy=_POLICY)
+    msg["From"] = email.sender
+    msg["To"] = email.to
+    msg["Reply-To"] = email.reply_to
+    msg["Subject"] = email.subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain=email.sender.rpartition("@")[2] or None)
+    for name, value in email.headers.items():
+        msg[name] = value
+    msg.set_content(email.text)
+    msg.add_alternative(email.html, subtype="html")
+    return msg
+
+
+class SesMailer:
+    def __init__(self, client: Any, configuration_set: str = "") -> None:
+        self._ses = client
+        self._configuration_set = configuration_set
+
+    def send(self, email: Email) -> str:
+        kwargs: dict[str, Any] = {
+            "FromEmailAddress": email.sender,
+            "Destination": {"ToAddresses": [email.to]},
+            "ReplyToAddresses": [email.reply_to],
+            "Content": {"Raw": {"Data": to_mime(email).as_bytes()}},
+            "EmailTags": [{"Name": k, "Value": v} for k, v in email.tags.items()],
+        }
+        if self._configuration_set:
+            kwargs["ConfigurationSetName"] = self._configuration_set
+        try:
+            return str(self._ses.send_email(**kwargs)["MessageId"])
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            if code in _THROTTLED:
+                raise MailThrottled(f"SES throttled: {code}") from exc
+            if code in _REJECTED:
+                raise MailRejected(f"SES rejected the message: {code}") from exc
+            raise MailError(f"SES error: {code}") from exc
+        except BotoCoreError as exc:
+            raise MailThrottled(f"SES unreachable: {type(exc).__name__}") from exc

@@ -1,0 +1,46 @@
+"""Send messages to SQS in batches of 10; a batch that is not fully accepted raises."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
+
+from socialcare.errors import RetryableError
+
+BATCH = 10  # SendMessageBatch's limit
+
+
+class SqsQueue:
+    def __init__(self, client: Any, url: str) -> None:
+        self._sqs = client
+        self._url = url
+
+    def send_all(self, messages: Sequence[BaseModel]) -> None:
+        for start in range(0, len(messages), BATCH):
+            chunk = {
+                str(i): m.model_dump_json() for i, m in enumerate(messages[start : start + BATCH])
+            }
+            self._send_batch(chunk, attempts=3)
+
+    def _send_batch(self, bodies: dict[str, str], attempts: int) -> None:
+        pending = bodies
+        for _ in range(attempts):
+            try:
+                out = self._sqs.send_message_batch(
+                    QueueUrl=self._url,
+                    Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()],
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise RetryableError(f"SQS send failed: {type(exc).__name__}") from exc
+            failed = out.get("Failed", [])
+            if not failed:
+                return
+            # Only sender-side failures are worth a retry; entries are resent, never skipped.
+            if any(f.get("SenderFault") for f in failed):
+                codes = sorted({f.get("Code", "?") for f in failed})
+                raise RetryableError(f"SQS rejected {len(failed)} messages: {codes}")
+            pending = {f["Id"]: pending[f["Id"]] for f in failed}
+        raise RetryableError(f"SQS did not accept {len(pending)} messages after {attempts} tries")

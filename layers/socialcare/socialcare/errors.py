@@ -1,0 +1,66 @@
+"""Typed errors. Each says which part failed and whether a retry can help.
+
+`RetryableError`s send the SQS record back to its queue (partial batch failure) so it is
+retried and, after maxReceiveCount, lands in the DLQ. Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+
+class SocialcareError(Exception):
+    """Base of every error this project raises on purpose."""
+
+
+class ConfigError(SocialcareError):
+    """Settings or brand configuration are missing or invalid (fail at cold start)."""
+
+
+class BadInputError(SocialcareError):
+    """A message or payload does not have the expected shape. Retrying will not help."""
+
+
+class RetryableError(SocialcareError):
+    """A dependency failed in a way that may pass: 5xx, timeouts, throttling."""
+
+
+class SourceError(SocialcareError):
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"{source}: {message}")
+        self.source = source
+
+
+class SourcePayloadError(SourceError, BadInputError):
+    """A platform answered with something that is not a page of posts."""
+
+
+class SourceAuthError(SourceError):
+    """The platform refused our credentials (expired or revoked token)."""
+
+
+class SourceRateLimited(SourceError):
+    """The platform asked us to slow down; this run stops and keeps its cursor."""
+
+    def __init__(self, source: str, retry_after_s: float | None = None, kind: str = "rate_limit"):
+        super().__init__(source, f"{kind}; retry after {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+        self.kind = kind
+
+
+class SourceUnavailable(SourceError, RetryableError):
+    """5xx or network errors that outlasted our retries."""
+
+
+class CrmError(RetryableError):
+    """The CRM failed (5xx, 429 after retries, timeout): never read as 'no match'."""
+
+
+class MailError(SocialcareError):
+    pass
+
+
+class MailThrottled(MailError, RetryableError):
+    """SES throttled us or the hourly cap is reached; the request waits in the queue."""
+
+
+class MailRejected(MailError, BadInputError):
+    """SES refused this message for good (bad address, unverified sender)."""

@@ -1,0 +1,66 @@
+"""Fetch pages from one source onto MentionsQueue; the cursor moves only after a send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from socialcare.errors import SourceAuthError, SourceRateLimited
+from socialcare.observability import count, logger
+from socialcare.ports import Queue, Source, State
+
+
+@dataclass
+class FetchReport:
+    source: str
+    pages: int = 0
+    fetched: int = 0
+    invalid: int = 0
+    stopped: str = "done"  # done | page_limit | rate_limited | usage_capped
+
+
+def fetch(source: Source, state: State, queue: Queue, max_pages: int = 20) -> FetchReport:
+    report = FetchReport(source.name)
+    cursor = state.get_cursor(source.name)
+    try:
+        while True:
+            if report.pages >= max_pages:
+                report.stopped = "page_limit"  # the next schedule continues from the cursor
+                break
+            page = source.fetch_page(cursor)
+            report.pages += 1
+            queue.send_all(page.mentions)  # raises unless every message was accepted
+            report.fetched += len(page.mentions)
+            report.invalid += page.invalid
+            if page.cursor and page.cursor != cursor:
+                state.put_cursor(source.name, page.cursor)
+                cursor = page.cursor
+            if not page.has_more:
+                break
+    except SourceRateLimited as exc:
+        # Keep the cursor: the next scheduled run continues where this one stopped.
+        report.stopped = "usage_capped" if exc.kind == "usage_capped" else "rate_limited"
+        count("RateLimitedRuns", source=source.name, kind=report.stopped)
+        logger.warning(
+            "source rate limited",
+            extra={"source": source.name, "retry_after_s": exc.retry_after_s, "kind": exc.kind},
+        )
+    except SourceAuthError:
+        count("SourceAuthFailed", source=source.name)
+        raise
+    finally:
+        count("Fetched", report.fetched, source=source.name)
+        if report.invalid:
+            count("InvalidPostItems", report.invalid, source=source.name)
+    # Only a run that reached the platform beats: a dead channel must go silent and alarm.
+    count("SourceHeartbeat", source=source.name)
+    logger.info(
+        "fetch finished",
+        extra={
+            "source": source.name,
+            "pages": report.pages,
+            "fetched": report.fetched,
+            "invalid": report.invalid,
+            "stopped": report.stopped,
+        },
+    )
+    return report

@@ -1,0 +1,168 @@
+"""The messages that flow between the functions, and the decision vocabulary.
+
+A `Mention` carries post text and lives only in flight (on MentionsQueue). Everything
+after triage (`OutreachRequest`, `Decision`) carries no post text.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_TEXT_CHARS = (
+    10_000  # longer posts are cut: no platform allows more, and bad input must not grow
+)
+
+
+class Reason(StrEnum):
+    """Exactly one of these per fetched mention; `contact` when we e-mail."""
+
+    CONTACT = "contact"
+    NOT_COMPLAINT = "not_complaint"
+    OWN_ACCOUNT = "own_account"
+    REPOST = "repost"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    NO_CUSTOMER_MATCH = "no_customer_match"
+    AMBIGUOUS_MATCH = "ambiguous_match"
+    NO_EMAIL = "no_email"
+    DO_NOT_CONTACT = "do_not_contact"
+    OPTED_OUT = "opted_out"
+    ALREADY_IN_CONTACT = "already_in_contact"
+    RECENTLY_CONTACTED = "recently_contacted"
+    INCIDENT_MODE = "incident_mode"
+
+
+class Mention(BaseModel):
+    """One public post that mentions the brand, normalised from any source."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    source: str = Field(min_length=1, max_length=32)
+    post_id: str = Field(min_length=1, max_length=256)
+    # Assigned once when the post is fetched; stable across SQS redeliveries and DLQ
+    # redrives, so triage can tell a retry of this fetch from a second fetch of the post.
+    fetch_id: str = Field(default_factory=lambda: uuid.uuid4().hex, max_length=64)
+    url: str | None = Field(default=None, max_length=2048)
+    author_id: str | None = Field(default=None, max_length=256)
+    handle: str | None = Field(default=None, max_length=256)
+    display_name: str | None = Field(default=None, max_length=256)
+    location: str | None = Field(default=None, max_length=256)
+    email: str | None = Field(default=None, max_length=320)
+    text: str = Field(default="")
+    lang: str | None = Field(default=None, max_length=16)
+    created_at: datetime
+    is_repost: bool = False
+    is_reply: bool = False
+    is_own_account: bool = False
+
+    @field_validator("text")
+    @classmethod
+    def _cut_text(cls, value: str) -> str:
+        return value[:MAX_TEXT_CHARS]
+
+    @field_validator("handle")
+    @classmethod
+    def _normalise_handle(cls, value: str | None) -> str | None:
+        # Handles are compared lower-case and without "@", as the CRM contract stores them.
+        return value.lstrip("@").lower() or None if value else None
+
+    @field_validator("created_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @property
+    def key(self) -> str:
+        """The post's identity across fetch paths (polling, webhooks, redrives)."""
+        return f"{self.source}:{self.post_id}"
+
+
+class Classification(BaseModel):
+    language: str
+    complaint: bool
+    score: float
+    topics: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+
+
+class Customer(BaseModel):
+    """A customer as the CRM contract returns it (docs/crm-api.yaml)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    name: str = ""
+    email: str | None = None
+    language: str | None = None
+    city: str | None = None
+    handles: list[str] = Field(default_factory=list)
+    do_not_contact: bool = False
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else ""
+
+
+class Interaction(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    channel: str
+    kind: str = ""
+    at: datetime
+    open: bool = False
+
+
+class Decision(BaseModel):
+    """The audit line: hashed ids, a reason code, no content."""
+
+    mention_id: str  # keyed hash of the mention's source:post_id
+    fetch_id: str  # random id of this fetch of the post (not personal)
+    source: str
+    decision: str  # "contact" | "skip"
+    reason: Reason
+    stage: str = "triage"
+    customer_hash: str | None = None
+    match: str | None = None
+    language: str | None = None
+    topics: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, reason: Reason, **fields: object) -> Decision:
+        return cls(
+            decision="contact" if reason is Reason.CONTACT else "skip",
+            reason=reason,
+            **fields,
+        )
+
+
+class TriageResult(BaseModel):
+    """What triage decided for one mention; `outreach` is set only for `contact`."""
+
+    decision: Decision
+    outreach: OutreachRequest | None = None
+
+
+class OutreachRequest(BaseModel):
+    """What the mailer needs to write one e-mail. No post text, by construction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mention_id: str  # hashed
+    fetch_id: str
+    customer_ref: str  # the CRM's id, needed to record the outreach
+    customer_hash: str
+    email: str
+    first_name: str = ""
+    language: str = "da"
+    topics: list[str] = Field(default_factory=list)
+    source: str
+    post_url: str | None = None
+    post_created_at: datetime
+    match: str = "handle"
+
+
+TriageResult.model_rebuild()

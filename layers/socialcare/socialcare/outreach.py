@@ -1,0 +1,178 @@
+"""Send one outreach e-mail, at most once per person per cooldown, in the configured mode.
+
+Order matters for "exactly once": the per-person key is claimed (conditional write) right
+before sending and kept afterwards. A crash after SES accepted the message leaves the key
+held, so a retry finds it taken and sends nothing. A failure *before* SES accepted it
+releases the key, so the retry can send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from socialcare import policy
+from socialcare.brand import Brand
+from socialcare.errors import ConfigError, CrmError, MailRejected, MailThrottled
+from socialcare.hashing import Hasher
+from socialcare.models import Decision, OutreachRequest, Reason
+from socialcare.observability import count, logger
+from socialcare.ports import Crm, Email, Mailer, State
+from socialcare.render import Rendered, render
+from socialcare.unsubscribe import make_token
+
+
+@dataclass
+class MailerDeps:
+    brand: Brand
+    mailer: Mailer
+    crm: Crm
+    state: State
+    hasher: Hasher
+    sender: str
+    reply_to: str
+    unsubscribe_base: str
+    unsubscribe_secret: str
+    review_address: str = ""
+    max_post_age: timedelta = timedelta(hours=72)
+    cooldown: timedelta = timedelta(days=30)
+    max_per_hour: int = 50
+    configuration_set: str = ""
+
+
+def unsubscribe_url(deps: MailerDeps, customer_hash: str) -> str:
+    token = make_token(deps.unsubscribe_secret, customer_hash)
+    base = deps.unsubscribe_base or f"{deps.brand.website}/unsubscribe"
+    return f"{base}{'&' if '?' in base else '?'}token={quote(token)}"
+
+
+def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
+    link = unsubscribe_url(deps, req.customer_hash)
+    body: Rendered = render(
+        brand=deps.brand,
+        language=req.language,
+        first_name=req.first_name,
+        source=req.source,
+        post_url=req.post_url,
+        topics=req.topics,
+        unsubscribe_url=link,
+    )
+    headers = {
+        "List-Unsubscribe": f"<{link}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",  # RFC 8058 one-click
+    }
+    to, text, html = req.email, body.text, body.html
+    if mode == "review":
+        # An agent reads this first; the block says who it would go to and why.
+        block = (
+            f"REVIEW: would go to {req.email} (customer {req.customer_ref}), matched by "
+            f"{req.match}, topics {', '.join(req.topics) or '-'}, post {req.post_url or '-'}"
+        )
+        to, text = deps.review_address, f"{block}\n\n{text}"
+        html = f"<pre>{_escape(block)}</pre>\n{html}"
+        headers["X-Socialcare-Review"] = "1"
+    tags = {"source": req.source, "topic": (req.topics or ["general"])[0], "mode": mode}
+    return Email(
+        to=to,
+        sender=deps.sender,
+        reply_to=deps.reply_to,
+        subject=body.subject,
+        text=text,
+        html=html,
+        headers=headers,
+        tags=tags,
+    )
+
+
+def _escape(value: str) -> str:
+    from html import escape
+
+    return escape(value)
+
+
+def send_outreach(
+    req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime | None = None
+) -> Decision | None:
+    """The mailer's decision, or None when SES refused the message for good."""
+    now = now or datetime.now(UTC)
+    base = {
+        "mention_id": req.mention_id,
+        "fetch_id": req.fetch_id,
+        "source": req.source,
+        "stage": "mailer",
+        "customer_hash": req.customer_hash,
+        "match": req.match,
+        "language": req.language,
+        "topics": req.topics,
+    }
+
+    def decide(reason: Reason) -> Decision:
+        decision = Decision.of(reason, **base)
+        logger.info("decision", extra={**decision.model_dump(mode="json"), "mode": mode})
+        if reason is Reason.CONTACT:
+            count("Emailed", mode=mode)
+        else:
+            count("MailerSkipped", reason=reason.value)
+        return decision
+
+    # A DLQ redrive can come days later: never write about an old post.
+    if now - req.post_created_at > deps.max_post_age:
+        return decide(Reason.STALE)
+    if deps.state.holder(policy.optout_key(req.customer_hash)) or deps.state.holder(
+        policy.address_optout_key(deps.hasher.address(req.email))
+    ):
+        return decide(Reason.OPTED_OUT)
+    if mode == "review" and not deps.review_address:
+        raise ConfigError("review mode needs REVIEW_ADDRESS")
+    email = build_email(req, deps, mode)
+    if mode == "shadow":
+        return decide(Reason.CONTACT)  # rendered and logged (hashed), nothing sent or claimed
+
+    hour = now.strftime("%Y%m%d%H")
+    if deps.state.incr(f"rate#{hour}", ttl_s=7200) > deps.max_per_hour:
+        raise MailThrottled("hourly e-mail cap reached; the request waits in the queue")
+    key = policy.person_key(req.customer_hash)
+    if not deps.state.claim(key, req.mention_id, int(deps.cooldown.total_seconds())):
+        return decide(Reason.RECENTLY_CONTACTED)
+    try:
+        message_id = deps.mailer.send(email)
+    except MailRejected as exc:
+        # Permanent: a retry would fail the same way. Report it and keep the key, so this
+        # address is not tried again within the cooldown.
+        count("SendFailures", kind="rejected")
+        logger.error(
+            "send failed for good", extra={"mention_id": req.mention_id, "error": str(exc)}
+        )
+        return None
+    except Exception:
+        deps.state.release(key, req.mention_id)  # not sent: let the retry try again
+        count("SendFailures", kind="retryable")
+        raise
+    deps.state.update(key, req.mention_id, state="sent", message_id=message_id)
+    _record(req, deps, mode, now)
+    return decide(Reason.CONTACT)
+
+
+def _record(req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime) -> None:
+    """Tell the CRM, so agents see it and the policy sees it next time. Never resends."""
+    if mode != "live":
+        return
+    try:
+        deps.crm.record_interaction(
+            req.customer_ref,
+            {
+                "channel": "email",
+                "kind": policy.OUR_KIND,
+                "at": now.isoformat(),
+                "open": False,
+                "platform": req.source,
+                "post_url": req.post_url,
+            },
+        )
+    except CrmError as exc:
+        count("CrmRecordFailures")
+        logger.warning(
+            "could not record outreach in CRM",
+            extra={"error": str(exc), "mention_id": req.mention_id},
+        )

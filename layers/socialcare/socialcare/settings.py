@@ -1,0 +1,76 @@
+"""Typed settings per function, read from the environment and validated at cold start."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from socialcare.errors import ConfigError
+
+Mode = Literal["shadow", "review", "live"]
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    state_table: str = Field(alias="STATE_TABLE")
+    # Where the keyed-hash secret lives (Secrets Manager); SOCIALCARE_HASH_KEY overrides it
+    # locally (demo, tests) so the tools run without AWS.
+    hash_key_secret: str = Field(default="", alias="HASH_KEY_SECRET")
+    hash_key: str = Field(default="", alias="SOCIALCARE_HASH_KEY")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Self:
+        env = dict(os.environ if env is None else env)
+        try:
+            settings = cls.model_validate(env)
+        except ValidationError as exc:
+            missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
+            raise ConfigError(f"{cls.__name__}: invalid or missing settings: {missing}") from exc
+        if not (settings.hash_key or settings.hash_key_secret):
+            raise ConfigError(f"{cls.__name__}: set HASH_KEY_SECRET or SOCIALCARE_HASH_KEY")
+        return settings
+
+
+class FetchSettings(_Settings):
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
+    enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
+    replay_url: str = Field(default="", alias="REPLAY_URL")
+    max_pages_per_run: int = Field(default=20, ge=1, le=1000, alias="MAX_PAGES_PER_RUN")
+    http_timeout_s: float = Field(default=10.0, gt=0, alias="HTTP_TIMEOUT_S")
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.strip() for s in self.enabled_sources.split(",") if s.strip()]
+
+
+class TriageSettings(_Settings):
+    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
+    crm_url: str = Field(alias="CRM_URL")
+    crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
+    crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")
+    max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
+    cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
+    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
+
+
+class MailerSettings(_Settings):
+    sender: str = Field(alias="SENDER_ADDRESS")
+    reply_to: str = Field(alias="REPLY_TO_ADDRESS")
+    review_address: str = Field(default="", alias="REVIEW_ADDRESS")
+    # The mode lives in SSM so it can be switched (kill switch) without a redeploy;
+    # OUTREACH_MODE is the fallback when no parameter is configured (local runs).
+    mode_parameter: str = Field(default="", alias="OUTREACH_MODE_PARAMETER")
+    mode: Mode = Field(default="shadow", alias="OUTREACH_MODE")
+    configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
+    crm_url: str = Field(alias="CRM_URL")
+    crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
+    crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")
+    max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
+    cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
+    max_emails_per_hour: int = Field(default=50, ge=1, alias="MAX_EMAILS_PER_HOUR")
+    unsubscribe_url: str = Field(default="", alias="UNSUBSCRIBE_URL")
+    http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")

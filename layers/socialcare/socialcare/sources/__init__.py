@@ -1,0 +1,1 @@
+"""Sources of public mentions, each behind the `Source` port (socialcare.ports)."""

@@ -1,0 +1,38 @@
+"""Signed opt-out tokens: `<customer hash>.<expiry>.<hmac>`, nothing personal in clear."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from socialcare.errors import BadInputError
+
+
+class TokenError(BadInputError):
+    """A forged, altered, malformed or expired opt-out token."""
+
+
+def _sign(secret: str, payload: str) -> str:
+    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def make_token(
+    secret: str, customer_hash: str, ttl_s: int = 90 * 86_400, now: float | None = None
+) -> str:
+    expiry = int((time.time() if now is None else now) + ttl_s)
+    payload = f"{customer_hash}.{expiry}"
+    return f"{payload}.{_sign(secret, payload)}"
+
+
+def verify_token(secret: str, token: str, now: float | None = None) -> str:
+    """Return the customer hash the token was made for, or raise TokenError."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts) or len(token) > 200:
+        raise TokenError("malformed token")
+    customer_hash, expiry, signature = parts
+    if not hmac.compare_digest(_sign(secret, f"{customer_hash}.{expiry}"), signature):
+        raise TokenError("bad signature")
+    if not expiry.isdigit() or int(expiry) < (time.time() if now is None else now):
+        raise TokenError("expired token")
+    return customer_hash

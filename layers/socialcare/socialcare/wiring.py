@@ -1,0 +1,146 @@
+"""Build each function's dependencies once per container, from its typed settings.
+
+Handlers call these at import time (cold start), so a misconfiguration fails fast.
+boto3 honours AWS_ENDPOINT_URL, which is how the demo and tests point it at the emulator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+
+from socialcare.adapters.dynamodb import DynamoState
+from socialcare.adapters.http_crm import HttpCrm
+from socialcare.adapters.ses import SesMailer
+from socialcare.adapters.sqs import SqsQueue
+from socialcare.brand import Brand, load_brand
+from socialcare.classify import RuleClassifier
+from socialcare.errors import ConfigError
+from socialcare.hashing import Hasher
+from socialcare.http import make_session
+from socialcare.outreach import MailerDeps
+from socialcare.policy import PolicyConfig
+from socialcare.ports import Source
+from socialcare.settings import FetchSettings, MailerSettings, TriageSettings, _Settings
+from socialcare.sources.replay import ReplaySource
+from socialcare.triage import TriageDeps
+
+
+def _secret(name: str) -> str:
+    try:
+        return str(parameters.get_secret(name, max_age=300))
+    except Exception as exc:
+        raise ConfigError(f"cannot read secret {name!r}: {type(exc).__name__}") from exc
+
+
+def hash_key(settings: _Settings) -> str:
+    return settings.hash_key or _secret(settings.hash_key_secret)
+
+
+def derived_secret(key: str, purpose: str) -> str:
+    """One stored secret, a separate key per purpose (hashing, unsubscribe tokens)."""
+    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
+def _crm(url: str, token: str, secret: str, timeout_s: float) -> HttpCrm:
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(f"CRM_URL must be an http(s) URL, got {url[:40]!r}")
+    return HttpCrm(url, token or (_secret(secret) if secret else ""), timeout_s=timeout_s)
+
+
+@dataclass
+class FetchDeps:
+    settings: FetchSettings
+    state: DynamoState
+    queue: SqsQueue
+
+    def source(self, name: str) -> Source:
+        if name not in self.settings.sources:
+            raise ConfigError(f"source {name!r} is not enabled ({self.settings.enabled_sources})")
+        session = make_session(timeout_s=self.settings.http_timeout_s)
+        if name == "replay":
+            if not self.settings.replay_url:
+                raise ConfigError("the replay source needs REPLAY_URL")
+            return ReplaySource(session, self.settings.replay_url)
+        raise ConfigError(f"unknown source {name!r}")
+
+
+def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
+    settings = FetchSettings.from_env(env)
+    return FetchDeps(
+        settings=settings,
+        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
+        queue=SqsQueue(boto3.client("sqs"), settings.mentions_queue_url),
+    )
+
+
+@dataclass
+class TriageRuntime:
+    deps: TriageDeps
+    outreach_queue: SqsQueue
+
+
+def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> TriageRuntime:
+    settings = TriageSettings.from_env(env)
+    brand = brand or load_brand()
+    state = DynamoState(boto3.client("dynamodb"), settings.state_table)
+    deps = TriageDeps(
+        brand=brand,
+        classifier=RuleClassifier(brand),
+        crm=_crm(
+            settings.crm_url, settings.crm_token, settings.crm_token_secret, settings.http_timeout_s
+        ),
+        state=state,
+        hasher=Hasher(derived_secret(hash_key(settings), "hash")),
+        max_post_age=timedelta(hours=settings.max_post_age_hours),
+        policy=PolicyConfig(
+            in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
+        ),
+    )
+    return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
+
+
+@dataclass
+class MailerRuntime:
+    deps: MailerDeps
+    settings: MailerSettings
+    dynamodb: Any
+
+    def mode(self) -> str:
+        """The outreach mode, re-read from SSM at most once a minute (the kill switch)."""
+        if not self.settings.mode_parameter:
+            return self.settings.mode
+        value = str(parameters.get_parameter(self.settings.mode_parameter, max_age=60)).strip()
+        if value not in ("shadow", "review", "live"):
+            raise ConfigError(f"outreach mode parameter holds {value[:20]!r}")
+        return value
+
+
+def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> MailerRuntime:
+    settings = MailerSettings.from_env(env)
+    key = hash_key(settings)
+    dynamodb = boto3.client("dynamodb")
+    deps = MailerDeps(
+        brand=brand or load_brand(),
+        mailer=SesMailer(boto3.client("sesv2"), settings.configuration_set),
+        crm=_crm(
+            settings.crm_url, settings.crm_token, settings.crm_token_secret, settings.http_timeout_s
+        ),
+        state=DynamoState(dynamodb, settings.state_table),
+        hasher=Hasher(derived_secret(key, "hash")),
+        sender=settings.sender,
+        reply_to=settings.reply_to,
+        unsubscribe_base=settings.unsubscribe_url,
+        unsubscribe_secret=derived_secret(key, "unsubscribe"),
+        review_address=settings.review_address,
+        max_post_age=timedelta(hours=settings.max_post_age_hours),
+        cooldown=timedelta(days=settings.cooldown_days),
+        max_per_hour=settings.max_emails_per_hour,
+    )
+    return MailerRuntime(deps, settings, dynamodb)
