@@ -1,35 +1,40 @@
-"""The `socialcare` command: local tools around the deployed functions."""
+"""The `socialcare` command: local tools around the deployed functions.
+
+Each subcommand lives in its own module with `register(subparsers)`; add new ones to
+COMMANDS.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from pathlib import Path
 
+from socialcare.errors import SocialcareError
 
-def _demo(args: argparse.Namespace) -> int:
-    from socialcare_cli.demo import print_funnel, run_demo
-
-    result = run_demo(
-        Path(args.out), mode=args.mode, progress=lambda msg: print(msg, file=sys.stderr)
-    )
-    print_funnel(result)
-    return 0
+COMMANDS = [
+    "socialcare_cli.cmd_demo",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="socialcare", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="socialcare",
+        description="socialcare: local tools (demo, checks, dry runs) for the SAM application",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the whole pipeline locally on sample data")
-    demo.add_argument("--out", default="demo-out", help="where outbox/ and decisions go")
-    demo.add_argument("--mode", default="live", choices=["shadow", "review", "live"])
-    demo.set_defaults(func=_demo)
+    for name in COMMANDS:
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except SocialcareError as exc:
+        print(f"socialcare {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

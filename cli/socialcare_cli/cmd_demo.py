@@ -1,0 +1,25 @@
+"""`socialcare demo --out DIR`: the whole pipeline locally on built-in sample data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    demo = sub.add_parser("demo", help="run the whole pipeline locally on sample data")
+    demo.add_argument("--out", default="demo-out", help="where outbox/ and decisions go")
+    demo.add_argument("--mode", default="live", choices=["shadow", "review", "live"])
+    demo.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from socialcare_cli.demo import print_funnel, run_demo
+
+    result = run_demo(
+        Path(args.out), mode=args.mode, progress=lambda msg: print(msg, file=sys.stderr)
+    )
+    print_funnel(result)
+    return 0
