@@ -7,7 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 OUT ?= demo-out
 
-.PHONY: demo test lint typecheck unit integration bench e2e clean
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+PY313_BIN := $(dir $(PY))
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: demo test lint typecheck unit integration bench validate e2e clean print-py
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,6 +44,19 @@ integration: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pytest tests/bench --benchmark-only
+
+$(SAM_VENV)/.installed:
+	$(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.130,<2'
+	touch $@
+
+# sam build needs the runtime's interpreter (python3.13) on PATH; it cross-builds arm64.
+validate: $(SAM_VENV)/.installed
+	$(SAM) validate --lint
+	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build
+
+print-py:
+	@echo $(PY)
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT)

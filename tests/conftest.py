@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from aws_lambda_powertools.utilities import parameters
 
 from socialcare_cli import lambda_local, local_aws, servers
 from socialcare_cli.template import Stack, load_template
@@ -36,6 +37,7 @@ def moto_endpoint() -> Iterator[str]:
 def aws(moto_endpoint: str) -> Iterator[str]:
     """A clean emulator for each test (moto's reset API), reached over HTTP by boto3."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
+    parameters.clear_caches()  # Powertools caches SSM values and secrets per process
     saved = dict(os.environ)
     os.environ.update(local_aws.FAKE_ENV)
     os.environ["AWS_ENDPOINT_URL"] = moto_endpoint
@@ -83,7 +85,7 @@ def handler(stack: Stack) -> Any:
     """load(logical_id, **env) -> the handler, imported fresh as Lambda would."""
 
     def load(logical_id: str, **env: str) -> Any:
-        return lambda_local.load_handler(stack, logical_id, env)[1]
+        return lambda_local.load_handler(stack, logical_id, {"HTTP_BACKOFF_S": "0.01", **env})[1]
 
     return load
 

@@ -179,7 +179,8 @@ def _dead_letters(stack: Stack) -> dict[str, int]:
     return counts
 
 
-def print_funnel(result: DemoResult, file: Any = sys.stdout) -> None:
+def print_funnel(result: DemoResult, file: Any = None) -> None:
+    file = file or sys.stdout
     reasons = result.reasons
     decided = sum(reasons.values())
     early = {"own_account", "repost", "duplicate", "stale"}

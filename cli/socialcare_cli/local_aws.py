@@ -47,6 +47,8 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
+    # moto keeps its backends per process: start from a clean state every time.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10)
     saved = {k: os.environ.get(k) for k in [*FAKE_ENV, "AWS_ENDPOINT_URL"]}
     os.environ.update(FAKE_ENV)
     os.environ["AWS_ENDPOINT_URL"] = endpoint

@@ -14,6 +14,8 @@ from socialcare.errors import SocialcareError
 
 COMMANDS = [
     "socialcare_cli.cmd_demo",
+    "socialcare_cli.cmd_decide",
+    "socialcare_cli.cmd_crm_import",
 ]
 
 

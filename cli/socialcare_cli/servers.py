@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+from socialcare.names import search_keys
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,7 +48,8 @@ def serve(route: Callable[..., tuple[int, dict[str, str], bytes]]) -> Iterator[s
     """Serve `route(method, path, query, body, headers)` on 127.0.0.1; yields the base URL."""
     handler = type("Handler", (_Handler,), {"route": staticmethod(route)})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval makes shutdown quick (tests start many servers).
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -75,7 +79,8 @@ class ReplayPages:
         self.posts = posts
         self.page_size = page_size
         self.requests: list[str | None] = []
-        self.fail_next: list[tuple[int, dict[str, str], bytes]] = []
+        # Scripted answers for the next requests; None means "answer normally".
+        self.fail_next: list[tuple[int, dict[str, str], bytes] | None] = []
 
     def __call__(
         self,
@@ -87,8 +92,8 @@ class ReplayPages:
     ) -> tuple[int, dict[str, str], bytes]:
         after = query.get("after", [None])[0]
         self.requests.append(after)
-        if self.fail_next:
-            return self.fail_next.pop(0)
+        if self.fail_next and (scripted := self.fail_next.pop(0)) is not None:
+            return scripted
         start = int(after) if after else 0
         chunk = self.posts[start : start + self.page_size]
         now = datetime.now(UTC)
@@ -116,8 +121,9 @@ class ContractCrm:
         self.interactions = interactions or {}
         self.token = token
         self.recorded: list[tuple[str, dict[str, Any]]] = []
-        self.fail_next: list[tuple[int, dict[str, str], bytes]] = []
+        self.fail_next: list[tuple[int, dict[str, str], bytes] | None] = []
         self.calls = 0
+        self.delay_s = 0.0
 
     def __call__(
         self,
@@ -128,8 +134,10 @@ class ContractCrm:
         headers: dict[str, str],
     ) -> tuple[int, dict[str, str], bytes]:
         self.calls += 1
-        if self.fail_next:
-            return self.fail_next.pop(0)
+        if self.delay_s:  # a slow CRM, for client timeouts
+            time.sleep(self.delay_s)
+        if self.fail_next and (scripted := self.fail_next.pop(0)) is not None:
+            return scripted
         if headers.get("Authorization") != f"Bearer {self.token}":
             return _json(401, {"error": "unauthorized"})
         parts = [unquote(p) for p in path.strip("/").split("/")]
@@ -173,9 +181,11 @@ class ContractCrm:
             email = query["email"][0].lower()
             return [c for c in self.customers if (c.get("email") or "").lower() == email]
         if "name" in query:
-            tokens = set(query["name"][0].lower().split())
+            # Loose, as the contract allows: customers sharing the most folded name keys
+            # (Danish spellings folded, sound keys for near spellings), best first.
+            keys = search_keys(query["name"][0])
             limit = int(query.get("limit", ["10"])[0])
-            return [c for c in self.customers if tokens & set(c.get("name", "").lower().split())][
-                :limit
-            ]
+            shared = [(len(keys & search_keys(c.get("name"))), c) for c in self.customers]
+            ranked = sorted((pair for pair in shared if pair[0]), key=lambda p: -p[0])
+            return [c for _, c in ranked[:limit]]
         return []

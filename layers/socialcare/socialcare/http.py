@@ -53,7 +53,8 @@ def make_session(
         backoff_max=10,
         status_forcelist=tuple(retry_statuses),
         allowed_methods=frozenset(methods),
-        respect_retry_after_header=True,
+        # Only callers that retry 429 wait for Retry-After; sources stop the run instead.
+        respect_retry_after_header=429 in retry_statuses,
         raise_on_status=False,  # we turn the final status into a typed error ourselves
     )
     session = TimeoutSession(timeout_s)

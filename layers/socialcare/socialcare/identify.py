@@ -1,21 +1,35 @@
-"""Who is this? Linked handle first, then an e-mail the platform gave us. Never a guess.
+"""Who is this? A linked handle, then an e-mail the platform gave us, then (if the company
+switched it on) a careful name match. Never a guess.
 
-A later step (careful Danish name matching) plugs in here; when identity is uncertain,
-the answer is `ambiguous_match` or `no_customer_match` and nobody is contacted.
+When identity is uncertain the answer is `ambiguous_match` (candidates exist, but not one
+clearly, with corroboration) or `no_customer_match`, and nobody is contacted. CRM failures
+raise CrmError (the message goes back to its queue); they never read as "no match".
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from socialcare import names
 from socialcare.models import Customer, Mention, Reason
 from socialcare.ports import Crm
+
+NameMatching = Literal["off", "review", "on"]
+
+# A name match needs its best candidate at or above ACCEPT, and no other candidate within
+# MARGIN of it. With these, "Søren Hansen" vs two "Søren Hansen"s, or vs "Søren Ærø
+# Hansen" (a dropped middle name, 95), is ambiguous; "Anne Holm" never takes "Ane Holm"
+# (94) alone; "Soeren Aeroe Hansen" takes "Søren Ærø-Hansen" (100) over "Søren Hansen" (86).
+ACCEPT = 95.0
+MARGIN = 10.0
+CANDIDATES = 20  # asked of the CRM per name; more than MARGIN-close rivals ever need
 
 
 @dataclass(frozen=True)
 class Identity:
     customer: Customer | None
-    method: str | None  # "handle" | "email" | None
+    method: str | None  # "handle" | "email" | "name" | None
     reason: Reason | None  # set when no single customer was identified
 
     @property
@@ -32,7 +46,40 @@ def _one(customers: list[Customer], method: str) -> Identity | None:
     return None
 
 
-def identify(mention: Mention, crm: Crm) -> Identity:
+def corroborated(mention: Mention, customer: Customer) -> bool:
+    """Evidence beside the name: the profile's place is the customer's city, or the
+    handle spells the customer's name."""
+    return names.same_place(mention.location, customer.city) or names.handle_spells(
+        mention.handle, names.Name.parse(customer.name)
+    )
+
+
+def by_name(mention: Mention, crm: Crm) -> Identity:
+    """One candidate clearly above the rest, and corroborated; else no one.
+
+    A name without first and last name spelled out ("Søren H.", "Søren", a bare handle)
+    is not looked up at all: it cannot single anyone out, and a loose search would read
+    many customers' records for nothing.
+    """
+    query = names.Name.parse(mention.display_name)
+    if not query.usable:
+        return Identity(None, None, Reason.NO_CUSTOMER_MATCH)
+    candidates = {c.id: c for c in crm.find_by_name(mention.display_name or "", CANDIDATES)}
+    scored = sorted(
+        ((names.score(query, names.Name.parse(c.name)), c) for c in candidates.values()),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
+    if not scored or scored[0][0] < ACCEPT:
+        return Identity(None, None, Reason.NO_CUSTOMER_MATCH)
+    best_score, best = scored[0]
+    rivals = [c for s, c in scored[1:] if s >= best_score - MARGIN]
+    if rivals or not corroborated(mention, best):
+        return Identity(None, "name", Reason.AMBIGUOUS_MATCH)
+    return Identity(best, "name", None)
+
+
+def identify(mention: Mention, crm: Crm, *, name_matching: NameMatching = "off") -> Identity:
     if mention.handle:
         found = _one(crm.find_by_handle(mention.source, mention.handle), "handle")
         if found:
@@ -41,4 +88,6 @@ def identify(mention: Mention, crm: Crm) -> Identity:
         found = _one(crm.find_by_email(mention.email), "email")
         if found:
             return found
+    if name_matching != "off":
+        return by_name(mention, crm)
     return Identity(None, None, Reason.NO_CUSTOMER_MATCH)

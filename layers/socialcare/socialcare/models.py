@@ -115,6 +115,13 @@ class Interaction(BaseModel):
     at: datetime
     open: bool = False
 
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        # A CRM may send local times without an offset; compared with aware times they
+        # would raise, so read them as UTC.
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
 
 class Decision(BaseModel):
     """The audit line: hashed ids, a reason code, no content."""

@@ -39,6 +39,7 @@ class MailerDeps:
     cooldown: timedelta = timedelta(days=30)
     max_per_hour: int = 50
     configuration_set: str = ""
+    name_matching: str = "off"  # only "on" lets name matches go straight to the customer
 
 
 def unsubscribe_url(deps: MailerDeps, customer_hash: str) -> str:
@@ -96,6 +97,8 @@ def send_outreach(
 ) -> Decision | None:
     """The mailer's decision, or None when SES refused the message for good."""
     now = now or datetime.now(UTC)
+    if mode == "live" and req.match == "name" and deps.name_matching != "on":
+        mode = "review"  # a name match goes to the agents first unless the company chose "on"
     base = {
         "mention_id": req.mention_id,
         "fetch_id": req.fetch_id,

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import os
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from socialcare.errors import ConfigError
 
 Mode = Literal["shadow", "review", "live"]
+NameMatching = Literal["off", "review", "on"]
 
 
 class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
+    needs_hash_key: ClassVar[bool] = True
 
     state_table: str = Field(alias="STATE_TABLE")
     # Where the keyed-hash secret lives (Secrets Manager); SOCIALCARE_HASH_KEY overrides it
@@ -29,17 +31,19 @@ class _Settings(BaseModel):
         except ValidationError as exc:
             missing = ", ".join(str(e["loc"][0]) for e in exc.errors())
             raise ConfigError(f"{cls.__name__}: invalid or missing settings: {missing}") from exc
-        if not (settings.hash_key or settings.hash_key_secret):
+        if cls.needs_hash_key and not (settings.hash_key or settings.hash_key_secret):
             raise ConfigError(f"{cls.__name__}: set HASH_KEY_SECRET or SOCIALCARE_HASH_KEY")
         return settings
 
 
 class FetchSettings(_Settings):
+    needs_hash_key: ClassVar[bool] = False  # fetching hashes nothing: posts pass through
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
     replay_url: str = Field(default="", alias="REPLAY_URL")
     max_pages_per_run: int = Field(default=20, ge=1, le=1000, alias="MAX_PAGES_PER_RUN")
     http_timeout_s: float = Field(default=10.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.5, ge=0, alias="HTTP_BACKOFF_S")
 
     @property
     def sources(self) -> list[str]:
@@ -54,13 +58,18 @@ class TriageSettings(_Settings):
     max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # Careful name matching (identify.py): off by default; "review" sends its matches to
+    # the agents' review address, "on" straight to the customer (docs/identity.md).
+    name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
     http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
 
 
 class MailerSettings(_Settings):
     sender: str = Field(alias="SENDER_ADDRESS")
     reply_to: str = Field(alias="REPLY_TO_ADDRESS")
     review_address: str = Field(default="", alias="REVIEW_ADDRESS")
+    name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
     # The mode lives in SSM so it can be switched (kill switch) without a redeploy;
     # OUTREACH_MODE is the fallback when no parameter is configured (local runs).
     mode_parameter: str = Field(default="", alias="OUTREACH_MODE_PARAMETER")
@@ -74,3 +83,4 @@ class MailerSettings(_Settings):
     max_emails_per_hour: int = Field(default=50, ge=1, alias="MAX_EMAILS_PER_HOUR")
     unsubscribe_url: str = Field(default="", alias="UNSUBSCRIBE_URL")
     http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")

@@ -35,6 +35,7 @@ class TriageDeps:
     max_post_age: timedelta = timedelta(hours=72)
     policy: policy.PolicyConfig = field(default_factory=policy.PolicyConfig)
     incident_topics: frozenset[str] = frozenset()
+    name_matching: identity.NameMatching = "off"  # careful name match: off | review | on
 
 
 def seen_key(mention_hash: str) -> str:
@@ -68,7 +69,7 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
     if not verdict.complaint:
         return skip(Reason.NOT_COMPLAINT, **about)
 
-    who = identity.identify(mention, deps.crm)
+    who = identity.identify(mention, deps.crm, name_matching=deps.name_matching)
     if who.customer is None:
         return skip(who.reason or Reason.NO_CUSTOMER_MATCH, match=who.method, **about)
     customer = who.customer

@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities import parameters
 
+from socialcare.adapters.crm import crm_from_url
 from socialcare.adapters.dynamodb import DynamoState
-from socialcare.adapters.http_crm import HttpCrm
 from socialcare.adapters.ses import SesMailer
 from socialcare.adapters.sqs import SqsQueue
 from socialcare.brand import Brand, load_brand
@@ -26,7 +26,7 @@ from socialcare.hashing import Hasher
 from socialcare.http import make_session
 from socialcare.outreach import MailerDeps
 from socialcare.policy import PolicyConfig
-from socialcare.ports import Source
+from socialcare.ports import Crm, Source
 from socialcare.settings import FetchSettings, MailerSettings, TriageSettings, _Settings
 from socialcare.sources.replay import ReplaySource
 from socialcare.triage import TriageDeps
@@ -34,7 +34,10 @@ from socialcare.triage import TriageDeps
 
 def _secret(name: str) -> str:
     try:
-        return str(parameters.get_secret(name, max_age=300))
+        # A provider per call site's container: its client binds to this environment's
+        # endpoint (Powertools' module-level default provider would outlive it).
+        provider = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+        return str(provider.get(name, max_age=300))
     except Exception as exc:
         raise ConfigError(f"cannot read secret {name!r}: {type(exc).__name__}") from exc
 
@@ -48,10 +51,11 @@ def derived_secret(key: str, purpose: str) -> str:
     return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
-def _crm(url: str, token: str, secret: str, timeout_s: float) -> HttpCrm:
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError(f"CRM_URL must be an http(s) URL, got {url[:40]!r}")
-    return HttpCrm(url, token or (_secret(secret) if secret else ""), timeout_s=timeout_s)
+def _crm(url: str, token: str, secret: str, timeout_s: float, backoff_s: float) -> Crm:
+    """The CRM adapter chosen by URL (http(s):// or sqlite:///path); only HTTP needs a token."""
+    if url.startswith(("http://", "https://")):
+        token = token or (_secret(secret) if secret else "")
+    return crm_from_url(url, token, timeout_s=timeout_s, backoff_s=backoff_s)
 
 
 @dataclass
@@ -63,7 +67,9 @@ class FetchDeps:
     def source(self, name: str) -> Source:
         if name not in self.settings.sources:
             raise ConfigError(f"source {name!r} is not enabled ({self.settings.enabled_sources})")
-        session = make_session(timeout_s=self.settings.http_timeout_s)
+        session = make_session(
+            timeout_s=self.settings.http_timeout_s, backoff_s=self.settings.http_backoff_s
+        )
         if name == "replay":
             if not self.settings.replay_url:
                 raise ConfigError("the replay source needs REPLAY_URL")
@@ -94,7 +100,11 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         brand=brand,
         classifier=RuleClassifier(brand),
         crm=_crm(
-            settings.crm_url, settings.crm_token, settings.crm_token_secret, settings.http_timeout_s
+            settings.crm_url,
+            settings.crm_token,
+            settings.crm_token_secret,
+            settings.http_timeout_s,
+            settings.http_backoff_s,
         ),
         state=state,
         hasher=Hasher(derived_secret(hash_key(settings), "hash")),
@@ -102,6 +112,7 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         policy=PolicyConfig(
             in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
         ),
+        name_matching=settings.name_matching,
     )
     return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
 
@@ -111,12 +122,13 @@ class MailerRuntime:
     deps: MailerDeps
     settings: MailerSettings
     dynamodb: Any
+    ssm: parameters.SSMProvider
 
     def mode(self) -> str:
         """The outreach mode, re-read from SSM at most once a minute (the kill switch)."""
         if not self.settings.mode_parameter:
             return self.settings.mode
-        value = str(parameters.get_parameter(self.settings.mode_parameter, max_age=60)).strip()
+        value = str(self.ssm.get(self.settings.mode_parameter, max_age=60)).strip()
         if value not in ("shadow", "review", "live"):
             raise ConfigError(f"outreach mode parameter holds {value[:20]!r}")
         return value
@@ -130,7 +142,11 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         brand=brand or load_brand(),
         mailer=SesMailer(boto3.client("sesv2"), settings.configuration_set),
         crm=_crm(
-            settings.crm_url, settings.crm_token, settings.crm_token_secret, settings.http_timeout_s
+            settings.crm_url,
+            settings.crm_token,
+            settings.crm_token_secret,
+            settings.http_timeout_s,
+            settings.http_backoff_s,
         ),
         state=DynamoState(dynamodb, settings.state_table),
         hasher=Hasher(derived_secret(key, "hash")),
@@ -142,5 +158,8 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         max_post_age=timedelta(hours=settings.max_post_age_hours),
         cooldown=timedelta(days=settings.cooldown_days),
         max_per_hour=settings.max_emails_per_hour,
+        name_matching=settings.name_matching,
     )
-    return MailerRuntime(deps, settings, dynamodb)
+    return MailerRuntime(
+        deps, settings, dynamodb, parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -67,6 +68,96 @@ def get_json(
     except requests.RequestException as exc:
         raise SourceUnavailable(source, f"network error: {type(exc).__name__}") from exc
     return check_response(source, response, rate_limited)
+
+
+def send(
+    session: requests.Session, source: str, method: str, url: str, **kwargs: Any
+) -> requests.Response:
+    """One HTTP request (the session adds timeouts and retries); network errors are typed."""
+    try:
+        return session.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise SourceUnavailable(source, f"network error: {type(exc).__name__}") from exc
+
+
+REMAINING_HEADERS = ("x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining")
+
+
+def budget_spent(headers: Mapping[str, str]) -> bool:
+    """True when the platform says this was the last request of its window (remaining 0).
+
+    X, Bluesky, Mastodon and Reddit all announce it; Reddit sends a float ("0.0").
+    """
+    lowered = {k.lower(): v for k, v in headers.items()}
+    for name in REMAINING_HEADERS:
+        try:
+            if float(lowered[name]) <= 0:
+                return True
+        except (KeyError, ValueError):
+            continue
+    return False
+
+
+class RateBudget:
+    """Stop a run *before* the request the platform would refuse.
+
+    The page that came with `remaining: 0` is kept and queued (its cursor moves); the next
+    `check()` raises SourceRateLimited, so the fetch loop stops and counts the run as
+    rate limited, and the next schedule continues from the stored cursor.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._stop: SourceRateLimited | None = None
+
+    def note(self, headers: Mapping[str, str]) -> None:
+        if budget_spent(headers):
+            self._stop = SourceRateLimited(self.source, retry_after_seconds(headers))
+
+    def check(self) -> None:
+        if self._stop is not None:
+            raise self._stop
+
+
+def parse_time(value: Any) -> datetime:
+    """An aware datetime from an ISO-8601 string ("...Z", any fraction) or epoch seconds."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a time")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    if not isinstance(value, str):
+        raise TypeError("time is not a string")
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    # Python 3.11 reads at most 6 fraction digits; some platforms send 7-9.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    parsed = datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def time_key(value: datetime) -> str:
+    """A UTC timestamp that sorts as text (cursor keys compare as strings)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def number_key(value: int) -> str:
+    """A non-negative integer id that sorts as text (snowflakes, base-36 ids)."""
+    return f"{value:024d}"
+
+
+def lang_hint(value: Any) -> str | None:
+    """The primary language subtag ("en-US" -> "en"); unknown codes are no hint."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    primary = value.strip().split("-")[0].split("_")[0].lower()
+    # X marks undetermined, no-text and special posts with und/zxx/qxx codes.
+    if primary in ("und", "zxx", "mul", "mis") or (len(primary) == 3 and primary[0] == "q"):
+        return None
+    return primary[:16] or None
+
+
+def dict_or_empty(value: Any) -> dict[str, Any]:
+    """A nested object the payload may omit or send as null: read it as empty."""
+    return value if isinstance(value, dict) else {}
 
 
 def check_response(

@@ -1,0 +1,166 @@
+"""`socialcare decide --crm URL [FILE]`: dry-run triage against a real CRM.
+
+Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"), runs
+the Lambda's own triage, identity and policy code on each (`socialcare.triage.triage`),
+and writes one JSON line per mention:
+
+    {"mention_id": <input id>, "decision": "contact"|"skip", "reason": <reason>,
+     "customer_id": <CRM id>|null, "match": "handle"|"email"|"name"|null}
+
+Shadow mode, offline: it talks to the CRM only (GET requests; the CRM's social_outreach
+interactions carry the cooldown). Nothing is sent, recorded or written; the seen-post and
+per-person keys live in memory for this run, so a post repeated in the file is `duplicate`.
+The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from socialcare.models import Customer, Interaction, Mention
+from socialcare.ports import Crm
+
+MATCHING = ("off", "review", "on")
+
+
+def register(sub: Any) -> None:
+    cmd = sub.add_parser(
+        "decide",
+        help="dry-run triage of mentions (JSON Lines) against a CRM; nothing is sent",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cmd.add_argument(
+        "--crm", required=True, help="http(s)://... (the CRM contract) or sqlite:///path"
+    )
+    cmd.add_argument("file", nargs="?", default="-", help="JSON Lines of mentions (- = stdin)")
+    cmd.add_argument(
+        "--name-matching",
+        choices=MATCHING,
+        default=os.environ.get("NAME_MATCHING", "off"),
+        help="careful name matching, as the NameMatching parameter (default: $NAME_MATCHING or off)",
+    )
+    cmd.add_argument("--in-contact-hours", type=int, default=72)
+    cmd.add_argument("--cooldown-days", type=int, default=30)
+    cmd.add_argument("--max-post-age-hours", type=int, default=72)
+    cmd.add_argument("--timeout", type=float, default=5.0, help="CRM request timeout, seconds")
+    cmd.set_defaults(func=run)
+
+
+class _Remembering:
+    """The CRM port, remembering which customer id is behind each person hash it returned
+    (decisions carry hashes only; this tool's output names the CRM id)."""
+
+    def __init__(self, crm: Crm, person: Any) -> None:
+        self._crm = crm
+        self._person = person
+        self.ids: dict[str, str] = {}
+
+    def _seen(self, customers: list[Customer]) -> list[Customer]:
+        for customer in customers:
+            self.ids[self._person(customer.id)] = customer.id
+        return customers
+
+    def find_by_handle(self, platform: str, handle: str) -> list[Customer]:
+        return self._seen(self._crm.find_by_handle(platform, handle))
+
+    def find_by_email(self, email: str) -> list[Customer]:
+        return self._seen(self._crm.find_by_email(email))
+
+    def find_by_name(self, name: str, limit: int = 10) -> list[Customer]:
+        return self._seen(self._crm.find_by_name(name, limit))
+
+    def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:
+        return self._crm.interactions(customer_id, since)
+
+    def record_interaction(self, customer_id: str, interaction: dict[str, object]) -> None:
+        raise AssertionError("decide never records anything in the CRM")
+
+
+def to_mention(raw: Any, now: datetime) -> Mention:
+    """A Mention from one input object: `id` is the post id; `created_at` defaults to now."""
+    if not isinstance(raw, dict) or raw.get("id") in (None, ""):
+        raise ValueError("each line must be a JSON object with an id")
+    fields = {k: v for k, v in raw.items() if k not in ("id", "post_id")}
+    fields["post_id"] = str(raw["id"])
+    if fields.get("created_at") in (None, ""):
+        fields["created_at"] = now
+    return Mention.model_validate(fields)
+
+
+def _lines(path: str) -> Iterator[str]:
+    if path == "-":
+        yield from sys.stdin
+        return
+    with open(path, encoding="utf-8") as fh:
+        yield from fh
+
+
+def decide(
+    lines: Iterable[str], args: argparse.Namespace, out: IO[str], err: IO[str]
+) -> tuple[int, int]:
+    """Write one decision line per readable mention; returns (decided, unreadable)."""
+    from pydantic import ValidationError
+
+    from socialcare import policy
+    from socialcare.adapters.crm import crm_from_url
+    from socialcare.adapters.memory import MemoryState
+    from socialcare.brand import load_brand
+    from socialcare.classify import RuleClassifier
+    from socialcare.hashing import Hasher
+    from socialcare.triage import TriageDeps, triage
+
+    brand = load_brand()
+    hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists
+    token = os.environ.get("SOCIALCARE_CRM_TOKEN", "")
+    crm = _Remembering(crm_from_url(args.crm, token, timeout_s=args.timeout), hasher.person)
+    deps = TriageDeps(
+        brand=brand,
+        classifier=RuleClassifier(brand),
+        crm=crm,
+        state=MemoryState(),
+        hasher=hasher,
+        max_post_age=timedelta(hours=args.max_post_age_hours),
+        policy=policy.PolicyConfig(
+            in_contact_hours=args.in_contact_hours, cooldown_days=args.cooldown_days
+        ),
+        name_matching=args.name_matching,
+    )
+    decided = unreadable = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            mention = to_mention(raw, datetime.now(UTC))
+        except (ValueError, ValidationError) as exc:
+            # Say where, not what: the line may hold post text and names.
+            kind = "not JSON" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+            print(f"line {number}: unreadable mention ({kind}); skipped", file=err)
+            unreadable += 1
+            continue
+        decision = triage(mention, deps).decision
+        row = {
+            "mention_id": raw["id"],
+            "decision": decision.decision,
+            "reason": decision.reason.value,
+            "customer_id": crm.ids.get(decision.customer_hash or ""),
+            "match": decision.match,
+        }
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        out.flush()
+        decided += 1
+    return decided, unreadable
+
+
+def run(args: argparse.Namespace) -> int:
+    decided, unreadable = decide(_lines(args.file), args, sys.stdout, sys.stderr)
+    print(f"decided {decided} mentions; {unreadable} unreadable lines", file=sys.stderr)
+    return 1 if unreadable else 0

@@ -1,0 +1,95 @@
+"""The demo, as a user runs it: funnel, outbox and decision log, and nothing personal in
+what the deployed functions wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from socialcare_cli.demo import DemoResult, print_funnel, run_demo, sample
+from socialcare_cli.main import main
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    return run_demo(tmp_path_factory.mktemp("demo"), progress=lambda _: None)
+
+
+def test_every_mention_gets_exactly_one_decision(demo: DemoResult) -> None:
+    lines = (demo.out / "decisions.jsonl").read_text().splitlines()
+    decisions = [json.loads(line) for line in lines]
+    assert demo.fetched == len(sample("posts.json")) == len(decisions)
+    for d in decisions:
+        assert {"mention_id", "decision", "reason", "source"} <= d.keys()
+        assert re.fullmatch(r"[0-9a-f]{32}", d["mention_id"])
+        assert (d["decision"] == "contact") == (d["reason"] == "contact")
+
+
+def test_funnel_covers_the_sample_cases(demo: DemoResult) -> None:
+    reasons = demo.reasons
+    for reason in (
+        "contact",
+        "not_complaint",
+        "repost",
+        "own_account",
+        "no_customer_match",
+        "already_in_contact",
+        "duplicate",
+        "stale",
+    ):
+        assert reasons[reason] >= 1, reason
+    assert reasons["contact"] == len(demo.emails)
+    assert demo.dead_letters == {"MentionsDeadLetterQueue": 0, "OutreachDeadLetterQueue": 0}
+
+
+def test_outbox_has_emails_for_complaining_matched_customers_only(demo: DemoResult) -> None:
+    crm = sample("crm.json")
+    by_address = {c["email"]: c for c in crm["customers"] if c["email"]}
+    messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in demo.emails]
+    recipients = sorted(m["To"] for m in messages)
+    assert len(recipients) == len(set(recipients))  # never twice
+    assert all(r in by_address for r in recipients)
+    # praise, the own account, the unknown author, the SMS-contacted and the
+    # do-not-contact customer get nothing
+    for name in ("jonas.berg", "peter.larsen", "torben.nielsen", "rasmus.norgaard"):
+        assert not any(name in r for r in recipients)
+    languages = {m.get_body(preferencelist=("plain",)).get_content().split()[0] for m in messages}
+    assert languages == {"Hej", "Hi"}  # Danish and English
+
+
+def test_no_post_text_handle_or_address_in_logs_or_decisions(demo: DemoResult) -> None:
+    written = (demo.out / "logs.jsonl").read_text() + (demo.out / "decisions.jsonl").read_text()
+    assert "decision" in written and "Fetched" in written  # the scan scans something
+    crm = sample("crm.json")
+    secrets = set()
+    for post in sample("posts.json"):
+        secrets.update(
+            filter(
+                None,
+                [post["text"], post.get("handle"), post.get("display_name"), post.get("email")],
+            )
+        )
+        secrets.update(w for w in re.findall(r"\w{6,}", post["text"]) if not w.isdigit())
+    for customer in crm["customers"]:
+        secrets.update(filter(None, [customer["name"], customer["email"]]))
+    # the brand is no secret, and "service" is also a log field name
+    secrets -= {"Lynet", "lynetbredbaand", "Lynet Bredbånd", "Bredbånd", "service"}
+    leaked = sorted(s for s in secrets if s.lower() in written.lower())
+    assert not leaked, leaked
+
+
+def test_demo_command_prints_the_funnel(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "fetched" in out and "e-mailed" in out and "skipped by reason" in out
+    assert len(list((tmp_path / "outbox").glob("*.eml"))) >= 4
+
+
+def test_print_funnel_counts(demo: DemoResult, capsys: pytest.CaptureFixture[str]) -> None:
+    print_funnel(demo)
+    out = capsys.readouterr().out
+    assert re.search(rf"e-mailed\s+{demo.reasons['contact']}\b", out)

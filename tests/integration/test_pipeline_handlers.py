@@ -1,0 +1,189 @@
+"""The three handlers against moto's server over HTTP, imported as Lambda imports them,
+driven from their queues the way Lambda's SQS poller drives them."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_string
+from email.message import Message
+from typing import Any
+
+import boto3
+import pytest
+
+from socialcare.errors import ConfigError
+from socialcare_cli import lambda_local, local_aws
+from socialcare_cli.template import Stack
+from tests.conftest import context
+
+
+def queue(stack: Stack, logical: str) -> tuple[str, str]:
+    return stack.physical[logical], stack.attributes[(logical, "Arn")]
+
+
+def depth(stack: Stack, logical: str) -> int:
+    attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.physical[logical],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(
+        attrs["ApproximateNumberOfMessagesNotVisible"]
+    )
+
+
+def drain(stack: Stack, function: str, fn: Any) -> lambda_local.PollStats:
+    logical, props = stack.sqs_event(function)
+    url, arn = queue(stack, logical)
+    return lambda_local.poll(url, arn, fn, function_name=function, batch_size=props["BatchSize"])
+
+
+def emails(endpoint: str) -> list[Message]:
+    return [message_from_string(m["raw_data"]) for m in local_aws.sent_emails(endpoint)]
+
+
+def test_fetch_queues_every_page_and_stores_the_cursor(
+    stack: Stack, handler: Any, replay: Any
+) -> None:
+    fetch = handler("FetchMentionsFunction")
+    report = fetch({"source": "replay"}, context())
+    assert (report["fetched"], report["pages"], report["stopped"]) == (5, 2, "done")
+    assert depth(stack, "MentionsQueue") == 5
+    again = fetch({"source": "replay"}, context())  # the next schedule: nothing new
+    assert again["fetched"] == 0 and replay[0].requests[-1] == "5"
+
+
+def test_rate_limited_page_keeps_cursor_and_next_run_continues(
+    stack: Stack, handler: Any, replay: Any
+) -> None:
+    pages, _ = replay
+    # first page fine, then the platform says 429 with a reset header
+    pages.fail_next = [None, (429, {"Retry-After": "60"}, b'{"error": "rate limited"}')]
+    fetch = handler("FetchMentionsFunction")
+    first = fetch({"source": "replay"}, context())
+    assert first["stopped"] == "rate_limited" and first["fetched"] == 3
+    second = fetch({"source": "replay"}, context())
+    assert second["stopped"] == "done" and second["fetched"] == 2
+    assert depth(stack, "MentionsQueue") == 5  # none skipped, none twice
+
+
+def test_unreachable_source_fails_the_run_without_moving_the_cursor(
+    stack: Stack, handler: Any, replay: Any
+) -> None:
+    pages, _ = replay
+    pages.fail_next = [(503, {}, b"<html>busy</html>")] * 10
+    fetch = handler("FetchMentionsFunction", HTTP_TIMEOUT_S="2")
+    with pytest.raises(Exception, match="replay: HTTP 503"):
+        fetch({"source": "replay"}, context())
+    assert depth(stack, "MentionsQueue") == 0
+    assert len(pages.requests) == 4  # urllib3 retried 3 times with backoff
+
+
+def test_pipeline_emails_matched_complainers_only(stack: Stack, handler: Any, aws: str) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    triage = drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    assert triage.failures == 0 and triage.records == 5
+    mailer = drain(stack, "SendOutreachFunction", handler("SendOutreachFunction"))
+    assert mailer.records == 3 and mailer.failures == 0
+    sent = emails(aws)
+    assert sorted(m["To"] for m in sent) == [
+        "emma.wilson@example.net",
+        "mette.jensen@example.net",
+        "oliver.smith@example.net",
+    ]
+    for m in sent:
+        assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert m["Reply-To"] == "kundeservice@lynet.example"
+        assert {p.get_content_type() for p in m.walk()} >= {"text/plain", "text/html"}
+
+
+def test_poison_message_goes_to_dlq_while_the_rest_of_its_batch_flows(
+    stack: Stack, handler: Any
+) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    url, _ = queue(stack, "MentionsQueue")
+    boto3.client("sqs").send_message(QueueUrl=url, MessageBody='{"source": "x", "text": "no id"}')
+    stats = drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    assert stats.records == 6 + 2  # the poison was received 3 times (maxReceiveCount)
+    assert stats.failures == 3
+    assert depth(stack, "MentionsQueue") == 0
+    assert depth(stack, "MentionsDeadLetterQueue") == 1
+    assert depth(stack, "OutreachQueue") == 3  # the good ones went on
+
+
+def test_crm_outage_sends_the_message_back_never_no_match(
+    stack: Stack, handler: Any, crm: Any
+) -> None:
+    directory, _ = crm
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    directory.fail_next = [(503, {}, b'{"error": "down"}')] * 100
+    triage = handler("TriageMentionsFunction")
+    logical, _ = stack.sqs_event("TriageMentionsFunction")
+    url, arn = queue(stack, logical)
+    stats = lambda_local.poll(url, arn, triage, function_name="t", batch_size=10, max_batches=1)
+    assert stats.failures == 3  # the three complaints that needed the CRM
+    directory.fail_next = []
+    drain(stack, "TriageMentionsFunction", triage)
+    assert depth(stack, "OutreachQueue") == 3 and depth(stack, "MentionsDeadLetterQueue") == 0
+
+
+def test_same_sqs_message_delivered_twice_yields_one_email(
+    stack: Stack, handler: Any, aws: str
+) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    sqs = boto3.client("sqs")
+    url, arn = queue(stack, "OutreachQueue")
+    out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"])
+    message = out["Messages"][0]
+    event = {"Records": [lambda_local._event_record(message, arn)] * 2}
+    mailer = handler("SendOutreachFunction")
+    assert mailer(event, context())["batchItemFailures"] == []
+    assert mailer(event, context())["batchItemFailures"] == []  # and delivered again later
+    assert len(emails(aws)) == 1
+
+
+def test_shadow_mode_from_ssm_sends_nothing(stack: Stack, handler: Any, aws: str) -> None:
+    boto3.client("ssm").put_parameter(
+        Name=stack.physical["OutreachModeParameter"], Value="shadow", Overwrite=True
+    )
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    stats = drain(stack, "SendOutreachFunction", handler("SendOutreachFunction"))
+    assert stats.records == 3 and emails(aws) == []
+
+
+@pytest.mark.parametrize(
+    ("function", "variable", "value"),
+    [
+        ("TriageMentionsFunction", "MAX_POST_AGE_HOURS", "0"),
+        ("SendOutreachFunction", "MAX_EMAILS_PER_HOUR", "many"),
+        ("TriageMentionsFunction", "CRM_URL", "ftp://crm"),  # message names "CRM URL"
+        ("SendOutreachFunction", "HASH_KEY_SECRET", "no-such-secret"),
+        ("FetchMentionsFunction", "MAX_PAGES_PER_RUN", "0"),
+    ],
+)
+def test_handlers_fail_fast_at_cold_start_on_bad_settings(
+    stack: Stack, handler: Any, function: str, variable: str, value: str
+) -> None:
+    expected = {"HASH_KEY_SECRET": value, "CRM_URL": "CRM URL"}.get(variable, variable)
+    with pytest.raises(ConfigError, match=expected):
+        handler(function, **{variable: value})
+
+
+def test_no_personal_data_in_state_table(stack: Stack, handler: Any) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    drain(stack, "SendOutreachFunction", handler("SendOutreachFunction"))
+    items = boto3.client("dynamodb").scan(TableName=stack.physical["StateTable"])["Items"]
+    dumped = json.dumps(items)
+    assert len(items) > 5
+    for secret in (
+        "mettejensen",
+        "Mette",
+        "mette.jensen@example.net",
+        "nede",
+        "emmawilson",
+        "oliver.bsky.social",
+        "router",
+    ):
+        assert secret.lower() not in dumped.lower()

@@ -1,0 +1,46 @@
+"""The sample events in events/ (also used with `sam local invoke`) drive the handlers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from socialcare_cli.local_aws import sent_emails
+from socialcare_cli.template import Stack
+from tests.conftest import context
+
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+
+def event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / name).read_text())
+
+
+def fresh(records: dict[str, Any]) -> dict[str, Any]:
+    """Sample events carry a fixed date; move it to now so the post is not stale."""
+    for record in records["Records"]:
+        body = json.loads(record["body"])
+        for key in ("created_at", "post_created_at"):
+            if key in body:
+                body[key] = datetime.now(UTC).isoformat()
+        record["body"] = json.dumps(body)
+    return records
+
+
+def test_fetch_event(stack: Stack, handler: Any) -> None:
+    report = handler("FetchMentionsFunction")(event("fetch_replay.json"), context())
+    assert report["source"] == "replay" and report["fetched"] == 5
+
+
+def test_triage_event_reports_the_malformed_record_only(stack: Stack, handler: Any) -> None:
+    records = fresh(event("triage_sqs.json"))
+    response = handler("TriageMentionsFunction")(records, context())
+    assert response["batchItemFailures"] == [{"itemIdentifier": records["Records"][1]["messageId"]}]
+
+
+def test_mailer_event_sends_one_email(stack: Stack, handler: Any, aws: str) -> None:
+    response = handler("SendOutreachFunction")(fresh(event("mailer_sqs.json")), context())
+    assert response["batchItemFailures"] == []
+    assert [m["destinations"][0] for m in sent_emails(aws)] == ["mette.jensen@example.net"]

@@ -1,0 +1,89 @@
+"""The cursor moves only after a page is safely queued; rate limits keep it."""
+
+from collections.abc import Sequence
+
+import pytest
+from pydantic import BaseModel
+
+from socialcare.adapters.memory import MemoryQueue, MemorySource, MemoryState
+from socialcare.errors import RetryableError, SourceAuthError, SourceRateLimited
+from socialcare.fetch import fetch
+from socialcare.ports import Page
+from tests.unit.conftest import make_mention
+
+
+def pages(n: int, per_page: int = 2) -> list[Page]:
+    return [
+        Page(
+            [make_mention(post_id=f"{i}-{j}") for j in range(per_page)],
+            cursor=str(i + 1),
+            has_more=i + 1 < n,
+        )
+        for i in range(n)
+    ]
+
+
+def test_all_pages_are_queued_and_the_cursor_follows() -> None:
+    state, queue = MemoryState(), MemoryQueue()
+    report = fetch(MemorySource(pages(3)), state, queue)
+    assert (report.pages, report.fetched, report.stopped) == (3, 6, "done")
+    assert len(queue.messages) == 6 and state.get_cursor("memory") == "3"
+
+
+class FailingQueue:
+    def __init__(self, fail_on_call: int) -> None:
+        self.calls, self.fail_on_call, self.messages = 0, fail_on_call, 0
+
+    def send_all(self, messages: Sequence[BaseModel]) -> None:
+        self.calls += 1
+        if self.calls == self.fail_on_call:
+            raise RetryableError("SQS did not accept 2 messages")
+        self.messages += len(messages)
+
+
+def test_a_failed_send_leaves_the_cursor_on_the_last_queued_page() -> None:
+    state, source = MemoryState(), MemorySource(pages(3))
+    with pytest.raises(RetryableError):
+        fetch(source, state, FailingQueue(fail_on_call=2))
+    assert state.get_cursor("memory") == "1"  # page 2 was not queued: it is read again
+    fetch(source, state, MemoryQueue())
+    assert source.calls[-3:] == ["1", "1", "2"]
+
+
+class RateLimitedSource(MemorySource):
+    def __init__(self, pages: list[Page], limit_at: int) -> None:
+        super().__init__(pages)
+        self.limit_at = limit_at
+
+    def fetch_page(self, cursor: str | None) -> Page:
+        if len(self.calls) == self.limit_at:
+            self.calls.append(cursor)
+            raise SourceRateLimited("memory", 30.0)
+        return super().fetch_page(cursor)
+
+
+def test_rate_limit_stops_the_run_and_keeps_the_cursor() -> None:
+    state, queue = MemoryState(), MemoryQueue()
+    source = RateLimitedSource(pages(3), limit_at=1)
+    report = fetch(source, state, queue)
+    assert report.stopped == "rate_limited" and state.get_cursor("memory") == "1"
+    report = fetch(source, state, queue)  # next schedule continues, nothing twice
+    assert report.stopped == "done" and len(queue.messages) == 6
+    assert len({m for m in queue.messages}) == 6
+
+
+def test_page_limit_continues_next_run() -> None:
+    state, queue = MemoryState(), MemoryQueue()
+    assert fetch(MemorySource(pages(3)), state, queue, max_pages=2).stopped == "page_limit"
+    assert state.get_cursor("memory") == "2"
+
+
+def test_auth_failure_is_raised_and_counted(capsys: pytest.CaptureFixture[str]) -> None:
+    class Expired(MemorySource):
+        def fetch_page(self, cursor: str | None) -> Page:
+            raise SourceAuthError("memory", "credentials refused (HTTP 401)")
+
+    with pytest.raises(SourceAuthError):
+        fetch(Expired([]), MemoryState(), MemoryQueue())
+    out = capsys.readouterr().out
+    assert '"SourceAuthFailed"' in out and '"SourceHeartbeat"' not in out

@@ -1,0 +1,52 @@
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from socialcare.models import MAX_TEXT_CHARS, Decision, Mention, OutreachRequest, Reason
+
+
+def mention(**fields: object) -> Mention:
+    base = {"source": "x", "post_id": "1", "created_at": "2026-11-28T10:00:00Z", "text": "hi"}
+    return Mention.model_validate({**base, **fields})
+
+
+def test_handles_are_lower_case_without_at() -> None:
+    assert mention(handle="@MetteJensen").handle == "mettejensen"
+    assert mention(handle="").handle is None
+
+
+def test_huge_text_is_cut_not_rejected() -> None:
+    assert len(mention(text="x" * (MAX_TEXT_CHARS * 3)).text) == MAX_TEXT_CHARS
+
+
+def test_naive_dates_are_utc_and_fetch_ids_differ() -> None:
+    a, b = mention(created_at="2026-11-28T10:00:00"), mention()
+    assert a.created_at.tzinfo is not None
+    assert a.fetch_id != b.fetch_id
+
+
+def test_missing_required_fields_are_a_validation_error() -> None:
+    with pytest.raises(ValidationError):
+        Mention.model_validate({"source": "x", "text": "no id, no date"})
+
+
+def test_outreach_request_cannot_carry_post_text() -> None:
+    with pytest.raises(ValidationError):
+        OutreachRequest(
+            mention_id="m",
+            fetch_id="f",
+            customer_ref="C-1",
+            customer_hash="h",
+            email="a@b.example",
+            source="x",
+            post_created_at=datetime.now(UTC),
+            text="the post",  # type: ignore[call-arg]
+        )
+
+
+def test_decision_is_contact_only_for_contact() -> None:
+    assert (
+        Decision.of(Reason.CONTACT, mention_id="m", fetch_id="f", source="x").decision == "contact"
+    )
+    assert Decision.of(Reason.STALE, mention_id="m", fetch_id="f", source="x").decision == "skip"
