@@ -9,7 +9,9 @@ and writes one JSON line per mention:
 
 Shadow mode, offline: it talks to the CRM only (GET requests; the CRM's social_outreach
 interactions carry the cooldown). Nothing is sent, recorded or written; the seen-post and
-per-person keys live in memory for this run, so a post repeated in the file is `duplicate`.
+per-person keys live in memory for this run, so a post repeated in the file is `duplicate`
+and a second complaint of a person already decided `contact` is `recently_contacted`, as
+the mailer's per-person key would make it live.
 The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN.
 """
 
@@ -45,7 +47,7 @@ def register(sub: Any) -> None:
         "--name-matching",
         choices=MATCHING,
         default=os.environ.get("NAME_MATCHING", "off"),
-        help="careful name matching, as the NameMatching parameter (default: $NAME_MATCHING or off)",
+        help="name matching as the NameMatching parameter (default: $NAME_MATCHING or off)",
     )
     cmd.add_argument("--in-contact-hours", type=int, default=72)
     cmd.add_argument("--cooldown-days", type=int, default=30)
@@ -120,7 +122,10 @@ def decide(
     brand = load_brand()
     hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists
     token = os.environ.get("SOCIALCARE_CRM_TOKEN", "")
-    crm = _Remembering(crm_from_url(args.crm, token, timeout_s=args.timeout), hasher.person)
+    backoff_s = float(os.environ.get("HTTP_BACKOFF_S", "0.3"))  # as the functions read it
+    crm = _Remembering(
+        crm_from_url(args.crm, token, timeout_s=args.timeout, backoff_s=backoff_s), hasher.person
+    )
     deps = TriageDeps(
         brand=brand,
         classifier=RuleClassifier(brand),
@@ -147,6 +152,10 @@ def decide(
             unreadable += 1
             continue
         decision = triage(mention, deps).decision
+        if decision.customer_hash and decision.reason.value == "contact":
+            # What the mailer's per-person key would do live: one e-mail per person.
+            cooldown_s = args.cooldown_days * 86_400
+            deps.state.claim(policy.person_key(decision.customer_hash), "decide", cooldown_s)
         row = {
             "mention_id": raw["id"],
             "decision": decision.decision,

@@ -108,6 +108,8 @@ def run_demo(
                 "CrmUrl": crm_url,
                 "OutreachMode": mode,
                 "ReviewAddress": "agents@lynet.example",
+                # Name matches (sample: "Soeren Aeroe Hansen") go to the agents first.
+                "NameMatching": "review",
             },
         )
         local_aws.provision(stack)

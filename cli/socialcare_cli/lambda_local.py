@@ -153,3 +153,71 @@ def poll(
                     QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
                 )
     return stats
+
+
+def function_url_event(
+    method: str,
+    path: str = "/",
+    query: dict[str, str] | None = None,
+    body: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """A Lambda Function URL (payload 2.0) event, as AWS builds it from an HTTP request."""
+    import base64
+    from urllib.parse import urlencode
+
+    raw = body.encode() if isinstance(body, str) else body
+    text_like = raw is None or _is_text(headers or {})
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": {k.lower(): v for k, v in (headers or {}).items()},
+        "queryStringParameters": dict(query) if query else None,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": "local",
+            "domainName": "local.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": (headers or {}).get("User-Agent", "local"),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "body": None
+        if raw is None
+        else (raw.decode() if text_like else base64.b64encode(raw).decode()),
+        "isBase64Encoded": not text_like,
+    }
+
+
+def _is_text(headers: dict[str, str]) -> bool:
+    kind = {k.lower(): v for k, v in headers.items()}.get("content-type", "")
+    return kind.startswith(("text/", "application/json", "application/x-www-form-urlencoded"))
+
+
+def function_url_route(handler: Handler, name: str = "function-url") -> Callable[..., Any]:
+    """A route for `servers.serve`: real HTTP in, Function URL event to the handler, out."""
+    import base64
+
+    def route(
+        method: str, path: str, query: dict[str, list[str]], body: bytes, headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], bytes]:
+        flat = {k: v[-1] for k, v in query.items()}
+        event = function_url_event(method, path, flat, body or None, headers)
+        result = handler(event, FakeContext(name))
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+        out_headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+        return int(result.get("statusCode", 200)), out_headers, data
+
+    return route

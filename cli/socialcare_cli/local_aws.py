@@ -134,6 +134,15 @@ def provision(stack: Stack, region: str = "eu-west-1") -> Stack:
         )
         stack.physical[logical] = props["Name"]
 
+    # Function URLs: a placeholder address until something serves them locally
+    # (tests and the demo may point the attribute at a local server instead).
+    for logical, res in stack.of_type("AWS::Serverless::Function").items():
+        if "FunctionUrlConfig" in res.get("Properties", {}):
+            stack.attributes.setdefault(
+                (f"{logical}Url", "FunctionUrl"),
+                f"https://{logical.lower()}.lambda-url.{region}.on.aws/",
+            )
+
     ses = boto3.client("sesv2", region_name=region)
     for logical, res in stack.of_type("AWS::SES::EmailIdentity").items():
         identity = stack.resolve(res["Properties"]["EmailIdentity"])

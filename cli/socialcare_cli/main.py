@@ -14,8 +14,10 @@ from socialcare.errors import SocialcareError
 
 COMMANDS = [
     "socialcare_cli.cmd_demo",
+    "socialcare_cli.cmd_preview",
     "socialcare_cli.cmd_decide",
     "socialcare_cli.cmd_crm_import",
+    "socialcare_cli.cmd_triage",
 ]
 
 

@@ -29,13 +29,16 @@ class _Handler(BaseHTTPRequestHandler):
         status, headers, payload = type(self).route(
             self.command, url.path, parse_qs(url.query), body, dict(self.headers.items())
         )
-        self.send_response(status)
-        headers.setdefault("Content-Type", "application/json")
-        for key, value in headers.items():
-            self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.send_response(status)
+            headers.setdefault("Content-Type", "application/json")
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (its timeout), as clients do
 
     do_GET = do_POST = _serve
 

@@ -4,6 +4,7 @@ from dataclasses import asdict
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from socialcare import wiring
 from socialcare.fetch import fetch
 from socialcare.observability import logger, metrics

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
+
 from socialcare import wiring
 from socialcare.batch import AuditedBatchProcessor
 from socialcare.models import OutreachRequest

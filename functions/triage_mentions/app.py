@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.batch import EventType, process_partial_res
 from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
+
 from socialcare import wiring
 from socialcare.batch import AuditedBatchProcessor
 from socialcare.models import Mention

@@ -29,6 +29,8 @@ class Brand(BaseModel):
     privacy_notice_url: str
     help_url: str = ""
     status_url: str = ""
+    example_sender: str = ""
+    example_reply_to: str = ""
     own_accounts: dict[str, list[str]] = Field(default_factory=dict)
 
     def is_own_account(self, source: str, author_id: str | None, handle: str | None) -> bool:

@@ -44,6 +44,31 @@ class FetchSettings(_Settings):
     max_pages_per_run: int = Field(default=20, ge=1, le=1000, alias="MAX_PAGES_PER_RUN")
     http_timeout_s: float = Field(default=10.0, gt=0, alias="HTTP_TIMEOUT_S")
     http_backoff_s: float = Field(default=0.5, ge=0, alias="HTTP_BACKOFF_S")
+    # Platform sources (socialcare.sources). Queries left empty are built from brand.toml;
+    # each *_SECRET names a Secrets Manager secret holding the source's credentials (JSON).
+    # A source's first run reads back this far; older posts would be decided stale anyway.
+    max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
+    x_api_url: str = Field(default="https://api.x.com", alias="X_API_URL")
+    x_query: str = Field(default="", alias="X_QUERY")
+    x_secret: str = Field(default="", alias="X_SECRET")
+    bluesky_service_url: str = Field(default="https://bsky.social", alias="BLUESKY_SERVICE_URL")
+    bluesky_query: str = Field(default="", alias="BLUESKY_QUERY")
+    bluesky_secret: str = Field(default="", alias="BLUESKY_SECRET")
+    mastodon_instances: str = Field(default="", alias="MASTODON_INSTANCES")
+    mastodon_tags: str = Field(default="", alias="MASTODON_TAGS")
+    mastodon_search_instances: str = Field(default="", alias="MASTODON_SEARCH_INSTANCES")
+    mastodon_query: str = Field(default="", alias="MASTODON_QUERY")
+    mastodon_secret: str = Field(default="", alias="MASTODON_SECRET")
+    trustpilot_api_url: str = Field(
+        default="https://api.trustpilot.com", alias="TRUSTPILOT_API_URL"
+    )
+    trustpilot_business_unit_id: str = Field(default="", alias="TRUSTPILOT_BUSINESS_UNIT_ID")
+    trustpilot_secret: str = Field(default="", alias="TRUSTPILOT_SECRET")
+    reddit_auth_url: str = Field(default="https://www.reddit.com", alias="REDDIT_AUTH_URL")
+    reddit_api_url: str = Field(default="https://oauth.reddit.com", alias="REDDIT_API_URL")
+    reddit_query: str = Field(default="", alias="REDDIT_QUERY")
+    reddit_subreddits: str = Field(default="", alias="REDDIT_SUBREDDITS")
+    reddit_secret: str = Field(default="", alias="REDDIT_SECRET")
 
     @property
     def sources(self) -> list[str]:
@@ -84,3 +109,7 @@ class MailerSettings(_Settings):
     unsubscribe_url: str = Field(default="", alias="UNSUBSCRIBE_URL")
     http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
     http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
+
+
+class OptOutSettings(_Settings):
+    """Unsubscribe links and SES bounce/complaint events: the state table and the key."""

@@ -10,7 +10,11 @@ from socialcare.errors import BadInputError
 
 
 class TokenError(BadInputError):
-    """A forged, altered, malformed or expired opt-out token."""
+    """A forged, altered, malformed or expired opt-out token (`status`: 400 or 403)."""
+
+    def __init__(self, message: str, status: int = 403) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _sign(secret: str, payload: str) -> str:
@@ -29,7 +33,7 @@ def verify_token(secret: str, token: str, now: float | None = None) -> str:
     """Return the customer hash the token was made for, or raise TokenError."""
     parts = token.split(".")
     if len(parts) != 3 or not all(parts) or len(token) > 200:
-        raise TokenError("malformed token")
+        raise TokenError("malformed token", status=400)
     customer_hash, expiry, signature = parts
     if not hmac.compare_digest(_sign(secret, f"{customer_hash}.{expiry}"), signature):
         raise TokenError("bad signature")

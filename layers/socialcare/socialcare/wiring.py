@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
+from botocore.config import Config
 
 from socialcare.adapters.crm import crm_from_url
 from socialcare.adapters.dynamodb import DynamoState
@@ -27,7 +29,14 @@ from socialcare.http import make_session
 from socialcare.outreach import MailerDeps
 from socialcare.policy import PolicyConfig
 from socialcare.ports import Crm, Source
-from socialcare.settings import FetchSettings, MailerSettings, TriageSettings, _Settings
+from socialcare.settings import (
+    FetchSettings,
+    MailerSettings,
+    OptOutSettings,
+    TriageSettings,
+    _Settings,
+)
+from socialcare.sources import build_source
 from socialcare.sources.replay import ReplaySource
 from socialcare.triage import TriageDeps
 
@@ -58,6 +67,17 @@ def _crm(url: str, token: str, secret: str, timeout_s: float, backoff_s: float) 
     return crm_from_url(url, token, timeout_s=timeout_s, backoff_s=backoff_s)
 
 
+def _secret_json(name: str) -> dict[str, Any]:
+    """A platform source's secret: one JSON object per source (README, "Sources")."""
+    try:
+        value = json.loads(_secret(name))
+    except ValueError as exc:
+        raise ConfigError(f"secret {name!r} is not JSON") from exc
+    if not isinstance(value, dict):
+        raise ConfigError(f"secret {name!r} is not a JSON object")
+    return value
+
+
 @dataclass
 class FetchDeps:
     settings: FetchSettings
@@ -68,13 +88,15 @@ class FetchDeps:
         if name not in self.settings.sources:
             raise ConfigError(f"source {name!r} is not enabled ({self.settings.enabled_sources})")
         session = make_session(
-            timeout_s=self.settings.http_timeout_s, backoff_s=self.settings.http_backoff_s
+            timeout_s=self.settings.http_timeout_s,
+            backoff_s=self.settings.http_backoff_s,
+            methods=("GET", "HEAD", "POST"),  # platform logins are safe to repeat
         )
         if name == "replay":
             if not self.settings.replay_url:
                 raise ConfigError("the replay source needs REPLAY_URL")
             return ReplaySource(session, self.settings.replay_url)
-        raise ConfigError(f"unknown source {name!r}")
+        return build_source(name, self.settings, session, _secret_json)
 
 
 def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
@@ -140,7 +162,11 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     dynamodb = boto3.client("dynamodb")
     deps = MailerDeps(
         brand=brand or load_brand(),
-        mailer=SesMailer(boto3.client("sesv2"), settings.configuration_set),
+        # botocore's adaptive retry mode backs off on SES throttling before we see it.
+        mailer=SesMailer(
+            boto3.client("sesv2", config=Config(retries={"mode": "adaptive", "max_attempts": 5})),
+            settings.configuration_set,
+        ),
         crm=_crm(
             settings.crm_url,
             settings.crm_token,
@@ -162,4 +188,23 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     )
     return MailerRuntime(
         deps, settings, dynamodb, parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+    )
+
+
+@dataclass
+class OptOutRuntime:
+    state: DynamoState
+    hasher: Hasher
+    unsubscribe_secret: str
+    brand: Brand
+
+
+def optout_runtime(env: dict[str, str] | None = None) -> OptOutRuntime:
+    settings = OptOutSettings.from_env(env)
+    key = hash_key(settings)
+    return OptOutRuntime(
+        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
+        hasher=Hasher(derived_secret(key, "hash")),
+        unsubscribe_secret=derived_secret(key, "unsubscribe"),
+        brand=load_brand(),
     )

@@ -32,8 +32,9 @@ _REJECTED = {
 }
 
 
-# Long List-Unsubscribe URLs must stay one plain `<url>`, never RFC 2047-encoded words.
-_POLICY = policy.SMTP.clone(max_line_length=998)
+# Long List-Unsubscribe URLs must stay one plain `<url>`, never RFC 2047-encoded words;
+# bodies are 7-bit safe (quoted-printable), whatever relays the message on.
+_POLICY = policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 
 
 def to_mime(email: Email) -> EmailMessage:

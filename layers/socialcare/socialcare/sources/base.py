@@ -203,3 +203,12 @@ def parse_items(
 def require(condition: bool, source: str, what: str) -> None:
     if not condition:
         raise SourcePayloadError(source, what)
+
+
+def str_or_none(value: Any) -> str | None:
+    """A string field as the platform sent it (ids may come as numbers); else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | str):
+        return str(value).strip() or None
+    return None

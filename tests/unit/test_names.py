@@ -1,0 +1,229 @@
+"""Danish name folding and scoring (socialcare.names), and the name-match rules of
+identify.by_name over a CRM that returns every customer as a candidate (the contract lets
+a CRM search loosely, so the decision must not depend on how it searches)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from socialcare import names
+from socialcare.identify import ACCEPT, identify
+from socialcare.models import Customer, Interaction, Mention, Reason
+
+N = names.Name.parse
+
+
+@pytest.mark.parametrize(
+    ("text", "skeleton"),
+    [
+        ("Søren Ærø-Hansen", "soren ero hansen"),
+        ("Soeren Aeroe Hansen", "soren ero hansen"),
+        ("Soren Aero Hansen", "soren ero hansen"),
+        ("SØREN ÆRØ HANSEN", "soren ero hansen"),
+        ("Jørgen Ågård", "jorgen agard"),
+        ("Jørgen Aagaard", "jorgen agard"),
+        ("Hansen, Søren", "hansen soren"),
+        ("Søren H.", "soren h"),
+        ("René Müller 🇩🇰", "rene muller"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_fold_makes_one_skeleton_of_danish_spellings(text: str | None, skeleton: str) -> None:
+    assert names.fold(text) == skeleton
+
+
+def test_name_splits_full_tokens_initials_and_drops_numbers() -> None:
+    assert N("Jens P. Hansen 82") == names.Name(full=("jens", "hansen"), initials=("p",))
+    assert N("Søren Hansen").usable
+    for unusable in ("Søren H.", "Søren", "S. Hansen", "sorenhansen82", "", None):
+        assert not N(unusable).usable, unusable
+
+
+@pytest.mark.parametrize(
+    ("query", "candidate", "low", "high"),
+    [
+        ("Soeren Aeroe Hansen", "Søren Ærø-Hansen", 100, 100),
+        ("Hansen, Søren", "Søren Hansen", 100, 100),  # order does not count
+        ("Aagaard Jørgen", "Jørgen Ågård", 100, 100),
+        ("Søren Hansen", "Søren Ærø Hansen", 95, 95),  # a dropped middle name
+        ("Sørn Hansen", "Søren Hansen", 95, 99),  # a typo
+        ("Anne Holm", "Ane Holm", 90, 94.9),  # close, but not enough alone
+        ("Soeren Aeroe Hansen", "Søren Hansen", 80, 90),  # a middle name the CRM lacks
+        ("Mette Jensen", "Mette Hansen", 0, 85),
+        ("Jens P. Hansen", "Jens Peter Hansen", 95, 95),  # the initial fits
+        ("Jens P. Hansen", "Jens Erik Hansen", 0, 0),  # the initial does not fit
+    ],
+)
+def test_score(query: str, candidate: str, low: float, high: float) -> None:
+    assert low <= names.score(N(query), N(candidate)) <= high
+
+
+def test_accept_threshold_separates_spelling_variants_from_other_names() -> None:
+    assert names.score(N("Anne Holm"), N("Ane Holm")) < ACCEPT
+    assert names.score(N("Søren Hansen"), N("Søren Ærø Hansen")) >= ACCEPT
+
+
+@pytest.mark.parametrize(
+    ("handle", "name", "spells"),
+    [
+        ("sorenhansen82", "Søren Hansen", True),
+        ("hansen_soeren", "Søren Hansen", True),
+        ("soren.aero.hansen", "Søren Ærø-Hansen", True),
+        ("sorenaerohansen.bsky.social", "Søren Ærø-Hansen", True),
+        ("sorenhansen@mastodon.social", "Søren Hansen", True),
+        ("sh82", "Søren Hansen", False),
+        ("shansen", "Søren Hansen", False),  # an initial and a surname: too common
+        ("soren", "Søren Hansen", False),
+        (None, "Søren Hansen", False),
+    ],
+)
+def test_handle_spells_the_name(handle: str | None, name: str, spells: bool) -> None:
+    assert names.handle_spells(handle, N(name)) is spells
+
+
+@pytest.mark.parametrize(
+    ("location", "city", "same"),
+    [
+        ("Aarhus", "Århus", True),
+        ("Aarhus C, Danmark", "Aarhus", True),
+        ("Odense", "Odense M", True),  # postal districts (one letter) are ignored
+        ("København Ø", "Odense", False),
+        ("Ø", "Ø", False),  # nothing left to compare
+        (None, "Aarhus", False),
+        ("Aarhus", None, False),
+    ],
+)
+def test_same_place(location: str | None, city: str | None, same: bool) -> None:
+    assert names.same_place(location, city) is same
+
+
+def test_sound_keys_bring_near_spellings_together() -> None:
+    assert names.sound_key("hansen") == names.sound_key("hanssen") == names.sound_key("hansson")
+    assert names.sound_key("anne") == names.sound_key("ane")
+    assert names.sound_key("hansen") != names.sound_key("jensen")
+    assert names.search_keys("Søren Ærø-Hansen") == names.search_keys("Soeren Aeroe Hansen")
+
+
+# ------------------------------------------------------------------ identify.by_name
+
+
+class EveryoneCrm:
+    """A CRM whose name search returns everybody (allowed: it 'may search loosely')."""
+
+    def __init__(self, *customers: Customer) -> None:
+        self.customers = list(customers)
+        self.name_queries: list[str] = []
+
+    def find_by_handle(self, platform: str, handle: str) -> list[Customer]:
+        return [c for c in self.customers if f"{platform}:{handle}" in c.handles]
+
+    def find_by_email(self, email: str) -> list[Customer]:
+        return [c for c in self.customers if c.email == email]
+
+    def find_by_name(self, name: str, limit: int = 10) -> list[Customer]:
+        self.name_queries.append(name)
+        return self.customers[:limit]
+
+    def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:
+        return []
+
+    def record_interaction(self, customer_id: str, interaction: dict[str, object]) -> None:
+        pass
+
+
+def customer(id: str, name: str, city: str | None = None, **more: Any) -> Customer:
+    return Customer(id=id, name=name, city=city, email=f"{id}@example.net", **more)
+
+
+def mention(display_name: str | None, **more: Any) -> Mention:
+    fields: dict[str, Any] = {
+        "source": "x",
+        "post_id": "p1",
+        "handle": "someone",
+        "display_name": display_name,
+        "text": "nettet er nede",
+        "created_at": datetime.now(UTC),
+    }
+    return Mention.model_validate({**fields, **more})
+
+
+SOREN_ODENSE = customer("C-1", "Søren Ærø-Hansen", "Odense")
+SOREN_AARHUS = customer("C-2", "Søren Hansen", "Aarhus")
+SOREN_VEJLE = customer("C-3", "Søren Hansen", "Vejle")
+
+
+def outcome(m: Mention, crm: EveryoneCrm, matching: Any = "on") -> tuple[Any, ...]:
+    who = identify(m, crm, name_matching=matching)
+    return (who.reason, who.customer.id if who.customer else None, who.method)
+
+
+def test_folded_spelling_with_city_is_identified_over_a_plain_namesake() -> None:
+    crm = EveryoneCrm(SOREN_ODENSE, SOREN_AARHUS)
+    m = mention("Soeren Aeroe Hansen", location="Odense")
+    assert outcome(m, crm) == (None, "C-1", "name")
+
+
+def test_two_soren_hansens_are_ambiguous_even_with_a_matching_city() -> None:
+    crm = EveryoneCrm(SOREN_AARHUS, SOREN_VEJLE)
+    m = mention("Søren Hansen", location="Aarhus")
+    assert outcome(m, crm) == (Reason.AMBIGUOUS_MATCH, None, "name")
+
+
+def test_dropped_middle_name_rivals_an_exact_namesake() -> None:
+    crm = EveryoneCrm(SOREN_ODENSE, SOREN_AARHUS)
+    assert outcome(mention("Søren Hansen", location="Aarhus"), crm)[0] is Reason.AMBIGUOUS_MATCH
+
+
+def test_a_clear_name_without_corroboration_is_not_enough() -> None:
+    crm = EveryoneCrm(SOREN_ODENSE)
+    assert outcome(mention("Soren Aero Hansen", location="København"), crm) == (
+        Reason.AMBIGUOUS_MATCH,
+        None,
+        "name",
+    )
+    spelled = mention("Soren Aero Hansen", handle="soren_aero_hansen")
+    assert outcome(spelled, crm) == (None, "C-1", "name")
+
+
+def test_reordered_and_hyphenated_names_match() -> None:
+    crm = EveryoneCrm(customer("C-4", "Birgitte Møller-Kristensen", "Roskilde"), SOREN_AARHUS)
+    m = mention("Kristensen, Birgitte Moeller", location="Roskilde")
+    assert outcome(m, crm) == (None, "C-4", "name")
+
+
+@pytest.mark.parametrize(
+    "display_name", ["Søren H.", "Søren", "S. Hansen", "sorenhansen82", None, "🙂"]
+)
+def test_initials_single_names_and_bare_handles_are_not_looked_up(
+    display_name: str | None,
+) -> None:
+    crm = EveryoneCrm(SOREN_AARHUS)
+    m = mention(display_name, handle="sorenhansen82", location="Aarhus")
+    assert outcome(m, crm) == (Reason.NO_CUSTOMER_MATCH, None, None)
+    assert crm.name_queries == []
+
+
+def test_nobody_close_is_no_match() -> None:
+    crm = EveryoneCrm(SOREN_AARHUS, customer("C-5", "Karen Poulsen", "Aarhus"))
+    assert outcome(mention("Mette Jensen", location="Aarhus"), crm)[0] is Reason.NO_CUSTOMER_MATCH
+
+
+def test_name_matching_off_never_asks_the_crm_by_name() -> None:
+    crm = EveryoneCrm(SOREN_ODENSE)
+    m = mention("Soeren Aeroe Hansen", location="Odense")
+    assert outcome(m, crm, "off") == (Reason.NO_CUSTOMER_MATCH, None, None)
+    assert crm.name_queries == []
+    assert outcome(m, crm, "review") == (None, "C-1", "name")
+
+
+def test_handle_and_email_come_before_names() -> None:
+    holm = [customer(f"C-{i}", n, handles=["x:familienholm"]) for i, n in ((6, "A"), (7, "B"))]
+    crm = EveryoneCrm(*holm, SOREN_ODENSE)
+    shared = mention("Soeren Aeroe Hansen", handle="familienholm", location="Odense")
+    assert outcome(shared, crm) == (Reason.AMBIGUOUS_MATCH, None, "handle")
+    by_mail = mention("Someone Else", handle=None, email="C-1@example.net")
+    assert outcome(by_mail, crm) == (None, "C-1", "email")

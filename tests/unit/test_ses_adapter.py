@@ -1,0 +1,64 @@
+"""SES errors map to typed errors: throttling is retried (via the queue), a bad address
+is permanent."""
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from socialcare.adapters.ses import SesMailer, to_mime
+from socialcare.errors import MailError, MailRejected, MailThrottled, RetryableError
+from socialcare.ports import Email
+
+EMAIL = Email(
+    to="a@example.net",
+    sender="s@lynet.example",
+    reply_to="r@lynet.example",
+    subject="Kan vi hjælpe?",
+    text="Hej",
+    html="<p>Hej</p>",
+    headers={"List-Unsubscribe": "<https://x.example/u?token=" + "a" * 150 + ">"},
+    tags={"source": "x"},
+)
+
+
+class Failing:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def send_email(self, **kwargs: Any) -> dict[str, str]:
+        raise self.error
+
+
+def client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": "m"}}, "SendEmail")
+
+
+@pytest.mark.parametrize(
+    "code", ["TooManyRequestsException", "Throttling", "LimitExceededException"]
+)
+def test_throttling_is_retryable(code: str) -> None:
+    with pytest.raises(MailThrottled) as info:
+        SesMailer(Failing(client_error(code))).send(EMAIL)
+    assert isinstance(info.value, RetryableError)
+
+
+@pytest.mark.parametrize("code", ["MessageRejected", "BadRequestException", "NotFoundException"])
+def test_rejections_are_permanent(code: str) -> None:
+    with pytest.raises(MailRejected) as info:
+        SesMailer(Failing(client_error(code))).send(EMAIL)
+    assert not isinstance(info.value, RetryableError)
+
+
+def test_network_errors_are_retryable_and_unknown_errors_typed() -> None:
+    with pytest.raises(MailThrottled):
+        SesMailer(Failing(EndpointConnectionError(endpoint_url="https://ses"))).send(EMAIL)
+    with pytest.raises(MailError):
+        SesMailer(Failing(client_error("Mystery"))).send(EMAIL)
+
+
+def test_mime_keeps_long_unsubscribe_header_plain_and_body_7bit() -> None:
+    raw = to_mime(EMAIL).as_bytes()
+    assert raw.isascii()
+    assert b"List-Unsubscribe: <https://x.example/u?token=" + b"a" * 150 + b">" in raw
+    assert b"=?utf-8?" not in raw.split(b"List-Unsubscribe:")[1].split(b"\r\n")[0]
