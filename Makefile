@@ -12,7 +12,7 @@ SAM := $(SAM_VENV)/bin/sam
 PY313_BIN := $(dir $(PY))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test lint typecheck unit integration bench validate e2e clean print-py
+.PHONY: demo test lint typecheck unit integration bench eval validate e2e clean print-py
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,13 @@ integration: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/pytest tests/bench --benchmark-only
 
+# Triage quality: P/R/F1 per language on the dev set, then the public benchmark when
+# ../shared is present (README "Triage quality").
+BENCHMARK_CSV := ../shared/fixtures/benchmarks/complaints-social-media/complaints-data.csv
+eval: $(STAMP)
+	$(BIN)/python scripts/evaluate_triage.py
+	if [ -f $(BENCHMARK_CSV) ]; then $(BIN)/python scripts/evaluate_triage.py --benchmark $(BENCHMARK_CSV); fi
+
 $(SAM_VENV)/.installed:
 	$(PY) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.130,<2'
@@ -54,6 +61,21 @@ $(SAM_VENV)/.installed:
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build
+
+# End-to-end (README "End-to-end test"): sam build + sam deploy onto MiniStack on
+# 127.0.0.1, a replayed page to e-mails. MiniStack runs the handlers on its own venv's
+# Python, so that venv is 3.13 and has boto3 (as the Lambda runtime does). Not in `test`.
+MINISTACK_VENV := .venv-ministack
+MINISTACK_VERSION := 1.5.33
+
+$(MINISTACK_VENV)/.installed:
+	$(PY) -m venv $(MINISTACK_VENV)
+	$(MINISTACK_VENV)/bin/python -m pip install --quiet 'ministack[full]==$(MINISTACK_VERSION)' boto3
+	touch $@
+
+e2e: $(STAMP) $(SAM_VENV)/.installed $(MINISTACK_VENV)/.installed
+	PATH="$(abspath $(PY313_BIN)):$$PATH" SOCIALCARE_E2E_REQUIRED=1 \
+		$(BIN)/pytest -m e2e tests/e2e
 
 print-py:
 	@echo $(PY)

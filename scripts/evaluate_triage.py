@@ -30,7 +30,9 @@ DEVSET = ROOT / "tests" / "data" / "devset.jsonl"
 def run_triage(items: list[dict[str, object]], brand: str | None) -> dict[str, dict[str, object]]:
     classifier = build_classifier(brand)
     out, err = io.StringIO(), io.StringIO()
-    lines = (json.dumps({k: item[k] for k in ("id", "text", "lang") if k in item}) for item in items)
+    lines = (
+        json.dumps({k: item[k] for k in ("id", "text", "lang") if k in item}) for item in items
+    )
     _, bad = triage_lines(lines, classifier, out, err)
     if bad:
         sys.exit(f"bad input lines:\n{err.getvalue()}")

@@ -12,6 +12,12 @@ def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run the whole pipeline locally on sample data")
     demo.add_argument("--out", default="demo-out", help="where outbox/ and decisions go")
     demo.add_argument("--mode", default="live", choices=["shadow", "review", "live"])
+    demo.add_argument(
+        "--incident-alarm",
+        metavar="TOPIC",
+        default=None,
+        help="inject the complaint-spike alarm for TOPIC (e.g. outage) before triage",
+    )
     demo.set_defaults(func=run)
 
 
@@ -19,7 +25,10 @@ def run(args: argparse.Namespace) -> int:
     from socialcare_cli.demo import print_funnel, run_demo
 
     result = run_demo(
-        Path(args.out), mode=args.mode, progress=lambda msg: print(msg, file=sys.stderr)
+        Path(args.out),
+        mode=args.mode,
+        progress=lambda msg: print(msg, file=sys.stderr),
+        incident_alarm=args.incident_alarm,
     )
     print_funnel(result)
     return 0

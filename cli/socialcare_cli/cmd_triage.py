@@ -42,16 +42,18 @@ def register(sub: Any) -> None:
 
 
 def build_classifier(brand_name: str | None, brand_file: str | None = None) -> Any:
-    from socialcare.brand import load_brand
+    from socialcare.brand import Brand, load_brand
     from socialcare.classify import RuleClassifier
 
     brand = load_brand(brand_file)
     if brand_name and brand_name.lower() == ANY:
         return RuleClassifier(brand, mode="any")
     if brand_name:
-        # The given name replaces the configured name and aliases; handles and
-        # competitors stay (they are what the brand file is for).
-        brand = brand.model_copy(update={"name": brand_name, "aliases": [], "products": []})
+        # The given name replaces the configured names and handles; competitors and the
+        # language stay. Validated anew: model_copy would keep the cached name pattern.
+        fields = brand.model_dump()
+        fields.update(name=brand_name, aliases=[], products=[], own_accounts={})
+        brand = Brand.model_validate(fields)
     return RuleClassifier(brand)
 
 
@@ -93,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
             source: IO[str] = sys.stdin
         else:
             try:
-                source = stack.enter_context(open(args.file, encoding="utf-8"))  # noqa: SIM115
+                source = stack.enter_context(open(args.file, encoding="utf-8"))
             except OSError as exc:
                 print(f"socialcare triage: {exc}", file=sys.stderr)
                 return 2

@@ -79,6 +79,7 @@ def run_demo(
     crm: dict[str, Any] | None = None,
     mode: str = "live",
     progress: Any = print,
+    incident_alarm: str | None = None,
 ) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     (out / "outbox").mkdir(exist_ok=True)
@@ -121,6 +122,10 @@ def run_demo(
                 {"source": "replay"}, lambda_local.FakeContext("FetchMentionsFunction")
             )
         result.fetched = fetch["fetched"]
+        if incident_alarm:
+            with capture.active():
+                switched = inject_alarm(stack, incident_alarm, local_env)
+            progress(f"complaint-spike alarm injected: incident mode on for {switched}")
         progress(f"fetched {fetch['fetched']} mentions in {fetch['pages']} pages")
         for function in FUNCTIONS[1:]:
             queue, props = stack.sqs_event(function)
@@ -204,3 +209,59 @@ def print_funnel(result: DemoResult, file: Any = None) -> None:
     )
     if any(result.dead_letters.values()):
         print(f"dead letters: {result.dead_letters}", file=file)
+
+
+def alarm_notification(stack: Stack, topic: str) -> dict[str, Any]:
+    """The SNS message CloudWatch sends when ComplaintSpike<Topic>Alarm enters ALARM,
+    built from the alarm as template.yaml defines it (the emulator evaluates no alarms)."""
+    name = f"ComplaintSpike{topic.capitalize()}Alarm"
+    props = stack.resources[name]["Properties"]
+    metrics = []
+    for metric in props["Metrics"]:
+        entry = {"Id": metric["Id"], "ReturnData": metric.get("ReturnData", True)}
+        if "Expression" in metric:
+            entry["Expression"] = metric["Expression"]
+        else:
+            stat = metric["MetricStat"]
+            entry["MetricStat"] = {
+                "Metric": {
+                    "Namespace": stat["Metric"]["Namespace"],
+                    "MetricName": stat["Metric"]["MetricName"],
+                    "Dimensions": [
+                        {"name": d["Name"], "value": d["Value"]}
+                        for d in stat["Metric"]["Dimensions"]
+                    ],
+                },
+                "Period": stat["Period"],
+                "Stat": stat["Stat"],
+            }
+        metrics.append(entry)
+    return {
+        "AlarmName": f"{stack.name}-{name}",
+        "NewStateValue": "ALARM",
+        "OldStateValue": "OK",
+        "NewStateReason": "Thresholds Crossed: 2 out of the last 2 datapoints were greater "
+        "than the upper thresholds",
+        "Trigger": {"Metrics": metrics, "ThresholdMetricId": props["ThresholdMetricId"],
+                    "ComparisonOperator": props["ComparisonOperator"]},
+    }
+
+
+def sns_event(message: dict[str, Any], topic_arn: str) -> dict[str, Any]:
+    return {"Records": [{
+        "EventSource": "aws:sns",
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": f"{topic_arn}:demo",
+        "Sns": {"Type": "Notification", "MessageId": "demo", "TopicArn": topic_arn,
+                "Subject": "ALARM", "Message": json.dumps(message),
+                "Timestamp": "2026-11-28T10:00:00.000Z", "SignatureVersion": "1",
+                "Signature": "", "SigningCertUrl": "", "UnsubscribeUrl": "",
+                "MessageAttributes": {}},
+    }]}
+
+
+def inject_alarm(stack: Stack, topic: str, env: dict[str, str]) -> list[str]:
+    switch = lambda_local.load_handler(stack, "IncidentSwitchFunction", env)[1]
+    event = sns_event(alarm_notification(stack, topic), "arn:aws:sns:eu-west-1:123456789012:ops")
+    result = switch(event, lambda_local.FakeContext("IncidentSwitchFunction"))
+    return list(result["incident_topics"])

@@ -15,9 +15,12 @@ from socialcare.errors import SocialcareError
 COMMANDS = [
     "socialcare_cli.cmd_demo",
     "socialcare_cli.cmd_preview",
+    "socialcare_cli.cmd_incident",
+    "socialcare_cli.cmd_redrive",
     "socialcare_cli.cmd_decide",
     "socialcare_cli.cmd_crm_import",
     "socialcare_cli.cmd_triage",
+    "socialcare_cli.cmd_parse",
 ]
 
 

@@ -184,11 +184,14 @@ class ContractCrm:
             email = query["email"][0].lower()
             return [c for c in self.customers if (c.get("email") or "").lower() == email]
         if "name" in query:
-            # Loose, as the contract allows: customers sharing the most folded name keys
-            # (Danish spellings folded, sound keys for near spellings), best first.
+            # Loose, as the contract allows: customers with two names sounding like two of
+            # the query's (Danish spellings folded), most shared name keys first.
             keys = search_keys(query["name"][0])
             limit = int(query.get("limit", ["10"])[0])
-            shared = [(len(keys & search_keys(c.get("name"))), c) for c in self.customers]
-            ranked = sorted((pair for pair in shared if pair[0]), key=lambda p: -p[0])
+            shared = [(keys & search_keys(c.get("name")), c) for c in self.customers]
+            ranked = sorted(
+                ((len(k), c) for k, c in shared if any(x.startswith("p:") for x in k)),
+                key=lambda pair: -pair[0],
+            )
             return [c for _, c in ranked[:limit]]
         return []

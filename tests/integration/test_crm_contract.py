@@ -250,8 +250,10 @@ def test_directory_lookups_use_indexes_not_scans(sqlite_path: Path) -> None:
     assert len(selects) >= 7
     for sql in selects:
         plan = [row[-1] for row in crm._db.execute(f"EXPLAIN QUERY PLAN {sql}")]
-        scans = [step for step in plan if step.startswith("SCAN") and step != "SCAN hit"]
-        assert not scans, (sql, plan)  # "hit" is the (limited) candidate subquery
+        # "cand" (namesakes from the pair index) and "hit" (the best `limit` of them) are
+        # the small subquery results; tables are only searched through an index.
+        scans = [s for s in plan if s.startswith("SCAN") and s not in ("SCAN cand", "SCAN hit")]
+        assert not scans, (sql, plan)
 
 
 def test_reimport_replaces_a_customer_and_its_keys(sqlite_path: Path) -> None:
@@ -260,8 +262,8 @@ def test_reimport_replaces_a_customer_and_its_keys(sqlite_path: Path) -> None:
     crm = SqliteCrm(sqlite_path)
     assert crm.find_by_handle("x", "mettejensen") == []
     assert ids(crm.find_by_email("mette@example.org")) == ["T-01"]
-    assert "T-01" not in ids(crm.find_by_name("Jensen", 20))  # old name keys are gone
-    assert "T-01" in ids(crm.find_by_name("Dahl", 20))
+    assert "T-01" not in ids(crm.find_by_name("Mette Jensen", 20))  # old name keys are gone
+    assert ids(crm.find_by_name("Dahl, Mette", 20)) == ["T-01"]
 
 
 def test_missing_or_foreign_file_is_a_config_error_not_an_empty_directory(

@@ -108,6 +108,18 @@ def test_sound_keys_bring_near_spellings_together() -> None:
     assert names.search_keys("Søren Ærø-Hansen") == names.search_keys("Soeren Aeroe Hansen")
 
 
+def pairs(name: str) -> set[str]:
+    return {k for k in names.search_keys(name) if k.startswith("p:")}
+
+
+def test_candidates_share_two_sound_alike_names() -> None:
+    assert pairs("Søren Hansen") & pairs("Søren Ærø Hansen")  # a middle name more or less
+    assert pairs("Hansen, Søren") == pairs("Søren Hansen")  # any order
+    assert pairs("Jens Hanssen") == pairs("Jens Hansen")  # a near spelling: a rival
+    assert not pairs("Søren Jensen") & pairs("Søren Hansen")  # one shared name is not enough
+    assert pairs("Søren") == set() and pairs("Søren H.") == set()  # nothing to look up
+
+
 # ------------------------------------------------------------------ identify.by_name
 
 

@@ -8,17 +8,24 @@ from socialcare.observability import count, logger
 
 def record(decision: Decision, **extra: str) -> None:
     logger.info("decision", extra={**decision.model_dump(mode="json"), **extra})
-    count("Decisions", source=decision.source, reason=decision.reason.value)
-    if decision.reason is not Reason.CONTACT:
-        count("Skipped", reason=decision.reason.value)
-    # Topics are known once classified; count them for complaints only.
-    if decision.topics and decision.reason not in _NOT_A_COMPLAINT:
-        for topic in decision.topics:
-            count("Complaints", topic=topic)
+    source, reason = decision.source, decision.reason
+    count("Decisions", source=source, reason=reason.value)
+    if reason is not Reason.CONTACT:
+        count("Skipped", reason=reason.value)
+    if reason in _DROPPED:
+        count("Dropped", reason=reason.value)
+    if reason in _NOT_A_COMPLAINT:
+        return
+    # The funnel: complaints by topic (the spike alarms) and by source (the dashboard).
+    count("ComplaintsBySource", source=source)
+    for topic in decision.topics or ["other"]:
+        count("Complaints", topic=topic)
     if decision.customer_hash and decision.match:
         count("Matched", method=decision.match)
+        count("MatchedBySource", source=source)
 
 
+_DROPPED = {Reason.OWN_ACCOUNT, Reason.REPOST, Reason.DUPLICATE}
 _NOT_A_COMPLAINT = {
     Reason.OWN_ACCOUNT,
     Reason.REPOST,

@@ -27,7 +27,15 @@ from typing import Literal
 
 from socialcare import language
 from socialcare.brand import Brand
-from socialcare.lexicon import CLAUSE_BREAKS, Hit, Lexicon, PhraseMatcher, Token, load_lexicon, tokenize
+from socialcare.lexicon import (
+    CLAUSE_BREAKS,
+    Hit,
+    Lexicon,
+    PhraseMatcher,
+    Token,
+    load_lexicon,
+    tokenize,
+)
 from socialcare.models import Classification
 
 BrandMode = Literal["brand", "any"]
@@ -40,12 +48,22 @@ EXCLUSIONS = {
     "joke": "joke",
     "prospect": "prospect's question",
 }
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as one string (reads better than a list literal)."""
+    return frozenset(text.split())
+
+
 # Short or numeric competitor names ("3") are only read as a company after these words,
 # or at the start of a sentence when not followed by a unit ("3 dage uden net").
-_COMPANY_BEFORE = frozenset("hos fra til med ved at from with to at than".split())
-_UNITS = frozenset(
-    "dag dage døgn time timer uge uger måned måneder år gang gange min minutter mbit gb kr "
-    "day days hour hours week weeks month months year years time times minutes mins".split()
+_COMPANY_BEFORE = _words("hos fra til med ved at from with to than")
+_ADDRESSED = re.compile(r"(?<![\w@])@\w")
+# Between a negator and a cue these make "never ... so bad" a superlative, not a negation.
+_INTENSIFIERS = _words("så sådan so such this that as")
+_UNITS = _words(
+    "dag dage døgn time timer uge uger måned måneder år gang gange min minutter mbit "
+    "gb kr day days hour hours week weeks month months year years times minutes mins"
 )
 
 
@@ -82,9 +100,10 @@ class RuleClassifier:
         self.mode: BrandMode = mode
         self.lexicon = lexicon or load_lexicon()
         self.weights: Mapping[str, float] = self.lexicon.weights
-        self._cues = PhraseMatcher(self.lexicon.phrases())
-        self._topics = PhraseMatcher(self.lexicon.topics)
         self._negators = self.lexicon.words("negator")
+        self._cues = PhraseMatcher(self.lexicon.phrases(), barriers=self._negators)
+        self._topics = PhraseMatcher(self.lexicon.topics, barriers=self._negators)
+        self._false_friends = self.lexicon.false_friends()
         self._contrast = self.lexicon.words("contrast")
         self._prior = (brand.default_language if brand else "da") or None
         self._competitors = _competitor_pattern(brand.competitors if brand else [])
@@ -97,12 +116,17 @@ class RuleClassifier:
     def classify(self, text: str, lang_hint: str | None = None) -> Classification:
         guess = language.detect(text, lang_hint, self._prior)
         tokens = tokenize(text)
-        cue_hits = self._cues.find(tokens)
+        cue_hits = [h for h in self._cues.find(tokens) if self._counts(h, guess.language)]
         topics = sorted({h.category for h in self._topics.find(tokens)})
         ev = self._weigh(tokens, cue_hits, topics, text)
         score = _squash(ev.logit)
+        # A complaint is addressed to someone: the brand in brand mode, some account in
+        # "any" mode (generic data has no brand to look for).
         if self.mode == "brand" and self.brand is not None and not self.brand.mentioned_in(text):
             ev.reasons.append("not about the brand")
+            score = min(score, self.weights["not_about_brand_cap"])
+        elif self.mode == "any" and not _ADDRESSED.search(text):
+            ev.reasons.append("not addressed to any account")
             score = min(score, self.weights["not_about_brand_cap"])
         return Classification(
             language=guess.language,
@@ -112,8 +136,16 @@ class RuleClassifier:
             reasons=ev.reasons[:8],
         )
 
+    def _counts(self, hit: Hit, lang: str) -> bool:
+        """False friends ("bad" is Danish for "asked") count only in their own language."""
+        return not any(
+            hit.phrase in phrases for other, phrases in self._false_friends.items() if other != lang
+        )
+
     # -- evidence ---------------------------------------------------------------------
-    def _weigh(self, tokens: list[Token], hits: list[Hit], topics: list[str], text: str) -> _Evidence:
+    def _weigh(
+        self, tokens: list[Token], hits: list[Hit], topics: list[str], text: str
+    ) -> _Evidence:
         w = self.weights
         ev = _Evidence(logit=w["bias"])
         negators = self._negator_positions(tokens, hits)
@@ -227,8 +259,11 @@ class RuleClassifier:
 
     def _negated(self, hit: Hit, negators: set[int], tokens: list[Token]) -> bool:
         for i in range(hit.start - 1, max(-1, hit.start - 1 - NEGATION_WINDOW), -1):
-            if tokens[i].text in CLAUSE_BREAKS or tokens[i].text in self._contrast:
+            text = tokens[i].text
+            if text in CLAUSE_BREAKS or text in self._contrast:
                 return False
+            if text in _INTENSIFIERS:
+                return False  # "aldrig været så dårligt", "never been so disappointed"
             if i in negators:
                 return True
         return False

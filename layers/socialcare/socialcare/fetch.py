@@ -46,6 +46,7 @@ def fetch(source: Source, state: State, queue: Queue, max_pages: int = 20) -> Fe
         )
     except SourceAuthError:
         count("SourceAuthFailed", source=source.name)
+        count("SourceAuthFailedTotal")  # one alarm for every source
         raise
     finally:
         count("Fetched", report.fetched, source=source.name)

@@ -9,7 +9,8 @@ Two corrections on top of the model, both for a brand whose customers write Dani
 - Danish and Norwegian are easily confused on short texts: a Norwegian guess (no/nb/nn)
   with Danish among the top candidates is Danish (`prior="da"`).
 - Mixed Danish–English posts ("Mit internet er down igen, wtf") fool the model (it says
-  German); when its guess is neither Danish nor English and unsure, function words decide.
+  German, 0.99); when its guess is neither Danish nor English, function words decide if
+  the model is unsure or has the brand's language among its top three.
 """
 
 from __future__ import annotations
@@ -28,15 +29,22 @@ MODEL_ENV = "SOCIALCARE_LID_MODEL"
 
 _CLEAN = re.compile(r"https?://\S+|www\.\S+|[@#]\w[\w.]*", re.UNICODE)
 _WORDS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def _words(text: str) -> frozenset[str]:
+    """A word list written as one string (reads better than a list literal)."""
+    return frozenset(text.split())
+
+
 # Frequent function words that the other language lacks; enough to settle mixed posts.
-_DANISH = frozenset(
-    "jeg ikke og er det har med på min mit mine nu igen hvad hvorfor hvornår hvordan siden "
-    "af til en et den der som men så var kan skal vil jeres jer også bare stadig altid "
-    "aldrig ingen intet noget nogen hele tak hej godt meget".split()
+_DANISH = _words(
+    "jeg ikke og er det har med på min mit mine nu igen hvad hvorfor hvornår hvordan "
+    "siden af til en et den der som men så var kan skal vil jeres jer også bare "
+    "stadig altid aldrig ingen intet noget nogen hele tak hej godt meget"
 )
-_ENGLISH = frozenset(
-    "the and is are was my it this that have has not no for with you your what why when "
-    "how just been still again can't don't doesn't isn't of to in on at i'm i've".split()
+_ENGLISH = _words(
+    "the and is are was my it this that have has not no for with you your what why "
+    "when how just been still again can't don't doesn't isn't of to in on at i'm i've"
 )
 
 
@@ -95,7 +103,7 @@ def detect(text: str, hint: str | None = None, prior: str | None = "da") -> Lang
 
     `hint` is the platform's own guess (X, Bluesky and Mastodon send one); it is used when
     it names a language, with the same Norwegian-means-Danish correction. `prior` is the
-    brand's language ("da"), or None for no correction.
+    brand's language ("da"), or None for the model's own guess, uncorrected.
     """
     hinted = normalise(hint, prior)
     if hinted not in UNKNOWN:
@@ -109,8 +117,10 @@ def detect(text: str, hint: str | None = None, prior: str | None = "da") -> Lang
     top, confidence = codes[0], float(probs[0])
     if prior == "da" and top in NORWEGIAN and "da" in codes:
         return LanguageGuess("da", confidence, "fasttext+prior")
-    if top not in {"da", "en"} and confidence < 0.9:
+    if prior and top not in {"da", "en"}:
+        # "Mit internet er down igen" is German to the model (0.99), with Danish second:
+        # the brand's language among the candidates plus its function words wins.
         by_words = _by_words(clean)
-        if by_words:
+        if by_words and (confidence < 0.9 or (by_words == prior and prior in codes)):
             return LanguageGuess(by_words, confidence, "words")
     return LanguageGuess(top, confidence, "fasttext")

@@ -107,7 +107,9 @@ class PhraseMatcher:
     tens of microseconds per post for a few thousand phrases.
     """
 
-    def __init__(self, phrases: Iterable[tuple[str, str]]) -> None:
+    def __init__(self, phrases: Iterable[tuple[str, str]], barriers: Iterable[str] = ()) -> None:
+        # Tokens a `*` gap never skips: "virker * igen" (fixed) must not read "virker ikke igen".
+        self._barriers = frozenset(barriers)
         self._literal: dict[str, list[tuple[tuple[_Step, ...], str, str]]] = {}
         self._prefix: dict[str, list[tuple[tuple[_Step, ...], str, str]]] = {}
         self._number: list[tuple[tuple[_Step, ...], str, str]] = []
@@ -133,10 +135,16 @@ class PhraseMatcher:
             found.extend(self._number)
         return found
 
-    @staticmethod
-    def _match(steps: tuple[_Step, ...], tokens: list[str], words: list[bool], i: int) -> int:
+    def _match(self, steps: tuple[_Step, ...], tokens: list[str], words: list[bool], i: int) -> int:
         """End index of the longest match of `steps` at token i, or -1."""
+        if not any(kind == "gap" for kind, _ in steps):  # most phrases: no backtracking
+            end = i + len(steps)
+            if end > len(tokens):
+                return -1
+            ok = all(_step_matches(step, tokens[i + k]) for k, step in enumerate(steps))
+            return end if ok else -1
         best = -1
+        barriers = self._barriers
 
         def walk(s: int, j: int) -> None:
             nonlocal best
@@ -146,7 +154,8 @@ class PhraseMatcher:
             step = steps[s]
             if step[0] == "gap":
                 for skip in range(GAP + 1):
-                    if skip and (j + skip - 1 >= len(tokens) or not words[j + skip - 1]):
+                    k = j + skip - 1
+                    if skip and (k >= len(tokens) or not words[k] or tokens[k] in barriers):
                         break
                     walk(s + 1, j + skip)
                 return
@@ -198,7 +207,9 @@ CUE_CATEGORIES = (
     "prospect",  # not yet a customer: hvad koster, overvejer at skifte, how much does
     "negator",  # ikke, ingen, not, never (used by the negation window, not scored)
     "contrast",  # men, but: a clause break for attribution
+    "false_friend",  # own-language cues that are other words in the other language
 )
+NOT_MATCHED = frozenset({"false_friend"})
 
 
 @dataclass(frozen=True)
@@ -209,11 +220,23 @@ class Lexicon:
 
     def phrases(self, categories: Iterable[str] | None = None) -> list[tuple[str, str]]:
         wanted = set(categories) if categories is not None else None
-        return [(c, p) for _, c, p in self.cues if wanted is None or c in wanted]
+        return [
+            (c, p)
+            for _, c, p in self.cues
+            if (c in wanted if wanted is not None else c not in NOT_MATCHED)
+        ]
 
     def words(self, category: str) -> frozenset[str]:
         """Single-token phrases of one category (negators, contrast words)."""
         return frozenset(p for _, c, p in self.cues if c == category and " " not in p)
+
+    def false_friends(self) -> dict[str, frozenset[str]]:
+        """Per language, its phrases that count only in posts detected as that language."""
+        out: dict[str, set[str]] = {}
+        for lang, c, p in self.cues:
+            if c == "false_friend":
+                out.setdefault(lang, set()).add(p)
+        return {lang: frozenset(ps) for lang, ps in out.items()}
 
 
 def _read_json(name: str) -> dict[str, object]:
@@ -223,7 +246,9 @@ def _read_json(name: str) -> dict[str, object]:
     return data
 
 
-def _cue_entries(language: str, data: Mapping[str, object], where: str) -> list[tuple[str, str, str]]:
+def _cue_entries(
+    language: str, data: Mapping[str, object], where: str
+) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     for category, phrases in data.items():
         if category.startswith("_"):
@@ -247,6 +272,19 @@ def _topic_entries(data: Mapping[str, object], where: str) -> list[tuple[str, st
     return out
 
 
+def _weights(data: Mapping[str, object], base: Mapping[str, float], where: str) -> dict[str, float]:
+    out = dict(base)
+    for key, value in data.items():
+        if key.startswith("_"):
+            continue
+        if base and key not in base:
+            raise ConfigError(f"{where}: unknown weight {key!r}")
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ConfigError(f"{where}: weight {key} must be a number")
+        out[key] = float(value)
+    return out
+
+
 @cache
 def load_lexicon(extra_file: str | None = None) -> Lexicon:
     """The bundled lexicons, plus the phrases of `extra_file` (or $SOCIALCARE_LEXICON_FILE).
@@ -256,20 +294,23 @@ def load_lexicon(extra_file: str | None = None) -> Lexicon:
     """
     cues: list[tuple[str, str, str]] = []
     for language in ("da", "en"):
-        cues += _cue_entries(language, _read_json(f"lexicon-{language}.json"), f"lexicon-{language}")
+        cues += _cue_entries(
+            language, _read_json(f"lexicon-{language}.json"), f"lexicon-{language}"
+        )
     topics = _topic_entries(_read_json("topics.json"), "topics.json")
-    weights = {k: float(v) for k, v in _read_json("weights.json").items() if not k.startswith("_")}  # type: ignore[arg-type]
+    weights = _weights(_read_json("weights.json"), {}, "weights.json")
     extra_file = extra_file or os.environ.get("SOCIALCARE_LEXICON_FILE") or None
     if extra_file:
         try:
             extra = json.loads(Path(extra_file).read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"lexicon file {extra_file}: {exc}") from exc
+        if not isinstance(extra, dict):
+            raise ConfigError(f"lexicon file {extra_file}: expected a JSON object")
         for language, data in (extra.get("cues") or {}).items():
+            if not isinstance(data, dict):
+                raise ConfigError(f"{extra_file}: cues.{language} must be an object")
             cues += _cue_entries(language, data, extra_file)
         topics += _topic_entries(extra.get("topics") or {}, extra_file)
-        for key, value in (extra.get("weights") or {}).items():
-            if key not in weights:
-                raise ConfigError(f"{extra_file}: unknown weight {key!r}")
-            weights[key] = float(value)
+        weights = _weights(extra.get("weights") or {}, weights, extra_file)
     return Lexicon(cues=tuple(cues), topics=tuple(topics), weights=weights)

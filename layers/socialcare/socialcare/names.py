@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import combinations
 
 from rapidfuzz import fuzz
 
@@ -126,15 +127,19 @@ _REPEATS = re.compile(r"(.)\1+")
 
 def sound_key(token: str) -> str:
     """A crude spelling-tolerant key of one folded token: first letter, then consonants,
-    repeats collapsed ("hansen", "hanssen", "hansson" -> "hnsn"; "anne", "ane" -> "an").
-
-    Directories index it beside the exact token, so a near-spelled rival ("Jens Hanssen"
-    for "Jens Hansen") is among the candidates and makes the match ambiguous.
-    """
+    repeats collapsed ("hansen", "hanssen", "hansson" -> "hnsn"; "anne", "ane" -> "an")."""
     return _REPEATS.sub(r"\1", _VOWELS.sub("", token))
 
 
 def search_keys(text: str | None) -> set[str]:
-    """What a directory indexes a name under, and what a name query looks up."""
+    """What a directory indexes a name under, and what a name query looks up.
+
+    `p:` keys are unordered pairs of sound keys: a customer is a candidate only when two of
+    their names sound like two of the query's (first and last, in any order, with or
+    without middle names), so a lookup reads the short list of namesakes and near
+    spellings ("Jens Hanssen" for "Jens Hansen", which then makes the match ambiguous),
+    never all the Hansens. `t:` keys (exact folded tokens) rank the candidates.
+    """
     tokens = Name.parse(text).full
-    return {f"t:{t}" for t in tokens} | {f"k:{sound_key(t)}" for t in tokens}
+    sounds = sorted(sound_key(t) for t in tokens)
+    return {f"t:{t}" for t in tokens} | {f"p:{a}|{b}" for a, b in combinations(sounds, 2)}

@@ -83,6 +83,8 @@ class TriageSettings(_Settings):
     max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # The incident switch (SSM, JSON); empty means no incident mode (local tools).
+    incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
     # Careful name matching (identify.py): off by default; "review" sends its matches to
     # the agents' review address, "on" straight to the customer (docs/identity.md).
     name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
@@ -113,3 +115,12 @@ class MailerSettings(_Settings):
 
 class OptOutSettings(_Settings):
     """Unsubscribe links and SES bounce/complaint events: the state table and the key."""
+
+
+class IncidentSettings(_Settings):
+    """The IncidentSwitch function: turns incident mode on from a complaint-spike alarm."""
+
+    needs_hash_key: ClassVar[bool] = False
+    state_table: str = Field(default="", alias="STATE_TABLE")
+    incident_parameter: str = Field(alias="INCIDENT_PARAMETER")
+    incident_hours: float = Field(default=4.0, gt=0, le=72, alias="INCIDENT_HOURS")

@@ -10,6 +10,7 @@ from socialcare import audit, policy
 from socialcare import identify as identity
 from socialcare.brand import Brand
 from socialcare.hashing import Hasher
+from socialcare.incident import IncidentSwitch
 from socialcare.models import (
     Classification,
     Decision,
@@ -34,7 +35,8 @@ class TriageDeps:
     hasher: Hasher
     max_post_age: timedelta = timedelta(hours=72)
     policy: policy.PolicyConfig = field(default_factory=policy.PolicyConfig)
-    incident_topics: frozenset[str] = frozenset()
+    incident_topics: frozenset[str] = frozenset()  # fixed topics (tests, the decide tool)
+    incident: IncidentSwitch | None = None  # the live switch (SSM), read at most once a minute
     name_matching: identity.NameMatching = "off"  # careful name match: off | review | on
 
 
@@ -76,6 +78,7 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
     customer_hash = deps.hasher.person(customer.id)
     found = {"customer_hash": customer_hash, "match": who.method, **about}
 
+    live_incident = deps.incident.topics(now) if deps.incident else frozenset()
     reason = policy.check(
         customer,
         crm=deps.crm,
@@ -83,7 +86,7 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
         hasher=deps.hasher,
         now=now,
         config=deps.policy,
-        incident_topics=deps.incident_topics,
+        incident_topics=deps.incident_topics | live_incident,
         topics=verdict.topics,
     )
     if reason is not Reason.CONTACT:

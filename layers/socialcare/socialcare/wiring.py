@@ -26,6 +26,7 @@ from socialcare.classify import RuleClassifier
 from socialcare.errors import ConfigError
 from socialcare.hashing import Hasher
 from socialcare.http import make_session
+from socialcare.incident import IncidentSwitch
 from socialcare.outreach import MailerDeps
 from socialcare.policy import PolicyConfig
 from socialcare.ports import Crm, Source
@@ -135,6 +136,9 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
             in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
         ),
         name_matching=settings.name_matching,
+        incident=IncidentSwitch(
+            parameters.SSMProvider(boto3_client=boto3.client("ssm")), settings.incident_parameter
+        ),
     )
     return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
 

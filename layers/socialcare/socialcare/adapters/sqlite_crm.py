@@ -2,9 +2,9 @@
 
 For the demo and for small companies (`--crm sqlite:///path`, SQLAlchemy-style: three
 slashes and a relative path, four for an absolute one). Every lookup goes through an
-index: handles, lower-case e-mails, and folded name keys (exact token and sound key,
-socialcare.names.search_keys), so a name lookup reads a few posting lists, never the whole
-table. The file *is* customer data (names, addresses): it belongs with the CRM, not with
+index: handles, lower-case e-mails, and folded name keys (socialcare.names.search_keys), so
+a name lookup reads the short posting lists of namesakes and near spellings, never the
+whole table. The file *is* customer data (names, addresses): it belongs with the CRM, not with
 socialcare's own state, and is readable only by whoever runs the functions.
 
 `import_directory` builds or updates one from the JSON shape of the demo's sample CRM
@@ -28,7 +28,7 @@ from socialcare import names
 from socialcare.errors import BadInputError, ConfigError, CrmError
 from socialcare.models import Customer, Interaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: name keys are sound-key pairs (p:) and exact tokens (t:)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS customers (
     id TEXT PRIMARY KEY,
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS name_keys (      -- socialcare.names.search_keys of t
     customer_id TEXT NOT NULL,
     PRIMARY KEY (key, customer_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS name_keys_customer ON name_keys (customer_id);
+CREATE INDEX IF NOT EXISTS name_keys_customer ON name_keys (customer_id, key);
 CREATE TABLE IF NOT EXISTS interactions (
     id INTEGER PRIMARY KEY,
     customer_id TEXT NOT NULL,
@@ -64,6 +64,10 @@ CREATE TABLE IF NOT EXISTS interactions (
 CREATE INDEX IF NOT EXISTS interactions_customer ON interactions (customer_id, at);
 """
 _COLUMNS = "c.id, c.name, c.email, c.language, c.city, c.do_not_contact"
+
+
+def _marks(values: list[str]) -> str:
+    return ",".join("?" * len(values))
 
 
 def _at(value: datetime) -> str:
@@ -89,14 +93,18 @@ class SqliteCrm:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(path, timeout=5.0, check_same_thread=False)
-            if create:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if create and version == 0:  # a new file (or one that is not ours: see below)
                 self._db.executescript(_SCHEMA)
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                version = SCHEMA_VERSION
         except sqlite3.Error as exc:
             raise ConfigError(f"cannot open CRM directory {path}: {exc}") from exc
         if version != SCHEMA_VERSION:
-            raise ConfigError(f"{path} is not a socialcare CRM directory (schema {version})")
+            raise ConfigError(
+                f"{path} is not a socialcare CRM directory of schema {SCHEMA_VERSION} "
+                f"(found {version}); rebuild it with crm-import"
+            )
 
     @classmethod
     def from_url(cls, url: str) -> SqliteCrm:
@@ -122,10 +130,9 @@ class SqliteCrm:
             if not rows:
                 return []
             ids = [row[0] for row in rows]
-            marks = ",".join("?" * len(ids))
             handles: dict[str, list[str]] = {}
             for customer_id, handle in cur.execute(
-                f"SELECT customer_id, handle FROM handles WHERE customer_id IN ({marks}) "  # noqa: S608 - placeholders only
+                f"SELECT customer_id, handle FROM handles WHERE customer_id IN ({_marks(ids)}) "  # noqa: S608 - placeholders only
                 "ORDER BY handle",
                 ids,
             ):
@@ -158,17 +165,21 @@ class SqliteCrm:
         )
 
     def find_by_name(self, name: str, limit: int = 10) -> list[Customer]:
-        """Customers sharing the most name keys (exact folded tokens and sound keys)."""
+        """Customers with two names sounding like two of the query's, ranked by how many
+        name keys (sound-key pairs, exact tokens) they share with it."""
         keys = sorted(names.search_keys(name))
-        if not keys:
+        pairs = [k for k in keys if k.startswith("p:")]
+        if not pairs:
             return []
-        marks = ",".join("?" * len(keys))
         return self._customers(
             f"SELECT {_COLUMNS} FROM ("  # noqa: S608 - placeholders only
-            f"  SELECT customer_id, COUNT(*) AS n FROM name_keys WHERE key IN ({marks})"
-            "   GROUP BY customer_id ORDER BY n DESC, customer_id LIMIT ?"
+            "  SELECT k.customer_id, COUNT(*) AS n FROM ("
+            f"    SELECT DISTINCT customer_id FROM name_keys WHERE key IN ({_marks(pairs)})"
+            "  ) cand JOIN name_keys k ON k.customer_id = cand.customer_id"
+            f"  WHERE k.key IN ({_marks(keys)})"
+            "  GROUP BY k.customer_id ORDER BY n DESC, k.customer_id LIMIT ?"
             ") hit JOIN customers c ON c.id = hit.customer_id ORDER BY hit.n DESC, c.id",
-            [*keys, max(1, min(limit, 100))],
+            [*pairs, *keys, max(1, min(limit, 100))],
         )
 
     def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:

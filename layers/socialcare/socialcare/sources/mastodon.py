@@ -108,8 +108,8 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
         if not isinstance(status, dict):
             raise TypeError("status is not an object")
         status_id = str_or_none(status["id"])
-        if not status_id:
-            raise ValueError("status has no id")
+        if not status_id or "content" not in status:  # e.g. an account, not a status
+            raise ValueError("not a status")
         boosted = status.get("reblog")
         shown = boosted if isinstance(boosted, dict) else status  # a boost shows another's post
         account = dict_or_empty(status.get("account"))
@@ -207,7 +207,8 @@ class TagStream:
                 newest.append(int(status["id"]))
             except (KeyError, TypeError, ValueError):
                 continue
-        return Page(mentions, str(max(newest)), has_more=len(statuses) >= LIMIT, invalid=invalid)
+        # Pages can be shorter than the limit (servers filter them): read until one is empty.
+        return Page(mentions, str(max(newest)), has_more=bool(statuses), invalid=invalid)
 
 
 def _prev_min_id(headers: Mapping[str, str]) -> int:
@@ -253,8 +254,7 @@ class SearchStream(SweepSource):
         ids = [
             int(s["id"]) for s in statuses if isinstance(s, dict) and str(s.get("id", "")).isdigit()
         ]
-        more = len(statuses) >= LIMIT and bool(ids)
-        return RawPage(statuses, _parser(self.own), _key, str(min(ids)) if more else None)
+        return RawPage(statuses, _parser(self.own), _key, str(min(ids)) if ids else None)
 
 
 class MastodonSource:

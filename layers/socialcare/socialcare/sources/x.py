@@ -53,7 +53,8 @@ def _read(body: Any) -> tuple[list[Any], dict[str, dict[str, Any]], dict[str, An
     """(tweets, users by id, meta) of a search page; anything else is a payload error."""
     if not isinstance(body, dict):
         raise SourcePayloadError(NAME, f"page is a {type(body).__name__}, not an object")
-    if "data" not in body and {"title", "status"} <= body.keys():
+    if "data" not in body and "title" in body and ("type" in body or "status" in body):
+        # An RFC 7807 problem (401, 400 invalid-request, 429...), not a page of posts.
         raise SourcePayloadError(NAME, f"an error, not a page: {str(body.get('title'))[:80]}")
     tweets = body.get("data", [])  # an empty result has no "data" at all
     if not isinstance(tweets, list):

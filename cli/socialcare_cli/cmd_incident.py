@@ -1,0 +1,88 @@
+"""`socialcare incident on|off|status`: the incident switch, by hand.
+
+During an outage the affected topics get a status page instead of individual e-mails:
+triage skips them with reason `incident_mode` until the switch expires or is cleared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from socialcare import incident
+from socialcare.brand import load_brand
+from socialcare.errors import ConfigError
+
+TOPICS = [
+    "outage",
+    "speed",
+    "billing",
+    "equipment",
+    "support",
+    "installation",
+    "cancellation",
+    "tv",
+    "mobile",
+]
+
+
+def register(sub: Any) -> None:
+    cmd = sub.add_parser("incident", help="turn incident mode on or off, or show it")
+    cmd.add_argument("action", choices=["on", "off", "status"])
+    where = cmd.add_mutually_exclusive_group(required=True)
+    where.add_argument("--stack", help="the deployed stack's name (parameter /STACK/incident)")
+    where.add_argument("--parameter", help="the SSM parameter's name")
+    cmd.add_argument(
+        "--topics",
+        default="outage",
+        help=f"comma-separated topics to hold back ({', '.join(TOPICS)})",
+    )
+    cmd.add_argument("--hours", type=float, default=4.0, help="expires after this (default 4)")
+    cmd.add_argument("--status-url", default=None, help="default: status_url in brand.toml")
+    cmd.set_defaults(func=run)
+
+
+def parameter_name(args: argparse.Namespace) -> str:
+    return str(args.parameter or f"/{args.stack}/incident")
+
+
+def run(args: argparse.Namespace) -> int:
+    import boto3
+
+    ssm = boto3.client("ssm")
+    name = parameter_name(args)
+    if args.action == "status":
+        value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+        current = incident.parse(value)
+        active = sorted(current.active_topics(datetime.now(UTC)))
+        print(
+            json.dumps(
+                {
+                    "active": bool(active),
+                    "topics": active,
+                    "expires_at": str(current.expires_at) if active else None,
+                    "status_url": current.status_url,
+                    "set_by": current.set_by,
+                }
+            )
+        )
+        return 0
+    if args.action == "off":
+        ssm.put_parameter(Name=name, Value=incident.OFF, Type="String", Overwrite=True)
+        print(f"incident mode off ({name})")
+        return 0
+    topics = [t.strip() for t in args.topics.split(",") if t.strip()]
+    unknown = sorted(set(topics) - set(TOPICS))
+    if unknown or not topics:
+        raise ConfigError(f"unknown topics {unknown}; choose from {', '.join(TOPICS)}")
+    declared = incident.declare(
+        topics, args.hours, args.status_url or load_brand().status_url, set_by="cli"
+    )
+    ssm.put_parameter(Name=name, Value=declared.to_json(), Type="String", Overwrite=True)
+    print(
+        f"incident mode on for {', '.join(declared.topics)} until "
+        f"{declared.expires_at:%Y-%m-%d %H:%M} UTC ({name})"
+    )
+    return 0

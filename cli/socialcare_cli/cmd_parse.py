@@ -1,0 +1,66 @@
+"""`socialcare parse --source NAME FILE`: the mentions in one recorded API response body.
+
+The tool to run when a platform changes its payloads: it reads one response body (JSON;
+`-` reads stdin) with the same code the fetch function uses and prints one JSON line per
+post item: `post_id` and the other Mention fields. Unknown keys are ignored; what the
+payload does not carry is null. A recorded exchange (an object with `request`, `status`
+and `body`, as in the shared fixtures) is read as its `body`. A file that is not a page
+of posts (not JSON, an error object, wrong types) ends with a clear error and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from socialcare.errors import BadInputError
+
+EXCLUDED = {"fetch_id"}  # random per fetch: not part of what a payload says
+
+
+def register(sub: Any) -> None:
+    from socialcare.sources import PLATFORMS
+
+    parser = sub.add_parser(
+        "parse",
+        help="print the mentions in a recorded API response body as JSON Lines",
+        description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
+    )
+    parser.add_argument("--source", required=True, choices=sorted(PLATFORMS), help="platform")
+    parser.add_argument("file", help="a response body (JSON), or - for stdin")
+    parser.set_defaults(func=run)
+
+
+def read_body(file: str) -> Any:
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"cannot read {file}: {exc}") from exc
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        start = text.lstrip()[:15].replace("\n", " ")
+        raise BadInputError(f"{file} is not JSON ({exc}); it starts with {start!r}") from exc
+    if isinstance(body, dict) and {"request", "status", "body"} <= body.keys():
+        return body["body"]  # a recorded exchange: the response body is what the API said
+    return body
+
+
+def run(args: argparse.Namespace) -> int:
+    from socialcare.brand import load_brand
+    from socialcare.sources import parse_page
+
+    body = read_body(args.file)
+    own = load_brand().own_accounts.get(args.source, [])
+    mentions, invalid = parse_page(args.source, body, [a.lower().lstrip("@") for a in own])
+    for mention in mentions:
+        line = mention.model_dump(mode="json", exclude=EXCLUDED)
+        print(json.dumps(line, ensure_ascii=False))
+    print(
+        f"{len(mentions)} mentions, {invalid} unreadable post items ({args.source})",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,177 @@
+"""Incident mode through SSM on the emulator, the alarm-driven switch, the CLI, and the
+DLQ redrive (moto has no StartMessageMoveTask: the safe fallback runs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from socialcare import incident
+from socialcare_cli import lambda_local
+from socialcare_cli.demo import alarm_notification, run_demo, sns_event
+from socialcare_cli.main import main
+from socialcare_cli.redrive import redrive
+from socialcare_cli.template import Stack
+from tests.conftest import context
+
+
+def parameter(stack: Stack) -> str:
+    return stack.physical["IncidentParameter"]
+
+
+def run_pipeline(stack: Stack, handler: Any) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    logical, _ = stack.sqs_event("TriageMentionsFunction")
+    triage = handler("TriageMentionsFunction")
+    lambda_local.poll(
+        stack.physical[logical], stack.attributes[(logical, "Arn")], triage, function_name="t"
+    )
+
+
+def outreach_topics(stack: Stack) -> list[list[str]]:
+    url = stack.physical["OutreachQueue"]
+    out = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+    return [json.loads(m["Body"])["topics"] for m in out.get("Messages", [])]
+
+
+def test_cli_on_holds_back_only_those_topics(stack: Stack, handler: Any) -> None:
+    assert main(["incident", "on", "--parameter", parameter(stack), "--topics", "outage"]) == 0
+    run_pipeline(stack, handler)
+    topics = outreach_topics(stack)
+    assert topics and all("outage" not in t for t in topics)  # equipment still flows
+
+
+def test_cli_off_and_expiry_turn_it_off(stack: Stack, handler: Any, capsys: Any) -> None:
+    expired = incident.declare(
+        ["outage"], 1, "", "test", now=datetime.now(UTC) - timedelta(hours=2)
+    )
+    boto3.client("ssm").put_parameter(
+        Name=parameter(stack), Value=expired.to_json(), Type="String", Overwrite=True
+    )
+    assert main(["incident", "status", "--parameter", parameter(stack)]) == 0
+    assert json.loads(capsys.readouterr().out)["active"] is False
+    run_pipeline(stack, handler)
+    assert any("outage" in t for t in outreach_topics(stack))
+
+
+def test_unknown_topic_is_refused(stack: Stack, capsys: Any) -> None:
+    assert main(["incident", "on", "--parameter", parameter(stack), "--topics", "weather"]) == 2
+    assert "unknown topics" in capsys.readouterr().err
+
+
+def test_spike_alarm_notification_switches_incident_mode_on(stack: Stack, handler: Any) -> None:
+    switch = handler("IncidentSwitchFunction")
+    result = switch(sns_event(alarm_notification(stack, "outage"), "arn:ops"), context())
+    assert result == {"incident_topics": ["outage"]}
+    value = boto3.client("ssm").get_parameter(Name=parameter(stack))["Parameter"]["Value"]
+    active = incident.parse(value)
+    assert active.active_topics(datetime.now(UTC)) == {"outage"}
+    assert active.expires_at and active.expires_at < datetime.now(UTC) + timedelta(hours=5)
+    # a second spike adds its topic; OK notifications and other alarms change nothing
+    switch(sns_event(alarm_notification(stack, "billing"), "arn:ops"), context())
+    ok = {**alarm_notification(stack, "speed"), "NewStateValue": "OK"}
+    dlq = {
+        "AlarmName": "dlq",
+        "NewStateValue": "ALARM",
+        "Trigger": {"Dimensions": [{"name": "QueueName", "value": "q"}]},
+    }
+    switch(
+        {"Records": sns_event(ok, "arn:ops")["Records"] + sns_event(dlq, "arn:ops")["Records"]},
+        context(),
+    )
+    value = boto3.client("ssm").get_parameter(Name=parameter(stack))["Parameter"]["Value"]
+    assert incident.parse(value).active_topics(datetime.now(UTC)) == {"billing", "outage"}
+
+
+def test_demo_incident_end_to_end(tmp_path: Path) -> None:
+    result = run_demo(tmp_path, progress=lambda _: None, incident_alarm="outage")
+    held = [d for d in result.decisions.values() if d["reason"] == "incident_mode"]
+    assert held and all("outage" in d["topics"] for d in held)
+    contacted = [d for d in result.decisions.values() if d["reason"] == "contact"]
+    assert contacted and all("outage" not in d["topics"] for d in contacted)
+
+
+def fill_dlq(stack: Stack, n: int) -> tuple[str, str]:
+    sqs = boto3.client("sqs")
+    source, dlq = stack.physical["MentionsQueue"], stack.physical["MentionsDeadLetterQueue"]
+    for i in range(n):
+        sqs.send_message(
+            QueueUrl=dlq,
+            MessageBody=json.dumps({"n": i}),
+            MessageAttributes={"why": {"DataType": "String", "StringValue": "t"}},
+        )
+    return source, dlq
+
+
+def depth(url: str) -> int:
+    attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"])
+
+
+def test_redrive_falls_back_and_moves_everything_once(stack: Stack) -> None:
+    source, dlq = fill_dlq(stack, 23)
+    seen: list[tuple[int, int]] = []
+    result = redrive(boto3.client("sqs"), dlq, source, progress=lambda m, t: seen.append((m, t)))
+    assert (result.moved, result.method, result.failed) == (23, "receive-send-delete", 0)
+    assert depth(dlq) == 0 and depth(source) == 23
+    assert seen[-1] == (23, 23)
+    bodies = set()
+    for _ in range(3):
+        for m in boto3.client("sqs").receive_message(
+            QueueUrl=source, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+        )["Messages"]:
+            bodies.add(m["Body"])
+            assert m["MessageAttributes"]["why"]["StringValue"] == "t"
+    assert len(bodies) == 23
+
+
+def test_redrive_command_prints_count_and_progress(stack: Stack, capsys: Any) -> None:
+    source, dlq = fill_dlq(stack, 4)
+    assert main(["redrive", "--queue", "mentions", "--source-url", source, "--dlq-url", dlq]) == 0
+    captured = capsys.readouterr()
+    assert "moved 4 messages" in captured.out and "4/4" in captured.err
+
+
+def test_redrive_keeps_what_the_source_queue_refused(stack: Stack) -> None:
+    class Refusing:
+        def __init__(self) -> None:
+            self.real = boto3.client("sqs")
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.real, name)
+
+        def start_message_move_task(self, **kw: Any) -> Any:
+            raise NotImplementedError
+
+        def send_message_batch(self, **kw: Any) -> Any:
+            entries = kw["Entries"]
+            return {
+                "Successful": [{"Id": e["Id"]} for e in entries[1:]],
+                "Failed": [{"Id": entries[0]["Id"], "SenderFault": False, "Code": "x"}],
+            }
+
+    source, dlq = fill_dlq(stack, 3)
+    result = redrive(Refusing(), dlq, source)
+    assert result.moved == 2 and result.failed == 1
+    # the refused message is still on the DLQ (visible again after its visibility timeout)
+    attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=dlq,
+        AttributeNames=["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessages"],
+    )["Attributes"]
+    assert (
+        int(attrs["ApproximateNumberOfMessagesNotVisible"])
+        + int(attrs["ApproximateNumberOfMessages"])
+        == 1
+    )
+
+
+@pytest.mark.parametrize("value", ["not json", '{"topics": "outage"}', ""])
+def test_garbled_switch_counts_as_off(value: str) -> None:
+    assert incident.parse(value).active_topics(datetime.now(UTC)) == frozenset()

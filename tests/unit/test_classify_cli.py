@@ -1,0 +1,114 @@
+"""`socialcare triage`: JSON Lines in, one JSON line per input out, bad lines reported."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from socialcare_cli.main import main
+
+POSTS = [
+    {"id": 1, "text": "Lynet router blinker rødt siden i går"},
+    {"id": "x-2", "text": "YouSee er nede, godt jeg har Lynet", "lang": "da"},
+    {"id": [3], "text": "@lynetbredbaand internet down since 7am"},
+    {"id": 4.5, "text": "Tak for hjælpen @lynetbredbaand, super service i dag!"},
+]
+
+
+def write(tmp_path: Path, lines: list[str]) -> Path:
+    path = tmp_path / "posts.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_one_line_per_input_with_the_id_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, [json.dumps(p, ensure_ascii=False) for p in POSTS])
+    assert main(["triage", str(path)]) == 0
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [o["id"] for o in out] == [1, "x-2", [3], 4.5]
+    assert [o["complaint"] for o in out] == [True, False, True, False]
+    first = out[0]
+    assert set(first) == {"id", "language", "complaint", "score", "topics", "reasons"}
+    assert first["language"] == "da" and first["topics"] == ["equipment"]
+    assert first["reasons"] == ["problem cue: blinker rødt"]
+    assert out[2]["language"] == "en"
+
+
+def test_bad_lines_are_reported_by_number_and_the_rest_go_through(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        json.dumps(POSTS[0]),
+        "{not json",
+        json.dumps({"text": "no id"}),
+        "",  # blank lines are skipped, not errors
+        json.dumps({"id": 5, "text": 42}),
+        json.dumps(["a list"]),
+        json.dumps({"id": 7, "text": "Lynet er nede", "lang": 7}),
+        json.dumps(POSTS[2]),
+    ]
+    assert main(["triage", str(write(tmp_path, lines))]) == 1
+    captured = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in captured.out.splitlines()] == [1, [3]]
+    errors = captured.err.splitlines()
+    assert [e.split(":")[1].strip() for e in errors] == [
+        "line 2",
+        "line 3",
+        "line 5",
+        "line 6",
+        "line 7",
+    ]
+    assert 'missing "id"' in errors[1]
+
+
+def test_standard_input_and_dash(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in (["triage"], ["triage", "-"]):
+        monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(POSTS[0]) + "\n"))
+        assert main(argv) == 0
+        assert json.loads(capsys.readouterr().out)["complaint"] is True
+
+
+def test_brand_any_and_brand_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(
+        tmp_path,
+        [
+            json.dumps({"id": "a", "text": "@Tesco my order never arrived"}),
+            json.dumps({"id": "b", "text": "Acme Net er nede igen"}),
+            json.dumps({"id": "c", "text": "Lynet er nede igen"}),
+        ],
+    )
+    assert main(["triage", "--brand", "any", str(path)]) == 0
+    any_mode = [json.loads(line)["complaint"] for line in capsys.readouterr().out.splitlines()]
+    assert any_mode == [True, False, False]  # b and c address no account
+    assert main(["triage", "--brand", "Acme Net", str(path)]) == 0
+    named = [json.loads(line)["complaint"] for line in capsys.readouterr().out.splitlines()]
+    assert named == [False, True, False]
+
+
+def test_a_missing_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["triage", str(tmp_path / "nope.jsonl")]) == 2
+    assert "nope.jsonl" in capsys.readouterr().err
+
+
+def test_the_installed_command_reads_stdin() -> None:
+    exe = Path(sys.executable).with_name("socialcare")
+    result = subprocess.run(  # noqa: S603
+        [str(exe), "triage"],
+        input=json.dumps(POSTS[2]) + "\n{bad\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["complaint"] is True
+    assert "line 2" in result.stderr

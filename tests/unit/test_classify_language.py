@@ -1,0 +1,65 @@
+"""Language identification: fastText's lid.176.ftz from the installed package, Danish prior."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from socialcare import language
+
+
+def test_the_model_ships_in_a_package_and_loads_from_disk() -> None:
+    path = language.model_path()
+    assert path is not None and path.name == "lid.176.ftz"
+    assert path.stat().st_size < 2_000_000  # the compressed model, not the 126 MB one
+    assert language.backend() == "fasttext"
+
+
+def test_norwegian_guess_with_danish_candidate_is_danish() -> None:
+    text = "router blinker rødt siden i går"
+    assert language.detect(text, prior=None).language == "no"  # what the model says
+    guess = language.detect(text)
+    assert guess.language == "da" and guess.source == "fasttext+prior"
+
+
+def test_real_norwegian_stays_norwegian_when_danish_is_no_candidate() -> None:
+    assert language.detect("Nettet er nede igjen, hva skjer?").language == "no"
+
+
+def test_mixed_danish_english_posts_are_danish() -> None:
+    assert language.detect("Mit internet er down igen, wtf", prior=None).language != "da"
+    assert language.detect("Mit internet er down igen, wtf").language == "da"
+    assert language.detect("Mit Lynet wifi keeps dropping, så irriterende").language == "da"
+
+
+def test_english_and_danish() -> None:
+    assert language.detect("internet down since 7am").language == "en"
+    assert language.detect("ventet 45 min i telefonkø").language == "da"
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"), [("no", "da"), ("nb", "da"), ("NN", "da"), ("en", "en"), ("pt-BR", "pt")]
+)
+def test_platform_hints(hint: str, expected: str) -> None:
+    guess = language.detect("whatever the text", hint)
+    assert (guess.language, guess.source) == (expected, "hint")
+
+
+@pytest.mark.parametrize("hint", [None, "", "und", "zxx"])
+def test_unknown_hints_fall_back_to_the_model(hint: str | None) -> None:
+    assert language.detect("internettet virker ikke igen", hint).source.startswith("fasttext")
+
+
+def test_without_the_model_function_words_decide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(language, "_model", lambda: None)
+    assert language.detect("internettet virker ikke igen").language == "da"
+    assert language.detect("my internet is down again").language == "en"
+    assert language.detect("🙄").language == "da"  # the brand's language
+
+
+def test_urls_and_handles_do_not_decide_the_language() -> None:
+    text = "@lynetbredbaand https://lynet.example/driftsstatus nettet er nede igen"
+    assert language.detect(text).language == "da"

@@ -1,0 +1,226 @@
+"""Operations in template.yaml: every alarm and dashboard widget exists and points at a
+metric the code really emits (or an AWS metric of the right resource)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from socialcare_cli.template import TEMPLATE, Stack, load_template
+
+T = load_template()
+RES: dict[str, Any] = T["Resources"]
+ALARMS = {k: v["Properties"] for k, v in RES.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+QUEUES = [k for k, v in RES.items() if v["Type"] == "AWS::SQS::Queue"]
+DLQS = [q for q in QUEUES if "DeadLetter" in q]
+FUNCTIONS = [k for k, v in RES.items() if v["Type"] == "AWS::Serverless::Function"]
+TOPICS = [
+    "outage",
+    "speed",
+    "billing",
+    "equipment",
+    "support",
+    "installation",
+    "cancellation",
+    "tv",
+    "mobile",
+]
+LIBRARY = TEMPLATE.parent / "layers" / "socialcare" / "socialcare"
+
+
+def emitted_metrics() -> set[str]:
+    """Every metric name the code emits with count(...)."""
+    names: set[str] = set()
+    for path in [*LIBRARY.rglob("*.py"), *(TEMPLATE.parent / "functions").rglob("*.py")]:
+        names |= set(re.findall(r'count\(\s*"([A-Z][A-Za-z]+)"', path.read_text()))
+    return names
+
+
+def alarms_on(namespace: str, metric: str) -> dict[str, dict[str, Any]]:
+    return {
+        k: a
+        for k, a in ALARMS.items()
+        if a.get("Namespace") == namespace and a.get("MetricName") == metric
+    }
+
+
+def test_every_dlq_has_a_depth_alarm_to_the_ops_topic() -> None:
+    alarms = alarms_on("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    watched = {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()}
+    assert set(DLQS) <= watched and len(DLQS) >= 4
+    for alarm in alarms.values():
+        assert alarm["Threshold"] == 0 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]
+
+
+def test_every_function_has_an_errors_alarm() -> None:
+    alarms = alarms_on("AWS/Lambda", "Errors")
+    assert {a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()} == set(FUNCTIONS)
+
+
+def test_queue_age_alarms() -> None:
+    alarms = alarms_on("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert {a["Dimensions"][0]["Value"]["Fn::GetAtt"][0] for a in alarms.values()} == {
+        "MentionsQueue",
+        "OutreachQueue",
+    }
+
+
+def test_every_scheduled_source_has_a_silence_alarm_that_breaches_on_missing_data() -> None:
+    schedules = [
+        e["Properties"]
+        for e in RES["FetchMentionsFunction"]["Properties"]["Events"].values()
+        if e["Type"] == "ScheduleV2"
+    ]
+    sources = {json.loads(s["Input"])["source"] for s in schedules}
+    silent = alarms_on("Socialcare", "SourceHeartbeat")
+    covered = {a["Dimensions"][0]["Value"] for a in silent.values()}
+    assert sources <= covered, sources - covered
+    for alarm in silent.values():
+        assert alarm["TreatMissingData"] == "breaching"
+        assert alarm["ComparisonOperator"] == "LessThanThreshold"
+
+
+def test_auth_failures_and_ses_reputation_alarms() -> None:
+    assert alarms_on("Socialcare", "SourceAuthFailedTotal")
+    assert alarms_on("AWS/SES", "Reputation.BounceRate")
+    assert alarms_on("AWS/SES", "Reputation.ComplaintRate")
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+def test_complaint_spike_per_topic_uses_an_anomaly_band(topic: str) -> None:
+    alarm = ALARMS[f"ComplaintSpike{topic.capitalize()}Alarm"]
+    stat = next(m for m in alarm["Metrics"] if "MetricStat" in m)["MetricStat"]["Metric"]
+    assert (stat["Namespace"], stat["MetricName"]) == ("Socialcare", "Complaints")
+    assert stat["Dimensions"] == [{"Name": "topic", "Value": topic}]
+    band = next(m for m in alarm["Metrics"] if m["Id"] == alarm["ThresholdMetricId"])
+    assert band["Expression"].startswith("ANOMALY_DETECTION_BAND(")
+    assert alarm["ComparisonOperator"] == "GreaterThanUpperThreshold"
+
+
+def test_alarmed_custom_metrics_are_emitted_by_the_code() -> None:
+    names = {a["MetricName"] for a in ALARMS.values() if a.get("Namespace") == "Socialcare"}
+    for alarm in ALARMS.values():
+        for metric in alarm.get("Metrics", []):
+            if "MetricStat" in metric:
+                names.add(metric["MetricStat"]["Metric"]["MetricName"])
+    assert names and names <= emitted_metrics(), names - emitted_metrics()
+
+
+def test_incident_switch_listens_to_the_ops_topic() -> None:
+    events = RES["IncidentSwitchFunction"]["Properties"]["Events"]
+    assert any(
+        e["Type"] == "SNS" and e["Properties"]["Topic"] == {"Ref": "OpsTopic"}
+        for e in events.values()
+    )
+    env = RES["TriageMentionsFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["INCIDENT_PARAMETER"] == {"Ref": "IncidentParameter"}
+
+
+def dashboard() -> dict[str, Any]:
+    stack = Stack(T)
+    for name in RES:
+        stack.physical[name] = f"phys-{name}"
+        stack.attributes[(name, "QueueName")] = f"queue-{name}"
+    return json.loads(stack.resolve(RES["OpsDashboard"]["Properties"]["DashboardBody"]))
+
+
+def widget(title_start: str) -> dict[str, Any]:
+    widgets = [w for w in dashboard()["widgets"] if w["type"] == "metric"]
+    found = [w for w in widgets if w["properties"]["title"].startswith(title_start)]
+    assert len(found) == 1, title_start
+    return found[0]["properties"]
+
+
+@pytest.mark.parametrize(
+    ("title", "metric"),
+    [
+        ("1 Fetched", "Fetched"),
+        ("2 Complaints", "ComplaintsBySource"),
+        ("3 Matched", "MatchedBySource"),
+        ("4 Skipped", "Skipped"),
+        ("5 E-mailed", "Emailed"),
+        ("Complaints by topic", "Complaints"),
+        ("Source heartbeat", "SourceHeartbeat"),
+    ],
+)
+def test_funnel_widgets_search_emitted_metrics(title: str, metric: str) -> None:
+    expression = widget(title)["metrics"][0]["expression"]
+    assert f'MetricName="{metric}"' in expression and metric in emitted_metrics()
+
+
+@pytest.mark.parametrize(
+    ("title", "namespace", "metric", "resources"),
+    [
+        (
+            "Queue depths",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            ["MentionsQueue", "OutreachQueue"],
+        ),
+        (
+            "Age of oldest",
+            "AWS/SQS",
+            "ApproximateAgeOfOldestMessage",
+            ["MentionsQueue", "OutreachQueue"],
+        ),
+        ("Dead-letter", "AWS/SQS", "ApproximateNumberOfMessagesVisible", DLQS),
+        ("Errors per function", "AWS/Lambda", "Errors", FUNCTIONS),
+        ("Duration per function", "AWS/Lambda", "Duration", FUNCTIONS),
+    ],
+)
+def test_resource_widgets(title: str, namespace: str, metric: str, resources: list[str]) -> None:
+    metrics = widget(title)["metrics"]
+    assert all(m[0] == namespace and m[1] == metric for m in metrics)
+    shown = {m[3] for m in metrics}
+    expected = {f"queue-{r}" if namespace == "AWS/SQS" else f"phys-{r}" for r in resources}
+    assert shown == expected
+
+
+def test_ses_widgets() -> None:
+    sends = {m[1] for m in widget("SES sends")["metrics"]}
+    assert sends == {"Send", "Delivery", "Bounce", "Complaint"}
+    rates = {m[1] for m in widget("SES bounce and complaint rate")["metrics"]}
+    assert rates == {"Reputation.BounceRate", "Reputation.ComplaintRate"}
+
+
+def test_retention_is_a_parameter_everywhere() -> None:
+    for name, res in RES.items():
+        if res["Type"] == "AWS::Logs::LogGroup":
+            assert res["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+        if res["Type"] == "AWS::SQS::Queue":
+            assert "Ref" in res["Properties"]["MessageRetentionPeriod"], name
+
+
+def test_privacy_record_and_runbook_exist_and_name_every_alarm_kind() -> None:
+    root = Path(TEMPLATE).parent
+    privacy = (root / "docs" / "privacy.md").read_text()
+    for fact in (
+        "MentionsQueue",
+        "DeadLetterRetentionSeconds",
+        "LogRetentionDays",
+        "HMAC",
+        "HashKeySecret",
+        "social_outreach",
+        "optout#",
+        "person#",
+        "seen#",
+    ):
+        assert fact in privacy, fact
+    readme = (root / "README.md").read_text()
+    runbook = readme[readme.index("## Runbook") :]
+    for alarm in (
+        "DeadLetterQueueAlarm",
+        "ErrorsAlarm",
+        "AgeAlarm",
+        "SourceSilent",
+        "SourceAuthFailedAlarm",
+        "SesBounceRateAlarm",
+        "SesComplaintRateAlarm",
+        "ComplaintSpike",
+    ):
+        assert alarm in runbook, alarm
