@@ -14,18 +14,7 @@ from typing import Any
 from socialcare import incident
 from socialcare.brand import load_brand
 from socialcare.errors import ConfigError
-
-TOPICS = [
-    "outage",
-    "speed",
-    "billing",
-    "equipment",
-    "support",
-    "installation",
-    "cancellation",
-    "tv",
-    "mobile",
-]
+from socialcare.models import TOPICS
 
 
 def register(sub: Any) -> None:

@@ -16,29 +16,16 @@ from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
 from socialcare.adapters.ses import to_mime
 from socialcare.brand import load_brand
 from socialcare.hashing import Hasher
-from socialcare.models import OutreachRequest
+from socialcare.models import TOPICS, OutreachRequest
 from socialcare.outreach import MailerDeps, build_email
 from socialcare.render import PLATFORMS
-
-TOPICS = [
-    "outage",
-    "speed",
-    "billing",
-    "equipment",
-    "support",
-    "installation",
-    "cancellation",
-    "tv",
-    "mobile",
-    "general",
-]
 
 
 def register(sub: Any) -> None:
     cmd = sub.add_parser("preview", help="print a rendered outreach e-mail (headers, text, HTML)")
     cmd.add_argument("--lang", default=None, help="da or en (default: the brand's language)")
     cmd.add_argument("--name", default="", help="the customer's first name (may be empty)")
-    cmd.add_argument("--topic", default="general", choices=TOPICS)
+    cmd.add_argument("--topic", default="general", choices=[*TOPICS, "general"])
     cmd.add_argument("--source", default="x", choices=sorted(PLATFORMS))
     cmd.add_argument("--mode", default="live", choices=["live", "review"])
     cmd.add_argument("--brand-file", default=None, help="another brand.toml")

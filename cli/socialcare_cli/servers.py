@@ -75,15 +75,26 @@ def materialise(post: dict[str, Any], now: datetime) -> dict[str, Any]:
     return out
 
 
-class ReplayPages:
+Answer = tuple[int, dict[str, str], bytes]
+
+
+class Scripted:
+    """Scripted answers for the next requests (`fail_next`); None means answer normally."""
+
+    fail_next: list[Answer | None]
+
+    def scripted(self) -> Answer | None:
+        return self.fail_next.pop(0) if self.fail_next else None
+
+
+class ReplayPages(Scripted):
     """Pages of posts: GET /?after=<position> -> {"posts", "cursor", "has_more"}."""
 
     def __init__(self, posts: list[dict[str, Any]], page_size: int = 5) -> None:
         self.posts = posts
         self.page_size = page_size
         self.requests: list[str | None] = []
-        # Scripted answers for the next requests; None means "answer normally".
-        self.fail_next: list[tuple[int, dict[str, str], bytes] | None] = []
+        self.fail_next = []
 
     def __call__(
         self,
@@ -95,7 +106,7 @@ class ReplayPages:
     ) -> tuple[int, dict[str, str], bytes]:
         after = query.get("after", [None])[0]
         self.requests.append(after)
-        if self.fail_next and (scripted := self.fail_next.pop(0)) is not None:
+        if (scripted := self.scripted()) is not None:
             return scripted
         start = int(after) if after else 0
         chunk = self.posts[start : start + self.page_size]
@@ -111,7 +122,7 @@ class ReplayPages:
         )
 
 
-class ContractCrm:
+class ContractCrm(Scripted):
     """The socialcare CRM contract over an in-memory directory (customers + interactions)."""
 
     def __init__(
@@ -124,7 +135,7 @@ class ContractCrm:
         self.interactions = interactions or {}
         self.token = token
         self.recorded: list[tuple[str, dict[str, Any]]] = []
-        self.fail_next: list[tuple[int, dict[str, str], bytes] | None] = []
+        self.fail_next = []
         self.calls = 0
         self.delay_s = 0.0
 
@@ -139,7 +150,7 @@ class ContractCrm:
         self.calls += 1
         if self.delay_s:  # a slow CRM, for client timeouts
             time.sleep(self.delay_s)
-        if self.fail_next and (scripted := self.fail_next.pop(0)) is not None:
+        if (scripted := self.scripted()) is not None:
             return scripted
         if headers.get("Authorization") != f"Bearer {self.token}":
             return _json(401, {"error": "unauthorized"})

@@ -23,7 +23,12 @@ processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)
 
 
 def record_handler(record: MentionRecord) -> None:
-    handle(record.body, runtime.deps, runtime.outreach_queue)
+    mention = record.body
+    if "fetch_id" not in mention.model_fields_set:
+        # From another producer: the SQS message id is stable across redeliveries, so a
+        # retry is not mistaken for a second fetch (duplicate).
+        mention = mention.model_copy(update={"fetch_id": record.messageId})
+    handle(mention, runtime.deps, runtime.outreach_queue)
 
 
 @logger.inject_lambda_context(clear_state=True)

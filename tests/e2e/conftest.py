@@ -63,8 +63,10 @@ class Deployed:
         out = []
         for line in self.log_lines(function_logical_id):
             for part in line.splitlines():
-                if part.startswith("{") and f'"message":"{message}"' in part.replace(" ", ""):
-                    out.append(json.loads(part))
+                if part.startswith("{") and message in part:
+                    record = json.loads(part)
+                    if record.get("message") == message:
+                        out.append(record)
         return out
 
     def emails_to(self, address: str) -> list[dict[str, Any]]:

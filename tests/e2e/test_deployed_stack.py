@@ -268,7 +268,6 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(
     good_lines = decisions(deployed, "TriageMentionsFunction")[mention_id(deployed, good)]
     assert [d["reason"] for d in good_lines] == ["not_complaint"]  # handled once, not retried
     failures = deployed.records("TriageMentionsFunction", "record failed; back to the queue")
-    print("\n".join(x[:900] for x in deployed.log_lines("TriageMentionsFunction")[-40:]))  # DEBUG
     assert len(failures) >= 3
     assert {f["error"] for f in failures} == {"ValidationError"}
     assert not any(marker in line for line in deployed.log_lines("TriageMentionsFunction"))

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from socialcare_cli.local_aws import sent_emails
 from socialcare_cli.template import Stack
 from tests.conftest import context
@@ -44,3 +46,21 @@ def test_mailer_event_sends_one_email(stack: Stack, handler: Any, aws: str) -> N
     response = handler("SendOutreachFunction")(fresh(event("mailer_sqs.json")), context())
     assert response["batchItemFailures"] == []
     assert [m["destinations"][0] for m in sent_emails(aws)] == ["mette.jensen@example.net"]
+
+
+def test_a_mention_without_fetch_id_is_retried_not_called_duplicate(
+    stack: Stack, handler: Any, crm: Any
+) -> None:
+    records = fresh(event("triage_sqs.json"))
+    body = json.loads(records["Records"][0]["body"])
+    del body["fetch_id"]
+    records["Records"] = [{**records["Records"][0], "body": json.dumps(body)}]
+    directory, _ = crm
+    directory.fail_next = [(503, {}, b'{"error": "down"}')] * 3  # the first try fails
+    triage = handler("TriageMentionsFunction")
+    assert len(triage(records, context())["batchItemFailures"]) == 1
+    assert triage(records, context())["batchItemFailures"] == []  # the redelivery
+    attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.physical["OutreachQueue"], AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "1"  # contact, not duplicate

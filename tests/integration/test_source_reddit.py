@@ -47,7 +47,10 @@ def test_the_token_is_reused_and_renewed_once_when_refused(run: Run) -> None:
 def test_subreddits_are_searched_together(run: Run) -> None:
     settings = CASE.settings
     case = Case(
-        **{**CASE.__dict__, "settings": lambda u: {**settings(u), "REDDIT_SUBREDDITS": "Denmark,dkfinance"}}
+        **{
+            **CASE.__dict__,
+            "settings": lambda u: {**settings(u), "REDDIT_SUBREDDITS": "Denmark,dkfinance"},
+        }
     )
     Run(case, run.fake, run.url)()
     _, path, query = next(r for r in run.fake.requests if r[0] == "GET")
@@ -64,5 +67,9 @@ def test_payload_details_are_normalised_and_missing_ones_are_null() -> None:
     assert first.text.startswith("Lynet nede i Aarhus?\n\nEr der andre")
     assert first.url == "https://www.reddit.com/r/Denmark/comments/1h3k9zq/lynet_nede_i_aarhus/"
     assert first.lang is None and first.display_name is None and not first.is_reply
-    assert deleted.handle is None and deleted.author_id is None and deleted.text == "Lynet regning forkert"
+    assert (
+        deleted.handle is None
+        and deleted.author_id is None
+        and deleted.text == "Lynet regning forkert"
+    )
     assert crosspost.is_repost

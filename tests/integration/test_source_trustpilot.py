@@ -32,7 +32,12 @@ def test_business_credentials_read_the_private_endpoint_with_e_mails(run: Run) -
         f"/v1/private/business-units/{UNIT}/reviews"
     }
     assert sum(1 for m, _, _ in run.fake.requests if m == "POST") == 1  # one login
-    assert emails(run) == ["karen.poulsen@example.net", "peter@example.net", None, "john@example.com"]
+    assert emails(run) == [
+        "karen.poulsen@example.net",
+        "peter@example.net",
+        None,
+        "john@example.com",
+    ]
     assert all(q["orderBy"] == ["createdat.desc"] for q in run.searches)
 
 

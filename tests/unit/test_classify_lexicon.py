@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -139,3 +140,10 @@ def test_the_extension_file_comes_from_the_environment(
     finally:
         monkeypatch.delenv("SOCIALCARE_LEXICON_FILE")
         load_lexicon.cache_clear()
+
+
+def test_missing_weights_fail_at_construction() -> None:
+    lexicon = load_lexicon()
+    partial = dataclasses.replace(lexicon, weights={"bias": -1.0})
+    with pytest.raises(ConfigError, match="missing weights"):
+        RuleClassifier(load_brand(), lexicon=partial)

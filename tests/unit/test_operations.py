@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from socialcare.models import TOPICS
 from socialcare_cli.template import TEMPLATE, Stack, load_template
 
 T = load_template()
@@ -18,17 +19,6 @@ ALARMS = {k: v["Properties"] for k, v in RES.items() if v["Type"] == "AWS::Cloud
 QUEUES = [k for k, v in RES.items() if v["Type"] == "AWS::SQS::Queue"]
 DLQS = [q for q in QUEUES if "DeadLetter" in q]
 FUNCTIONS = [k for k, v in RES.items() if v["Type"] == "AWS::Serverless::Function"]
-TOPICS = [
-    "outage",
-    "speed",
-    "billing",
-    "equipment",
-    "support",
-    "installation",
-    "cancellation",
-    "tv",
-    "mobile",
-]
 LIBRARY = TEMPLATE.parent / "layers" / "socialcare" / "socialcare"
 
 

@@ -17,12 +17,21 @@ from socialcare.observability import count, logger
 
 
 class AuditedBatchProcessor(BatchProcessor):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # An all-failed batch is reported like any other (every id in batchItemFailures)
+        # instead of raised: the raised BatchProcessingError carries each record's
+        # traceback into the function log, and a pydantic error there quotes the payload.
+        kwargs.setdefault("raise_on_entire_batch_failure", False)
+        super().__init__(*args, **kwargs)
+
     def failure_handler(self, record: Any, exception: Any) -> PartialItemFailureResponse:  # type: ignore[override]
         _, error, _ = exception
         logger.error(
             "record failed; back to the queue",
             extra={
-                "message_id": getattr(record, "messageId", None),
+                # A record that failed its model (a poison message) arrives unparsed.
+                "message_id": getattr(record, "messageId", None)
+                or getattr(record, "message_id", None),
                 "error": type(error).__name__,
                 "detail": str(error)[:300] if isinstance(error, SocialcareError) else "",
                 "retryable": isinstance(error, RetryableError),

@@ -27,6 +27,7 @@ from typing import Literal
 
 from socialcare import language
 from socialcare.brand import Brand
+from socialcare.errors import ConfigError
 from socialcare.lexicon import (
     CLAUSE_BREAKS,
     Hit,
@@ -58,6 +59,12 @@ def _words(text: str) -> frozenset[str]:
 # Short or numeric competitor names ("3") are only read as a company after these words,
 # or at the start of a sentence when not followed by a unit ("3 dage uden net").
 _COMPANY_BEFORE = _words("hos fra til med ved at from with to than")
+_WEIGHTS = frozenset(EXCLUSIONS) | _words(
+    "bias threshold not_about_brand_cap problem problem_more past_problem negative "
+    "negative_more breach breach_more request_with_topic request_alone topic personal praise "
+    "sarcastic_praise sarcasm negated_problem resolved laughter not_complaint relief "
+    "exclusion_more"
+)
 _ADDRESSED = re.compile(r"(?<![\w@])@\w")
 # Between a negator and a cue these make "never ... so bad" a superlative, not a negation.
 _INTENSIFIERS = _words("så sådan so such this that as")
@@ -100,6 +107,9 @@ class RuleClassifier:
         self.mode: BrandMode = mode
         self.lexicon = lexicon or load_lexicon()
         self.weights: Mapping[str, float] = self.lexicon.weights
+        missing = _WEIGHTS - set(self.weights)
+        if missing:
+            raise ConfigError(f"data/weights.json: missing weights {sorted(missing)}")
         self._negators = self.lexicon.words("negator")
         self._cues = PhraseMatcher(self.lexicon.phrases(), barriers=self._negators)
         self._topics = PhraseMatcher(self.lexicon.topics, barriers=self._negators)

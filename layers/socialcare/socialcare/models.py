@@ -17,6 +17,20 @@ MAX_TEXT_CHARS = (
 )
 
 
+# The multi-label topics of a complaint: metrics, e-mail wording, spike alarms.
+TOPICS = (
+    "outage",
+    "speed",
+    "billing",
+    "equipment",
+    "support",
+    "installation",
+    "cancellation",
+    "tv",
+    "mobile",
+)
+
+
 class Reason(StrEnum):
     """Exactly one of these per fetched mention; `contact` when we e-mail."""
 

@@ -61,11 +61,17 @@ def derived_secret(key: str, purpose: str) -> str:
     return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
-def _crm(url: str, token: str, secret: str, timeout_s: float, backoff_s: float) -> Crm:
+def _crm(settings: TriageSettings | MailerSettings) -> Crm:
     """The CRM adapter chosen by URL (http(s):// or sqlite:///path); only HTTP needs a token."""
-    if url.startswith(("http://", "https://")):
-        token = token or (_secret(secret) if secret else "")
-    return crm_from_url(url, token, timeout_s=timeout_s, backoff_s=backoff_s)
+    token = settings.crm_token
+    if settings.crm_url.startswith(("http://", "https://")) and not token:
+        token = _secret(settings.crm_token_secret) if settings.crm_token_secret else ""
+    return crm_from_url(
+        settings.crm_url,
+        token,
+        timeout_s=settings.http_timeout_s,
+        backoff_s=settings.http_backoff_s,
+    )
 
 
 def _secret_json(name: str) -> dict[str, Any]:
@@ -122,13 +128,7 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     deps = TriageDeps(
         brand=brand,
         classifier=RuleClassifier(brand),
-        crm=_crm(
-            settings.crm_url,
-            settings.crm_token,
-            settings.crm_token_secret,
-            settings.http_timeout_s,
-            settings.http_backoff_s,
-        ),
+        crm=_crm(settings),
         state=state,
         hasher=Hasher(derived_secret(hash_key(settings), "hash")),
         max_post_age=timedelta(hours=settings.max_post_age_hours),
@@ -171,13 +171,7 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
             boto3.client("sesv2", config=Config(retries={"mode": "adaptive", "max_attempts": 5})),
             settings.configuration_set,
         ),
-        crm=_crm(
-            settings.crm_url,
-            settings.crm_token,
-            settings.crm_token_secret,
-            settings.http_timeout_s,
-            settings.http_backoff_s,
-        ),
+        crm=_crm(settings),
         state=DynamoState(dynamodb, settings.state_table),
         hasher=Hasher(derived_secret(key, "hash")),
         sender=settings.sender,

@@ -284,7 +284,8 @@ class MastodonSource:
                 positions[stream.id] = page.cursor
             if not page.has_more:
                 self._finished.add(stream.id)
-            pending = any(s.id not in self._finished for s in self.streams)
+            # A rate limit met on the way is reported once the other streams are read.
+            pending = any(s.id not in self._finished for s in self.streams) or bool(self._limited)
             return Page(page.mentions, _dumps(positions), has_more=pending, invalid=page.invalid)
         if self._limited is not None:
             raise self._limited

@@ -127,8 +127,9 @@ class SweepSource(ABC):
         """Fetch the page `state.page` of the sweep (the newest page when None)."""
 
     def reached(self, mark: Mark, item: ItemKey) -> bool:
-        """Has the sweep gone past the previous sweep's newest post?"""
-        return mark.holds(item.order, item.post_id)
+        """Has the sweep gone past the previous sweep's newest post? Only a strictly older
+        post says so: posts sharing the mark's key may sort on either side of it."""
+        return item.order < mark.key
 
     def fetch_page(self, cursor: str | None) -> Page:
         self.budget.check()

@@ -1,0 +1,70 @@
+"""AuditedBatchProcessor: a poison message is reported, audited, and never quoted.
+
+Found by the end-to-end test: a batch holding only a malformed message made Powertools
+raise, and the raised error's traceback quoted the payload into the function log.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
+from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
+from pydantic import Json
+
+from socialcare.batch import AuditedBatchProcessor
+from socialcare.models import Mention
+
+SECRET = "leak.check@example.net"
+
+
+class MentionRecord(SqsRecordModel):
+    body: Json[Mention]
+
+
+def sqs_record(body: str) -> dict[str, Any]:
+    return {
+        "messageId": str(uuid.uuid4()),
+        "receiptHandle": "r",
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1700000000000",
+            "SenderId": "000000000000",
+            "ApproximateFirstReceiveTimestamp": "1700000000000",
+        },
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:000000000000:mentions",
+        "awsRegion": "eu-west-1",
+    }
+
+
+def test_an_all_poison_batch_is_reported_not_raised_and_the_payload_not_logged(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    poison = sqs_record('{"source": "x", "text": "' + SECRET)
+    processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)
+    handled: list[Any] = []
+
+    result = process_partial_response(
+        event={"Records": [poison]},
+        record_handler=handled.append,
+        processor=processor,
+    )
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
+    assert handled == []
+    out = capfd.readouterr().out
+    assert SECRET not in out
+    [audit] = [
+        line
+        for line in map(json.loads, filter(str.strip, out.splitlines()))
+        if line.get("message") == "record failed; back to the queue"
+    ]
+    assert audit["message_id"] == poison["messageId"]
+    assert audit["error"] == "ValidationError"
