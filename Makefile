@@ -57,9 +57,18 @@ $(SAM_VENV)/.installed:
 	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.130,<2'
 	touch $@
 
-# sam build needs the runtime's interpreter (python3.13) on PATH; it cross-builds arm64.
-validate: $(SAM_VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+	touch $@
+
+# The tools AWS users run on a template. sam build needs the runtime's interpreter
+# (python3.13) on PATH; it cross-builds the arm64 layer. Skipped checkov checks are
+# justified next to each resource (Metadata.checkov.skip).
+validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM) validate --lint
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build
 
 # End-to-end (README "End-to-end test"): sam build + sam deploy onto MiniStack on

@@ -242,22 +242,37 @@ def alarm_notification(stack: Stack, topic: str) -> dict[str, Any]:
         "OldStateValue": "OK",
         "NewStateReason": "Thresholds Crossed: 2 out of the last 2 datapoints were greater "
         "than the upper thresholds",
-        "Trigger": {"Metrics": metrics, "ThresholdMetricId": props["ThresholdMetricId"],
-                    "ComparisonOperator": props["ComparisonOperator"]},
+        "Trigger": {
+            "Metrics": metrics,
+            "ThresholdMetricId": props["ThresholdMetricId"],
+            "ComparisonOperator": props["ComparisonOperator"],
+        },
     }
 
 
 def sns_event(message: dict[str, Any], topic_arn: str) -> dict[str, Any]:
-    return {"Records": [{
-        "EventSource": "aws:sns",
-        "EventVersion": "1.0",
-        "EventSubscriptionArn": f"{topic_arn}:demo",
-        "Sns": {"Type": "Notification", "MessageId": "demo", "TopicArn": topic_arn,
-                "Subject": "ALARM", "Message": json.dumps(message),
-                "Timestamp": "2026-11-28T10:00:00.000Z", "SignatureVersion": "1",
-                "Signature": "", "SigningCertUrl": "", "UnsubscribeUrl": "",
-                "MessageAttributes": {}},
-    }]}
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic_arn}:demo",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": "demo",
+                    "TopicArn": topic_arn,
+                    "Subject": "ALARM",
+                    "Message": json.dumps(message),
+                    "Timestamp": "2026-11-28T10:00:00.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "",
+                    "SigningCertUrl": "",
+                    "UnsubscribeUrl": "",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
 
 
 def inject_alarm(stack: Stack, topic: str, env: dict[str, str]) -> list[str]:

@@ -6,7 +6,7 @@ raise, and the raised error's traceback quoted the payload into the function log
 
 from __future__ import annotations
 
-import json
+import logging
 import uuid
 from typing import Any
 
@@ -45,26 +45,23 @@ def sqs_record(body: str) -> dict[str, Any]:
 
 
 def test_an_all_poison_batch_is_reported_not_raised_and_the_payload_not_logged(
-    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     poison = sqs_record('{"source": "x", "text": "' + SECRET)
     processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)
     handled: list[Any] = []
 
-    result = process_partial_response(
-        event={"Records": [poison]},
-        record_handler=handled.append,
-        processor=processor,
-    )
+    with caplog.at_level(logging.INFO):  # the deployed POWERTOOLS_LOG_LEVEL
+        result = process_partial_response(
+            event={"Records": [poison]},
+            record_handler=handled.append,
+            processor=processor,
+        )
 
     assert result == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
     assert handled == []
-    out = capfd.readouterr().out
-    assert SECRET not in out
-    [audit] = [
-        line
-        for line in map(json.loads, filter(str.strip, out.splitlines()))
-        if line.get("message") == "record failed; back to the queue"
-    ]
-    assert audit["message_id"] == poison["messageId"]
-    assert audit["error"] == "ValidationError"
+    [audit] = [r for r in caplog.records if r.getMessage() == "record failed; back to the queue"]
+    assert vars(audit)["message_id"] == poison["messageId"]
+    assert vars(audit)["error"] == "ValidationError"
+    everything = capsys.readouterr().out + "".join(repr(vars(r)) for r in caplog.records)
+    assert SECRET not in everything

@@ -26,14 +26,16 @@ class PagedSearch(SweepSource):
 
     name = "memory"
 
-    def __init__(self, posts: list[dict[str, Any]], rng: random.Random, page_size: int = 3):
+    def __init__(
+        self, posts: list[dict[str, Any]], rng: random.Random, limit_rate: float = 0.25
+    ) -> None:
         super().__init__(timedelta(hours=72), lambda: T0 + timedelta(hours=1))
-        self.posts, self.rng, self.page_size = posts, rng, page_size
+        self.posts, self.rng, self.limit_rate, self.page_size = posts, rng, limit_rate, 3
         self.requests: list[SweepState] = []
 
     def request(self, state: SweepState) -> RawPage:
         self.requests.append(state)
-        if self.rng.random() < 0.25:
+        if self.rng.random() < self.limit_rate:
             raise SourceRateLimited(self.name, 60)
         ordered = sorted(self.posts, key=lambda p: (p["at"], p["id"]), reverse=True)
         page = int(state.page or 1)
@@ -56,16 +58,13 @@ def test_interrupted_runs_and_arriving_posts_lose_and_repeat_nothing(seed: int) 
     posts: list[dict[str, Any]] = []
     state, queue = MemoryState(), MemoryQueue()
     clock = T0
-    for run in range(30):
+    for _ in range(30):
         for _ in range(rng.randint(0, 4)):  # posts arrive between runs, some at equal times
             clock += timedelta(seconds=rng.choice([0, 0, 1, 30]))
             posts.append({"id": f"p{len(posts)}", "at": clock})
-        source = PagedSearch(posts, rng)
-        fetch(source, state, queue, max_pages=rng.randint(1, 4))
-        del run
-    rng.seed(-1)  # no more rate limits: let the last runs catch up
-    for _ in range(10):
-        fetch(PagedSearch(posts, random.Random(99), page_size=3), state, queue, max_pages=50)
+        fetch(PagedSearch(posts, rng), state, queue, max_pages=rng.randint(1, 4))
+    for _ in range(2):  # no more limits: the open sweep ends, the next reads the rest
+        fetch(PagedSearch(posts, rng, limit_rate=0), state, queue, max_pages=1000)
     queued = [json.loads(m)["post_id"] for m in queue.messages]
     assert len(queued) == len(set(queued)), "a post was sent twice"
     assert set(queued) == {p["id"] for p in posts}, "a post was skipped"
@@ -74,10 +73,7 @@ def test_interrupted_runs_and_arriving_posts_lose_and_repeat_nothing(seed: int) 
 def test_the_first_sweep_reads_back_the_lookback_only() -> None:
     old = {"id": "old", "at": T0 - timedelta(hours=80)}
     recent = {"id": "recent", "at": T0}
-    source = PagedSearch([old, recent], random.Random(1))
-    source.rng = random.Random(1)
-    source.rng.random = lambda: 1.0  # type: ignore[method-assign]
-    page = source.fetch_page(None)
+    page = PagedSearch([old, recent], random.Random(1), limit_rate=0).fetch_page(None)
     assert [m.post_id for m in page.mentions] == ["recent"] and not page.has_more
 
 
