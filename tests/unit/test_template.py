@@ -80,13 +80,36 @@ def test_every_function_has_a_log_group_with_retention() -> None:
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
 
 
+def refs_and_literals(value: Any) -> tuple[list[str], list[Any]]:
+    """The Refs inside an intrinsic (e.g. !If [cond, !Ref Secret, ""]) and its literals."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return [value["Ref"]], []
+    if isinstance(value, dict):
+        parts = [p for v in value.values() for p in ([v] if not isinstance(v, list) else v)]
+    elif isinstance(value, list):
+        parts = value
+    else:
+        return [], [value]
+    refs: list[str] = []
+    literals: list[Any] = []
+    for part in parts:
+        r, lit = refs_and_literals(part)
+        refs += r
+        literals += lit
+    # condition names inside Fn::If are not values
+    return refs, [x for x in literals if not (isinstance(x, str) and x.endswith("Enabled"))]
+
+
 def test_no_secret_in_plain_environment_values() -> None:
     for function in FUNCTIONS.values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         for key, value in variables.items():
             if any(word in key for word in ("TOKEN", "SECRET", "KEY", "PASSWORD")):
-                assert isinstance(value, dict) and "Ref" in value, key
-                assert RES[value["Ref"]]["Type"] == "AWS::SecretsManager::Secret", key
+                refs, literals = refs_and_literals(value)
+                assert refs and all(
+                    RES[r]["Type"] == "AWS::SecretsManager::Secret" for r in refs
+                ), key
+                assert all(v in ("", None) for v in literals), key  # no value in clear
 
 
 def test_outreach_mode_defaults_to_shadow() -> None:

@@ -20,6 +20,7 @@ sorts by createdAt but indexes late (see bluesky.py).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -36,34 +37,44 @@ from socialcare.sources.base import RateBudget, parse_items, time_key
 MAX_IDS = 50  # ids kept per key; more posts than this in one millisecond do not happen
 
 
+def digest(post_id: str) -> str:
+    """How a cursor remembers a post: post ids can name their author (Bluesky's at:// URIs
+    hold the author's DID), and the state table keeps no personal ids in clear."""
+    return hashlib.sha256(post_id.encode()).hexdigest()[:16]
+
+
 @dataclass
 class Mark:
     key: str
-    ids: list[str] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)  # digests of the posts at `key`
 
     def holds(self, key: str, post_id: str) -> bool:
         """At or before this mark (read before)."""
-        return key < self.key or (key == self.key and post_id in self.ids)
+        return key < self.key or (key == self.key and digest(post_id) in self.ids)
 
     def covers(self, key: str, post_id: str) -> bool:
         """At or after this mark (read in this sweep, when the mark is its bottom)."""
-        return key > self.key or (key == self.key and post_id in self.ids)
+        return key > self.key or (key == self.key and digest(post_id) in self.ids)
 
     def add(self, key: str, post_id: str) -> None:
-        if key == self.key and post_id not in self.ids and len(self.ids) < MAX_IDS:
-            self.ids.append(post_id)
+        self.merge(key, [digest(post_id)])
+
+    def merge(self, key: str, digests: list[str]) -> None:
+        for value in digests:
+            if key == self.key and value not in self.ids and len(self.ids) < MAX_IDS:
+                self.ids.append(value)
 
 
 def _newest(mark: Mark | None, key: str, post_id: str) -> Mark:
     if mark is None or key > mark.key:
-        return Mark(key, [post_id])
+        return Mark(key, [digest(post_id)])
     mark.add(key, post_id)
     return mark
 
 
 def _oldest(mark: Mark | None, key: str, post_id: str) -> Mark:
     if mark is None or key < mark.key:
-        return Mark(key, [post_id])
+        return Mark(key, [digest(post_id)])
     mark.add(key, post_id)
     return mark
 
@@ -169,8 +180,7 @@ class SweepSource(ABC):
             if state.top is not None:
                 mark = state.top if mark is None or state.top.key > mark.key else mark
                 if mark is not state.top and state.top.key == mark.key:
-                    for post_id in state.top.ids:
-                        mark.add(mark.key, post_id)
+                    mark.merge(mark.key, state.top.ids)
             # The floor stays until a first post is found: the window moves with the clock.
             done = SweepState(mark=mark)
             return Page(mentions, done.dumps(), has_more=False, invalid=invalid)
