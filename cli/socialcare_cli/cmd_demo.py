@@ -18,6 +18,11 @@ def register(sub: Any) -> None:
         default=None,
         help="inject the complaint-spike alarm for TOPIC (e.g. outage) before triage",
     )
+    demo.add_argument(
+        "--platforms",
+        action="store_true",
+        help="also read X, Bluesky and Trustpilot sample pages through their real sources",
+    )
     demo.set_defaults(func=run)
 
 
@@ -29,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
         progress=lambda msg: print(msg, file=sys.stderr),
         incident_alarm=args.incident_alarm,
+        platforms=args.platforms,
     )
     print_funnel(result)
     return 0

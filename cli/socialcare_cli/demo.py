@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from socialcare_cli import lambda_local, local_aws, servers
+from socialcare_cli import demo_platforms, lambda_local, local_aws, servers
 from socialcare_cli.template import Stack, load_template
 
 FUNCTIONS = ("FetchMentionsFunction", "TriageMentionsFunction", "SendOutreachFunction")
@@ -80,6 +80,7 @@ def run_demo(
     mode: str = "live",
     progress: Any = print,
     incident_alarm: str | None = None,
+    platforms: bool = False,
 ) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     (out / "outbox").mkdir(exist_ok=True)
@@ -96,6 +97,7 @@ def run_demo(
         local_aws.moto_server() as endpoint,
         servers.serve(replay) as replay_url,
         servers.serve(directory) as crm_url,
+        demo_platforms.serve(enabled=platforms) as sources,  # --platforms: X, Bluesky, Trustpilot
     ):
         progress(
             f"local AWS (moto) on {endpoint}; replay source on {replay_url}; "
@@ -111,17 +113,20 @@ def run_demo(
                 "ReviewAddress": "agents@lynet.example",
                 # Name matches (sample: "Soeren Aeroe Hansen") go to the agents first.
                 "NameMatching": "review",
+                **sources.overrides,
             },
         )
         local_aws.provision(stack)
+        sources.store_secrets(stack)
         progress(f"provisioned from template.yaml: {len(stack.physical)} resources")
-        local_env = {"SOCIALCARE_CRM_TOKEN": crm["token"]}
+        local_env = {"SOCIALCARE_CRM_TOKEN": crm["token"], **sources.env}
         with capture.active():
             handlers = {f: lambda_local.load_handler(stack, f, local_env)[1] for f in FUNCTIONS}
             fetch = handlers["FetchMentionsFunction"](
                 {"source": "replay"}, lambda_local.FakeContext("FetchMentionsFunction")
             )
-        result.fetched = fetch["fetched"]
+            from_platforms = sources.fetch(handlers["FetchMentionsFunction"], progress)
+        result.fetched = fetch["fetched"] + from_platforms
         if incident_alarm:
             with capture.active():
                 switched = inject_alarm(stack, incident_alarm, local_env)

@@ -82,7 +82,12 @@ class Case:
         return out
 
     def source(
-        self, url: str, *, good: bool = True, clock: Callable[[], datetime] = lambda: CLOCK
+        self,
+        url: str,
+        *,
+        good: bool = True,
+        clock: Callable[[], datetime] = lambda: CLOCK,
+        reads: list[str] | None = None,
     ) -> Source:
         env = {"STATE_TABLE": "t", "MENTIONS_QUEUE_URL": "q", **self.settings(url)}
         secrets = {k: dict(v) for k, v in SECRETS.items()}
@@ -90,7 +95,13 @@ class Case:
         if not good:
             secrets[f"{self.name}-secret"] = WRONG[self.name]
         settings = FetchSettings.model_validate(env)
-        return build_source(self.name, settings, session(), secrets.__getitem__, clock=clock)
+
+        def read(ref: str) -> dict[str, Any]:
+            if reads is not None:
+                reads.append(ref)
+            return secrets[ref]
+
+        return build_source(self.name, settings, session(), read, clock=clock)
 
 
 def _mastodon(pages: list[Any]) -> platforms.FakeMastodon:

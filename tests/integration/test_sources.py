@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from socialcare.errors import SourceAuthError, SourcePayloadError, SourceUnavailable
+from socialcare.fetch import fetch
 from socialcare_cli import servers
 from tests.integration.platform_cases import BY_NAME, CASES, Case, Run, load
 
@@ -151,3 +152,9 @@ def test_a_5xx_that_outlasts_the_retries_fails_the_run_and_keeps_the_cursor(run:
     with pytest.raises(SourceUnavailable, match=run.case.name):
         run()
     assert run.state.get_cursor(run.case.name) is None and run.queue.messages == []
+
+
+def test_the_secret_is_read_once_per_run(run: Run) -> None:
+    reads: list[str] = []
+    report = fetch(run.source(reads=reads), run.state, run.queue)
+    assert report.pages >= 2 and len(reads) <= 1

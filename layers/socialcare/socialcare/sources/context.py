@@ -38,7 +38,14 @@ class SourceContext:
         missing credential is counted as SourceAuthFailed, not a cold-start crash)."""
         if not ref:
             raise ConfigError(f"the {source} source needs {setting} (its Secrets Manager secret)")
-        return lambda: self.secrets(ref)
+        read: dict[str, Mapping[str, Any]] = {}
+
+        def secret() -> Mapping[str, Any]:
+            if ref not in read:  # once per run: a source asks on every request
+                read[ref] = self.secrets(ref)
+            return read[ref]
+
+        return secret
 
 
 def brand_terms(brand: Brand) -> list[str]:
