@@ -31,6 +31,12 @@ class Deployed:
     resources: dict[str, str]  # logical id -> physical id
     replay: servers.ReplayPages
     crm: servers.ContractCrm
+    workdir: Path
+    functions: tuple[str, ...] = (
+        "FetchMentionsFunction",
+        "TriageMentionsFunction",
+        "SendOutreachFunction",
+    )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 
     def client(self, service: str) -> Any:
@@ -68,6 +74,21 @@ class Deployed:
                     if record.get("message") == message:
                         out.append(record)
         return out
+
+    def explain(self) -> str:
+        """What went wrong, for a timeout: error lines of the stack's functions and the
+        emulator's own warnings (event source mapping failures, denied calls)."""
+        out = []
+        for logical in self.functions:
+            errors = [
+                line[:500]
+                for line in self.log_lines(logical)
+                if '"level":"ERROR"' in line or "Error" in line[:200]
+            ]
+            out += [f"-- {logical}", *errors[-8:]]
+        emulator_log = (self.workdir / "ministack.log").read_text(errors="replace")
+        out += ["-- MiniStack", *[line[:500] for line in emulator_log.splitlines()[-15:]]]
+        return "\n".join(out)
 
     def emails_to(self, address: str) -> list[dict[str, Any]]:
         return [m for m in emulator.sent_emails(self.endpoint) if address in m.get("To", [])]
@@ -132,7 +153,7 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
                 "FetchSchedule": "rate(1 day)",
             },
         )
-        stack = Deployed(endpoint, {}, {}, pages, crm)
+        stack = Deployed(endpoint, {}, {}, pages, crm, work)
         cfn = stack.client("cloudformation")
         described = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
         stack.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}

@@ -317,13 +317,16 @@ def wait_for(
     what: str,
     interval_s: float = 0.5,
     give_up: Callable[[], bool] | None = None,
+    explain: Callable[[], str] | None = None,
 ) -> Any:
-    """Poll until `check()` is truthy; returns its value, or fails saying what it awaited."""
+    """Poll until `check()` is truthy; returns its value, or fails saying what it awaited
+    (and, from `explain`, what the deployed functions said meanwhile)."""
     deadline = time.monotonic() + timeout_s
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline or (give_up is not None and give_up()):
-            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+            detail = f"\n{explain()}" if explain else ""
+            raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}{detail}")
         time.sleep(interval_s)

@@ -6,9 +6,11 @@ queues through the event source mappings the template declares, e-mails land in 
 decisions in the functions' log groups. Nothing here calls a handler directly.
 
 What the emulator cannot carry, and how that part is covered instead:
-- Two IAM details differ from AWS; the deployed copy is adapted for them (see
-  `emulator.ADAPTATIONS`: Ref of a secret, SES SendEmail's resource). The SES
-  statement's scoping is therefore not verified here.
+- The deployed copy of the built template is adapted where MiniStack differs from AWS
+  (`emulator.ADAPTATIONS`): Ref of a secret gives its name (the copy uses GetAtt .Id,
+  the same ARN on AWS); IAM for SES SendEmail is evaluated on '*' (that statement is
+  widened, so its scoping is not verified here); metric-math alarms are refused (left
+  out; cfn-lint and tests/unit check them).
 - The schedule is deployed (ENABLED, target and input read back from EventBridge
   Scheduler) but not waited for: the test invokes its target with its input.
 - MentionsQueue keeps messages invisible for 180 s after a failure; three receives
@@ -102,11 +104,13 @@ def fetched(deployed: Deployed) -> dict[str, Any]:
         lambda: (d := decisions(deployed, "TriageMentionsFunction")) and len(d) >= 5 and d,
         WAIT_S,
         "five triage decisions",
+        explain=deployed.explain,
     )
     emails = emulator.wait_for(
         lambda: len(m := emulator.sent_emails(deployed.endpoint)) >= len(EMAILED) and m,
         WAIT_S,
         f"{len(EMAILED)} e-mails",
+        explain=deployed.explain,
     )
     return {"report": report, "triage": triage, "emails": emails}
 
@@ -155,8 +159,9 @@ def test_logs_hold_hashed_ids_and_no_personal_data(
     deployed: Deployed, fetched: dict[str, Any]
 ) -> None:
     clear = set()
-    for post in POSTS.values():
-        clear |= {post["handle"], post["display_name"], post["text"]}
+    for pid, post in POSTS.items():
+        if EXPECTED[pid] != "own_account":  # the brand's own account is not a person
+            clear |= {post["handle"], post["display_name"], post["text"]}
     for customer in CUSTOMERS.values():
         clear |= {customer["name"], *([customer["email"]] if customer["email"] else [])}
     lines = [
@@ -246,13 +251,14 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(
     try:
         # One batch: a good mention and a malformed one. With ReportBatchItemFailures
         # only the bad one returns to the queue; without it, both would be deleted.
-        sqs.send_message_batch(
+        sent = sqs.send_message_batch(
             QueueUrl=queue_url,
             Entries=[
                 {"Id": "good", "MessageBody": as_message(good)},
                 {"Id": "poison", "MessageBody": '{"source": "x", ' + json.dumps(marker)},
             ],
         )
+        poison_id = next(e["MessageId"] for e in sent["Successful"] if e["Id"] == "poison")
 
         def dead_lettered() -> list[dict[str, Any]]:
             got = sqs.receive_message(
@@ -260,14 +266,20 @@ def test_a_poison_message_ends_in_the_dead_letter_queue(
             ).get("Messages", [])
             return [m for m in got if marker in m["Body"]]
 
-        [dead] = emulator.wait_for(dead_lettered, WAIT_S, "the poison message on the DLQ")
+        [dead] = emulator.wait_for(
+            dead_lettered, WAIT_S, "the poison message on the DLQ", explain=deployed.explain
+        )
     finally:
         sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"VisibilityTimeout": "180"})
     assert int(dead["Attributes"]["ApproximateReceiveCount"]) >= 3
 
     good_lines = decisions(deployed, "TriageMentionsFunction")[mention_id(deployed, good)]
     assert [d["reason"] for d in good_lines] == ["not_complaint"]  # handled once, not retried
-    failures = deployed.records("TriageMentionsFunction", "record failed; back to the queue")
-    assert len(failures) >= 3
-    assert {f["error"] for f in failures} == {"ValidationError"}
+    # One audit line per receive, by error type and message id, without the content.
+    failures = [
+        f
+        for f in deployed.records("TriageMentionsFunction", "record failed; back to the queue")
+        if f["message_id"] == poison_id
+    ]
+    assert [f["error"] for f in failures] == ["ValidationError"] * 3
     assert not any(marker in line for line in deployed.log_lines("TriageMentionsFunction"))
