@@ -32,6 +32,11 @@ def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
         new = incident.from_alarm(message, settings.incident_hours, status_url)
         if new is None:
             continue
+        if not settings.auto:
+            logger.info(
+                "complaint spike; automatic incident mode is off", extra={"topics": new.topics}
+            )
+            continue
         current = ssm.get_parameter(Name=settings.incident_parameter)["Parameter"]["Value"]
         merged = incident.merge(incident.parse(current), new)
         ssm.put_parameter(

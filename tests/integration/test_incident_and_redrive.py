@@ -88,6 +88,15 @@ def test_spike_alarm_notification_switches_incident_mode_on(stack: Stack, handle
     assert incident.parse(value).active_topics(datetime.now(UTC)) == {"billing", "outage"}
 
 
+def test_auto_incident_off_leaves_the_switch_alone(stack: Stack, handler: Any) -> None:
+    switch = handler("IncidentSwitchFunction", AUTO_INCIDENT="false")
+    assert switch(sns_event(alarm_notification(stack, "outage"), "arn:ops"), context()) == {
+        "incident_topics": []
+    }
+    value = boto3.client("ssm").get_parameter(Name=parameter(stack))["Parameter"]["Value"]
+    assert incident.parse(value).active_topics(datetime.now(UTC)) == frozenset()
+
+
 def test_demo_incident_end_to_end(tmp_path: Path) -> None:
     result = run_demo(tmp_path, progress=lambda _: None, incident_alarm="outage")
     held = [d for d in result.decisions.values() if d["reason"] == "incident_mode"]

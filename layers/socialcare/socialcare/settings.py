@@ -124,3 +124,5 @@ class IncidentSettings(_Settings):
     state_table: str = Field(default="", alias="STATE_TABLE")
     incident_parameter: str = Field(alias="INCIDENT_PARAMETER")
     incident_hours: float = Field(default=4.0, gt=0, le=72, alias="INCIDENT_HOURS")
+    # AutoIncidentMode=false: the alarms still notify the ops topic, the switch stays off.
+    auto: bool = Field(default=True, alias="AUTO_INCIDENT")
