@@ -69,6 +69,12 @@ class FetchSettings(_Settings):
     reddit_query: str = Field(default="", alias="REDDIT_QUERY")
     reddit_subreddits: str = Field(default="", alias="REDDIT_SUBREDDITS")
     reddit_secret: str = Field(default="", alias="REDDIT_SECRET")
+    # Facebook and Instagram (sources/facebook.py, instagram.py): one Meta secret, shared
+    # with ReceiveWebhook ({"app_secret", "verify_token", "page_access_token"}).
+    meta_graph_url: str = Field(default="https://graph.facebook.com/v25.0", alias="META_GRAPH_URL")
+    meta_secret: str = Field(default="", alias="META_SECRET")
+    facebook_page_id: str = Field(default="", alias="FACEBOOK_PAGE_ID")
+    instagram_user_id: str = Field(default="", alias="INSTAGRAM_USER_ID")
 
     @property
     def sources(self) -> list[str]:
@@ -126,3 +132,25 @@ class IncidentSettings(_Settings):
     incident_hours: float = Field(default=4.0, gt=0, le=72, alias="INCIDENT_HOURS")
     # AutoIncidentMode=false: the alarms still notify the ops topic, the switch stays off.
     auto: bool = Field(default=True, alias="AUTO_INCIDENT")
+
+
+class WebhookSettings(_Settings):
+    """ReceiveWebhook: Meta's Page and Instagram webhooks onto MentionsQueue."""
+
+    needs_hash_key: ClassVar[bool] = False  # mentions pass through; nothing is hashed
+    state_table: str = Field(default="", alias="STATE_TABLE")
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
+    meta_secret: str = Field(alias="META_SECRET")
+    meta_graph_url: str = Field(default="https://graph.facebook.com/v25.0", alias="META_GRAPH_URL")
+    # Platforms whose notifications are read (EnableFacebook/EnableInstagram); the others'
+    # are acknowledged and counted as ignored.
+    webhook_sources: str = Field(default="", alias="WEBHOOK_SOURCES")
+    facebook_page_id: str = Field(default="", alias="FACEBOOK_PAGE_ID")
+    instagram_user_id: str = Field(default="", alias="INSTAGRAM_USER_ID")
+    # Meta waits for the answer: short timeouts, one quick retry.
+    http_timeout_s: float = Field(default=3.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.2, ge=0, alias="HTTP_BACKOFF_S")
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.strip() for s in self.webhook_sources.split(",") if s.strip()]

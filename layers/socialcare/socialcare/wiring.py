@@ -35,11 +35,14 @@ from socialcare.settings import (
     MailerSettings,
     OptOutSettings,
     TriageSettings,
+    WebhookSettings,
     _Settings,
 )
 from socialcare.sources import build_source
+from socialcare.sources.graph import GraphApi
 from socialcare.sources.replay import ReplaySource
 from socialcare.triage import TriageDeps
+from socialcare.webhooks import WebhookDeps
 
 
 def _secret(name: str) -> str:
@@ -205,4 +208,40 @@ def optout_runtime(env: dict[str, str] | None = None) -> OptOutRuntime:
         hasher=Hasher(derived_secret(key, "hash")),
         unsubscribe_secret=derived_secret(key, "unsubscribe"),
         brand=load_brand(),
+    )
+
+
+def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> WebhookDeps:
+    """ReceiveWebhook's deps: the queue, the Meta secret (cached five minutes, so a renewed
+    Page token is picked up without a redeploy) and Graph clients for thin notifications."""
+    settings = WebhookSettings.from_env(env)
+    brand = brand or load_brand()
+    provider = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+
+    def secret() -> dict[str, Any]:
+        try:
+            value = provider.get(settings.meta_secret, max_age=300, transform="json")
+        except Exception as exc:
+            raise ConfigError(f"cannot read the Meta secret: {type(exc).__name__}") from exc
+        if not isinstance(value, dict):
+            raise ConfigError("the Meta secret is not a JSON object")
+        return value
+
+    session = make_session(
+        timeout_s=settings.http_timeout_s, retries=1, backoff_s=settings.http_backoff_s
+    )
+    ids = {"facebook": settings.facebook_page_id, "instagram": settings.instagram_user_id}
+    own = {
+        name: frozenset(
+            {a.lower().lstrip("@") for a in brand.own_accounts.get(name, [])}
+            | ({ids[name].strip()} if ids[name].strip() else set())
+        )
+        for name in ids
+    }
+    return WebhookDeps(
+        queue=SqsQueue(boto3.client("sqs"), settings.mentions_queue_url),
+        secret=secret,
+        graph=lambda source: GraphApi(session, source, settings.meta_graph_url, secret),
+        sources=frozenset(settings.sources),
+        own=own,
     )

@@ -26,6 +26,8 @@ PLATFORMS: dict[str, str] = {
     "mastodon": "socialcare.sources.mastodon",
     "trustpilot": "socialcare.sources.trustpilot",
     "reddit": "socialcare.sources.reddit",
+    "facebook": "socialcare.sources.facebook",
+    "instagram": "socialcare.sources.instagram",
 }
 
 Parser = Callable[..., tuple[list[Mention], int]]

@@ -56,10 +56,9 @@ def comment_id_from_permalink(url: Any) -> str | None:
         return None
     parsed = urlparse(url)
     query = parse_qs(parsed.query)
-    comment = (query.get("reply_comment_id") or query.get("comment_id") or [None])[0]
+    comment = (query.get("reply_comment_id") or query.get("comment_id") or [""])[0]
     post = re.search(r"/(?:posts|videos|photos)/(?:[^/]+/)?(\d+)", parsed.path)
-    story = (query.get("story_fbid") or [None])[0]
-    post_id = post.group(1) if post else story
+    post_id = post.group(1) if post else (query.get("story_fbid") or [""])[0]
     return f"{post_id}_{comment}" if comment and post_id else None
 
 

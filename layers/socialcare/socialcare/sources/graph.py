@@ -460,7 +460,8 @@ class Rotation:
                 state = loaded if isinstance(loaded, dict) else {}
             except ValueError:
                 logger.warning("unreadable cursor, starting over", extra={"source": self.name})
-        current = state.get("edge") if state.get("edge") in self.edges else self.order[0]
+        edge = state.get("edge")
+        current = edge if isinstance(edge, str) and edge in self.edges else self.order[0]
         stored = state.get("cursors")
         cursors = {
             k: v for k, v in (stored.items() if isinstance(stored, dict) else []) if k in self.edges

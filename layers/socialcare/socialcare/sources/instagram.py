@@ -219,7 +219,16 @@ def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Ment
         mentions = [e.mention for e in events if e.mention is not None]
         return mentions, sum(1 for e in events if e.ignored == "unreadable")
     if "data" in body:
-        return parse_items(NAME, list_items(NAME, body), lambda item: parse_item(item, own))
+        items: list[Any] = []
+        for item in list_items(NAME, body):
+            items.append(item)
+            nested = dict_or_empty(item.get("comments")) if isinstance(item, dict) else {}
+            if isinstance(nested.get("data"), list):  # /media with comments expanded
+                link = {"permalink": item.get("permalink")}
+                items += [
+                    {**c, "_post": link} if isinstance(c, dict) else c for c in nested["data"]
+                ]
+        return parse_items(NAME, items, lambda item: parse_item(item, own))
     for key, parse in (("mentioned_media", parse_media), ("mentioned_comment", parse_comment)):
         if isinstance(body.get(key), dict):
             return parse_items(NAME, [body[key]], lambda item, p=parse: p(item, own))  # type: ignore[misc]

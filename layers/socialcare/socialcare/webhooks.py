@@ -1,0 +1,224 @@
+"""Meta webhooks: Page `feed` and `mention`, Instagram `mentions` and `comments`, onto
+MentionsQueue. The main path for both platforms (polling is the backstop).
+
+The order of the checks is the point:
+1. GET is Meta's subscription handshake: `hub.mode=subscribe`, `hub.verify_token`
+   compared in constant time with the stored verify token, `hub.challenge` echoed.
+2. POST: the `X-Hub-Signature-256` header must be `sha256=` + HMAC-SHA256 of the raw
+   body bytes under the app secret (constant-time compare) before anything is parsed;
+   a missing or wrong signature gets 401 and nothing is queued.
+3. Each change becomes a Mention; where the notification carries only ids, its text and
+   author are read from the Graph API with the Page token. Unknown fields, verbs and items
+   (reactions, removals) are acknowledged and counted as ignored.
+4. 200 once every mention is on the queue. A failed send, or a Graph read that may pass
+   later (throttled, unavailable, token refused), answers 500 so Meta delivers again;
+   triage decides a post delivered twice `duplicate`.
+
+Nothing of the body (text, names, ids) is logged; metrics carry fixed dimension values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from socialcare.errors import (
+    RetryableError,
+    SocialcareError,
+    SourceAuthError,
+    SourcePayloadError,
+    SourceRateLimited,
+    SourceUnavailable,
+)
+from socialcare.models import Mention
+from socialcare.observability import count, logger
+from socialcare.ports import Queue
+from socialcare.sources import platform
+from socialcare.sources.graph import GraphApi, WebhookEvent
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+MAX_BODY_BYTES = 1_000_000  # Meta's notifications are a few kB; batches stay far below
+MAX_CHALLENGE_CHARS = 256
+OBJECTS = {"page": "facebook", "instagram": "instagram"}  # notification object -> source
+FIELDS = frozenset({"feed", "mention", "mentions", "comments"})  # metric dimension values
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str = ""
+    content_type: str = "text/plain; charset=utf-8"
+
+
+@dataclass
+class WebhookDeps:
+    queue: Queue
+    secret: Callable[[], Mapping[str, Any]]  # the Meta secret (cached by the caller)
+    graph: Callable[[str], GraphApi]  # a client for a source, new per delivery
+    sources: frozenset[str]  # platforms whose notifications are read
+    own: Mapping[str, frozenset[str]] = field(default_factory=dict)  # per source
+
+
+def raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
+    """The bytes Meta signed. Function URLs pass text bodies as they came and others
+    base64-encoded; re-serialising JSON would change them (Meta escapes non-ASCII)."""
+    if not body:
+        return b""
+    if is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return b""  # cannot be what Meta signed: the signature check refuses it
+    return body.encode("utf-8")
+
+
+def signature_ok(app_secret: str, raw: bytes, header: str | None) -> bool:
+    """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`."""
+    if not app_secret or not header:
+        return False
+    expected = "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
+
+
+def _secret_value(deps: WebhookDeps, name: str) -> str | None:
+    """A value of the Meta secret; None when it cannot be read (logged, counted)."""
+    try:
+        value = deps.secret().get(name)
+    except (SocialcareError, AttributeError) as exc:
+        logger.error("Meta secret unreadable", extra={"error": type(exc).__name__})
+        return None
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _not_configured(what: str) -> Reply:
+    # Meta keeps delivering (and retries this one) until someone fills the secret in.
+    logger.error("webhook secret not filled in", extra={"missing": what})
+    count("SourceAuthFailed", source="webhook")
+    count("SourceAuthFailedTotal")
+    return Reply(500, "not configured")
+
+
+def _lowered(headers: Mapping[str, str] | None) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+
+
+def subscribe(query: Mapping[str, str] | None, deps: WebhookDeps) -> Reply:
+    """Meta's verification request (GET): echo the challenge if the token matches."""
+    query = query or {}
+    mode, token = query.get("hub.mode"), query.get("hub.verify_token") or ""
+    challenge = query.get("hub.challenge") or ""
+    if mode != "subscribe" or not challenge or len(challenge) > MAX_CHALLENGE_CHARS:
+        count("WebhookRejected", reason="handshake")
+        return Reply(400, "bad request")
+    expected = _secret_value(deps, "verify_token")
+    if expected is None:
+        return Reply(500, "try again")
+    if not expected:
+        return _not_configured("verify_token")
+    if not hmac.compare_digest(expected.encode(), token.encode()):
+        count("WebhookRejected", reason="verify_token")
+        logger.warning("webhook verification refused: wrong verify token")
+        return Reply(403, "forbidden")
+    count("WebhookVerified")
+    logger.info("webhook subscription verified")
+    return Reply(200, challenge)
+
+
+def events_of(body: Any, deps: WebhookDeps) -> list[WebhookEvent]:
+    """The changes of a notification, by its `object` (page, instagram)."""
+    if not isinstance(body, dict):
+        raise SourcePayloadError("webhook", "notification is not an object")
+    source = OBJECTS.get(str(body.get("object")))
+    if source is None:
+        return [WebhookEvent("meta", "other", ignored="object")]  # user, permissions...
+    if source not in deps.sources:
+        return [WebhookEvent(source, "other", ignored="disabled")]
+    events: list[WebhookEvent] = platform(source).webhook_events(body, deps.own.get(source, ()))
+    return events
+
+
+def _dim(event: WebhookEvent) -> str:
+    return event.field if event.field in FIELDS else "other"
+
+
+def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) -> Reply:
+    """A notification (POST): verify, read, complete from Graph, queue."""
+    if len(raw) > MAX_BODY_BYTES:
+        count("WebhookRejected", reason="too_large")
+        return Reply(413, "too large")
+    if not deps.sources:
+        count("WebhookRejected", reason="disabled")
+        return Reply(404, "not found")
+    app_secret = _secret_value(deps, "app_secret")
+    if app_secret is None:
+        return Reply(500, "try again")
+    if not app_secret:
+        return _not_configured("app_secret")
+    signature = _lowered(headers).get(SIGNATURE_HEADER)
+    if not signature_ok(app_secret, raw, signature):
+        count("WebhookRejected", reason="signature" if signature else "unsigned")
+        logger.warning("webhook refused: bad signature", extra={"signed": bool(signature)})
+        return Reply(401, "invalid signature")
+
+    try:
+        events = events_of(json.loads(raw), deps)
+    except (ValueError, SourcePayloadError) as exc:  # signed by Meta, yet not readable
+        count("WebhookRejected", reason="malformed")
+        logger.warning("webhook notification unreadable", extra={"error": type(exc).__name__})
+        return Reply(400, "malformed notification")
+
+    mentions: list[tuple[WebhookEvent, Mention]] = []
+    again = False
+    clients: dict[str, GraphApi] = {}
+    for event in events:
+        if event.ignored or event.mention is None:
+            count("WebhookIgnored", source=event.source, reason=event.ignored or "unreadable")
+            continue
+        mention = event.mention
+        if event.fetch is not None:
+            client = clients.setdefault(event.source, deps.graph(event.source))
+            try:
+                mention = event.fetch(client)
+            except SourceAuthError:
+                count("SourceAuthFailed", source=event.source)
+                count("SourceAuthFailedTotal")
+                again = True
+                continue
+            except (SourceRateLimited, SourceUnavailable) as exc:
+                count("WebhookFetchFailed", source=event.source, kind=type(exc).__name__)
+                again = True
+                continue
+            except (SourcePayloadError, ValidationError, KeyError, TypeError, ValueError):
+                # Deleted, private, not ours to read or an odd answer: polling may find it.
+                count("WebhookUnfetchable", source=event.source, field=_dim(event))
+                continue
+        mentions.append((event, mention))
+
+    try:
+        deps.queue.send_all([m for _, m in mentions])
+    except RetryableError as exc:
+        count("WebhookQueueFailed")
+        logger.error("webhook mentions not queued", extra={"error": type(exc).__name__})
+        return Reply(500, "try again")
+    tally: dict[tuple[str, str], int] = {}
+    for event, _ in mentions:
+        key = (event.source, _dim(event))
+        tally[key] = tally.get(key, 0) + 1
+    for (source, dim), n in sorted(tally.items()):
+        count("WebhookMentions", n, source=source, field=dim)
+        count("Fetched", n, source=source)  # the funnel counts both paths
+    logger.info(
+        "webhook notification handled",
+        extra={"changes": len(events), "queued": len(mentions), "retry": again},
+    )
+    if again:
+        return Reply(500, "partly failed; deliver again")
+    return Reply(200, "ok")
