@@ -5,6 +5,7 @@ poller that behaves like Lambda's event source mapping.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import time
@@ -64,7 +65,8 @@ def handler_path(stack: Stack, logical_id: str) -> tuple[Path, str]:
 def load_handler(
     stack: Stack, logical_id: str, extra_env: dict[str, str] | None = None
 ) -> tuple[ModuleType, Handler]:
-    """Import the handler file as Lambda does (module name from Handler, fresh each time)."""
+    """Import the handler file as Lambda does (module name from Handler, fresh each time);
+    the returned handler runs with the function's environment too, as it would in Lambda."""
     path, func = handler_path(stack, logical_id)
     env = {**stack.function_environment(logical_id), **(extra_env or {})}
     spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -72,7 +74,14 @@ def load_handler(
     module = importlib.util.module_from_spec(spec)
     with environment(env):
         spec.loader.exec_module(module)
-    return module, getattr(module, func)
+    inner: Handler = getattr(module, func)
+
+    @functools.wraps(inner)
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        with environment(env):
+            return inner(event, context)
+
+    return module, invoke
 
 
 def _event_record(message: Any, queue_arn: str) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from pydantic import Json
 
 from socialcare import wiring
 from socialcare.batch import AuditedBatchProcessor
+from socialcare.errors import MailDeferred
 from socialcare.models import OutreachRequest
-from socialcare.observability import logger, metrics
+from socialcare.observability import count, logger, metrics
 from socialcare.outreach import send_outreach
 
 
@@ -46,7 +47,16 @@ def deliver(request: OutreachRequest) -> dict[str, Any] | None:
 
 
 def record_handler(record: OutreachRecord) -> None:
-    deliver(request=record.body)
+    try:
+        deliver(request=record.body)
+    except MailDeferred as exc:
+        # Over the hourly cap: a fresh, delayed copy waits its turn; this one is done, so a
+        # long backlog never runs out of receives and into the DLQ.
+        runtime.outreach_queue.send_all([record.body], delay_s=exc.retry_in_s)
+        count("MailDeferred")
+        logger.info(
+            "deferred", extra={"mention_id": record.body.mention_id, "in_s": exc.retry_in_s}
+        )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -180,3 +180,27 @@ def test_a_bounced_address_is_never_written_to_again(stack: Stack, handler: Any,
         )
     recipients = {m["destinations"][0] for m in sent_emails(aws)}
     assert "emma.wilson@example.net" not in recipients and len(recipients) == 2
+
+
+def test_a_bounce_then_a_complaint_then_the_link_all_keep_one_opt_out(
+    stack: Stack, handler: Any, url: str
+) -> None:
+    address = "twice@example.net"
+    bounce = {
+        "eventType": "Bounce",
+        "bounce": {"bounceType": "Permanent", "bouncedRecipients": [{"emailAddress": address}]},
+    }
+    complaint = {
+        "eventType": "Complaint",
+        "complaint": {"complainedRecipients": [{"emailAddress": address}]},
+    }
+    events = handler("EmailEventsFunction")
+    assert events(sns_event({**bounce, "mail": {}}), context()) == {"opted_out": 1}
+    # The key is held by "bounce" now; the complaint must not fail (and go to the DLQ).
+    assert events(sns_event({**complaint, "mail": {}}), context()) == {"opted_out": 1}
+    for _ in range(2):
+        token = make_token(SECRET, CUSTOMER_HASH)
+        assert requests.post(url, data={"token": token}, timeout=5).status_code == 200
+    items = boto3.client("dynamodb").scan(TableName=stack.physical["StateTable"])["Items"]
+    reasons = sorted(i["reason"]["S"] for i in items if i["pk"]["S"].startswith("optout#"))
+    assert reasons == ["bounce", "unsubscribe"]

@@ -4,6 +4,7 @@ driven from their queues the way Lambda's SQS poller drives them."""
 from __future__ import annotations
 
 import json
+import time
 from email import message_from_string
 from email.message import Message
 from typing import Any
@@ -187,3 +188,58 @@ def test_no_personal_data_in_state_table(stack: Stack, handler: Any) -> None:
         "router",
     ):
         assert secret.lower() not in dumped.lower()
+
+
+class LambdaTimeout(BaseException):
+    """What Lambda does at its timeout: the process stops, no `except Exception` runs."""
+
+
+def test_crash_after_ses_accepted_sends_once_and_the_retry_records_in_crm(
+    stack: Stack, handler: Any, aws: str, crm: Any
+) -> None:
+    directory, _ = crm
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    url, arn = queue(stack, "OutreachQueue")
+    message = boto3.client("sqs").receive_message(
+        QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"]
+    )["Messages"][0]
+    event = {"Records": [lambda_local._event_record(message, arn)]}
+    customer = json.loads(message["Body"])["customer_ref"]
+    before = len(directory.interactions.get(customer, []))
+
+    module, mailer = lambda_local.load_handler(stack, "SendOutreachFunction")
+    crm_client = module.runtime.deps.crm
+    record = crm_client.record_interaction
+
+    def dies(*args: Any) -> None:
+        crm_client.record_interaction = record
+        raise LambdaTimeout  # SES has the e-mail; the CRM call never returns
+
+    crm_client.record_interaction = dies
+    with pytest.raises(LambdaTimeout):
+        mailer(event, lambda_local.FakeContext("m", timeout_s=1))
+    assert len(emails(aws)) == 1 and len(directory.interactions.get(customer, [])) == before
+
+    time.sleep(1.1)  # the idempotency record's in-progress window (the Lambda timeout) ends
+    assert mailer(event, context())["batchItemFailures"] == []  # SQS redelivers it
+    assert len(emails(aws)) == 1
+    ours = [i for i in directory.interactions[customer] if i.get("kind") == "social_outreach"]
+    assert len(ours) == 1
+
+
+def test_over_the_hourly_cap_requests_wait_on_the_queue_not_in_the_dlq(
+    stack: Stack, handler: Any, aws: str
+) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    mailer = handler("SendOutreachFunction", MAX_EMAILS_PER_HOUR="1")
+    for _ in range(4):  # more rounds than maxReceiveCount: nothing may reach the DLQ
+        stats = drain(stack, "SendOutreachFunction", mailer)
+        assert stats.failures == 0
+    assert len(emails(aws)) == 1
+    attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.physical["OutreachQueue"], AttributeNames=["All"]
+    )["Attributes"]
+    assert int(attrs["ApproximateNumberOfMessagesDelayed"]) == 2
+    assert depth(stack, "OutreachDeadLetterQueue") == 0

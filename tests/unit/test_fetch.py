@@ -34,7 +34,7 @@ class FailingQueue:
     def __init__(self, fail_on_call: int) -> None:
         self.calls, self.fail_on_call, self.messages = 0, fail_on_call, 0
 
-    def send_all(self, messages: Sequence[BaseModel]) -> None:
+    def send_all(self, messages: Sequence[BaseModel], delay_s: int = 0) -> None:
         self.calls += 1
         if self.calls == self.fail_on_call:
             raise RetryableError("SQS did not accept 2 messages")

@@ -3,6 +3,7 @@ metric the code really emits (or an AWS metric of the right resource)."""
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from socialcare.models import TOPICS
+from socialcare.observability import count
 from socialcare_cli.template import TEMPLATE, Stack, load_template
 
 T = load_template()
@@ -28,6 +30,39 @@ def emitted_metrics() -> set[str]:
     for path in [*LIBRARY.rglob("*.py"), *(TEMPLATE.parent / "functions").rglob("*.py")]:
         names |= set(re.findall(r'count\(\s*"([A-Z][A-Za-z]+)"', path.read_text()))
     return names
+
+
+def emitted_dimensions() -> dict[str, set[frozenset[str]]]:
+    """Metric name -> the dimension-name sets the code emits it with (count(name, **dims))."""
+    found: dict[str, set[frozenset[str]]] = {}
+    for path in [*LIBRARY.rglob("*.py"), *(TEMPLATE.parent / "functions").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "count"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                dims = frozenset(k.arg for k in node.keywords if k.arg and k.arg != "value")
+                found.setdefault(str(node.args[0].value), set()).add(dims)
+    return found
+
+
+def alarmed_metrics() -> list[tuple[str, str, frozenset[str]]]:
+    """(alarm, metric, dimension names) for every alarm on a Socialcare metric."""
+    out = []
+    for name, alarm in ALARMS.items():
+        stats = [alarm] if alarm.get("Namespace") == "Socialcare" else []
+        stats += [
+            m["MetricStat"]["Metric"]
+            for m in alarm.get("Metrics", [])
+            if "MetricStat" in m and m["MetricStat"]["Metric"]["Namespace"] == "Socialcare"
+        ]
+        for stat in stats:
+            dims = frozenset(d["Name"] for d in stat.get("Dimensions", []))
+            out.append((name, stat["MetricName"], dims))
+    return out
 
 
 def alarms_on(namespace: str, metric: str) -> dict[str, dict[str, Any]]:
@@ -101,6 +136,29 @@ def test_alarmed_custom_metrics_are_emitted_by_the_code() -> None:
     assert names and names <= emitted_metrics(), names - emitted_metrics()
 
 
+def test_every_alarm_matches_a_dimension_set_the_code_emits() -> None:
+    # CloudWatch matches a metric only on its exact dimension set: one extra dimension
+    # (e.g. Powertools' `service`) and the alarm never sees a data point.
+    emitted = emitted_dimensions()
+    checked = alarmed_metrics()
+    assert len(checked) >= 10
+    for alarm, metric, dims in checked:
+        assert dims in emitted.get(metric, set()), (alarm, metric, sorted(dims))
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_metrics_carry_only_the_dimensions_the_code_adds(
+    function: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in deployed().function_environment(function).items():
+        monkeypatch.setenv(key, value)
+    count("Complaints", topic="outage")
+    blob = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    directive = blob["_aws"]["CloudWatchMetrics"][0]
+    assert directive["Namespace"] == "Socialcare"
+    assert directive["Dimensions"] == [["topic"]]
+
+
 def test_incident_switch_listens_to_the_ops_topic() -> None:
     events = RES["IncidentSwitchFunction"]["Properties"]["Events"]
     assert any(
@@ -111,11 +169,23 @@ def test_incident_switch_listens_to_the_ops_topic() -> None:
     assert env["INCIDENT_PARAMETER"] == {"Ref": "IncidentParameter"}
 
 
-def dashboard() -> dict[str, Any]:
+class _Attributes(dict[tuple[str, str], str]):
+    def __missing__(self, key: tuple[str, str]) -> str:
+        return f"{key[1].lower()}-{key[0]}"
+
+
+def deployed() -> Stack:
+    """The template with every resource given a placeholder physical id and attributes."""
     stack = Stack(T)
+    stack.attributes = _Attributes()
     for name in RES:
         stack.physical[name] = f"phys-{name}"
         stack.attributes[(name, "QueueName")] = f"queue-{name}"
+    return stack
+
+
+def dashboard() -> dict[str, Any]:
+    stack = deployed()
     return json.loads(stack.resolve(RES["OpsDashboard"]["Properties"]["DashboardBody"]))
 
 

@@ -5,7 +5,13 @@ from datetime import timedelta
 import pytest
 
 from socialcare.adapters.memory import MemoryMailer, MemoryState
-from socialcare.errors import MailRejected, MailThrottled
+from socialcare.errors import (
+    MailDeferred,
+    MailOutcomeUnknown,
+    MailRejected,
+    MailThrottled,
+    NotTheHolder,
+)
 from socialcare.models import Reason
 from socialcare.outreach import MailerDeps, send_outreach
 from socialcare.policy import optout_key, person_key
@@ -58,18 +64,71 @@ def test_opted_out_people_are_skipped(mailer_deps: MailerDeps) -> None:
     assert decision and decision.reason is Reason.OPTED_OUT and sent(mailer_deps) == []
 
 
-def test_crash_after_ses_accepted_does_not_send_again(mailer_deps: MailerDeps) -> None:
-    class CrashAfterSend(MemoryState):
-        def update(self, key: str, owner: str, **attrs: str) -> None:
-            raise RuntimeError("Lambda timed out right after SES accepted the message")
+class CrashOnUpdate(MemoryState):
+    """The Lambda dies (timeout, OOM) the first time the mailer writes `state`."""
 
-    state = CrashAfterSend()
-    mailer_deps.state = state
+    def __init__(self, crash_on: str) -> None:
+        super().__init__()
+        self.crash_on: str | None = crash_on
+
+    def update(self, key: str, owner: str, **attrs: str) -> None:
+        if attrs.get("state") == self.crash_on:
+            self.crash_on = None
+            raise RuntimeError("Lambda timed out")
+        super().update(key, owner, **attrs)
+
+
+def recorded(deps: MailerDeps) -> list:  # type: ignore[type-arg]
+    return deps.crm.recorded  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize("crash_on", ["crm", "recorded"])
+def test_crash_after_ses_accepted_sends_once_and_records_once(
+    mailer_deps: MailerDeps, crash_on: str
+) -> None:
+    mailer_deps.state = CrashOnUpdate(crash_on)
+    # "recorded": the record reached the CRM; the retry must find it there, not add one.
+    if crash_on == "crm":
+        real = mailer_deps.crm.record_interaction
+
+        def timeout(*args: object) -> None:
+            mailer_deps.crm.record_interaction = real  # type: ignore[method-assign]
+            raise RuntimeError("Lambda timed out waiting for the CRM")
+
+        mailer_deps.crm.record_interaction = timeout  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         send_outreach(make_request(), mailer_deps, "live")
     retry = send_outreach(make_request(), mailer_deps, "live")
-    assert retry and retry.reason is Reason.RECENTLY_CONTACTED
-    assert len(sent(mailer_deps)) == 1
+    # The retry reports the contact the first attempt made and finishes the CRM record.
+    assert retry and retry.reason is Reason.CONTACT
+    assert len(sent(mailer_deps)) == 1 and len(recorded(mailer_deps)) == 1
+    assert mailer_deps.state.holder(person_key("h1"))["state"] == "recorded"  # type: ignore[index]
+    again = send_outreach(make_request(), mailer_deps, "live")
+    assert again and again.reason is Reason.CONTACT
+    assert len(sent(mailer_deps)) == 1 and len(recorded(mailer_deps)) == 1
+
+
+def test_another_mention_of_a_person_mid_send_is_recently_contacted(
+    mailer_deps: MailerDeps,
+) -> None:
+    mailer_deps.state = CrashOnUpdate("sent")
+    with pytest.raises(RuntimeError):
+        send_outreach(make_request(mention_id="m1"), mailer_deps, "live")
+    other = send_outreach(make_request(mention_id="m2"), mailer_deps, "live")
+    assert other and other.reason is Reason.RECENTLY_CONTACTED and len(sent(mailer_deps)) == 1
+
+
+def test_lost_ses_answer_keeps_the_key_and_never_resends(mailer_deps: MailerDeps) -> None:
+    class LostAnswer(MemoryMailer):
+        def send(self, email):  # type: ignore[no-untyped-def]
+            super().send(email)  # SES got it ...
+            raise MailOutcomeUnknown("SES answer lost: ReadTimeoutError")  # ... we never heard
+
+    mailer_deps.mailer = LostAnswer()
+    assert send_outreach(make_request(), mailer_deps, "live") is None
+    assert send_outreach(make_request(), mailer_deps, "live") is None
+    assert len(sent(mailer_deps)) == 1 and recorded(mailer_deps) == []
+    assert mailer_deps.state.holder(person_key("h1"))["state"] == "unknown"  # type: ignore[index]
 
 
 def test_throttled_send_releases_the_key_so_the_retry_sends(mailer_deps: MailerDeps) -> None:
@@ -96,10 +155,38 @@ def test_rejected_address_is_not_retried(mailer_deps: MailerDeps) -> None:
     assert send_outreach(make_request(), mailer_deps, "live") is None
 
 
-def test_hourly_cap_holds_the_rest_in_the_queue(mailer_deps: MailerDeps) -> None:
+def test_hourly_cap_defers_until_the_next_hour_and_releases_the_key(
+    mailer_deps: MailerDeps,
+) -> None:
     mailer_deps.max_per_hour = 2
+    at = NOW.replace(minute=45, second=30)
     for i in range(2):
-        send_outreach(make_request(mention_id=f"m{i}", customer_hash=f"h{i}"), mailer_deps, "live")
-    with pytest.raises(MailThrottled):
-        send_outreach(make_request(mention_id="m9", customer_hash="h9"), mailer_deps, "live")
-    assert len(sent(mailer_deps)) == 2
+        req = make_request(mention_id=f"m{i}", customer_hash=f"h{i}")
+        send_outreach(req, mailer_deps, "live", now=at)
+    # A skip (same person again) does not use up the cap.
+    again = send_outreach(
+        make_request(mention_id="m7", customer_hash="h0"), mailer_deps, "live", now=at
+    )
+    assert again and again.reason is Reason.RECENTLY_CONTACTED
+    with pytest.raises(MailDeferred) as deferred:
+        send_outreach(
+            make_request(mention_id="m9", customer_hash="h9"), mailer_deps, "live", now=at
+        )
+    assert deferred.value.retry_in_s == 14 * 60 + 30 and len(sent(mailer_deps)) == 2
+    assert mailer_deps.state.holder(person_key("h9")) is None
+    later = send_outreach(
+        make_request(mention_id="m9", customer_hash="h9"),
+        mailer_deps,
+        "live",
+        now=at + timedelta(minutes=15),
+    )
+    assert later and later.reason is Reason.CONTACT and len(sent(mailer_deps)) == 3
+
+
+def test_memory_state_refuses_updates_by_another_owner() -> None:
+    state = MemoryState()
+    state.claim("person#h1", "m1", 60)
+    with pytest.raises(NotTheHolder):
+        state.update("person#h1", "m2", state="sent")
+    with pytest.raises(NotTheHolder):
+        state.update("person#nobody", "m2", state="sent")

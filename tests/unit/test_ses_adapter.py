@@ -3,11 +3,25 @@ is permanent."""
 
 from typing import Any
 
+import boto3
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
-from socialcare.adapters.ses import SesMailer, to_mime
-from socialcare.errors import MailError, MailRejected, MailThrottled, RetryableError
+from socialcare.adapters.ses import SES_CLIENT_CONFIG, SesMailer, to_mime
+from socialcare.errors import (
+    MailError,
+    MailOutcomeUnknown,
+    MailRejected,
+    MailThrottled,
+    RetryableError,
+)
 from socialcare.ports import Email
 
 EMAIL = Email(
@@ -55,6 +69,37 @@ def test_network_errors_are_retryable_and_unknown_errors_typed() -> None:
         SesMailer(Failing(EndpointConnectionError(endpoint_url="https://ses"))).send(EMAIL)
     with pytest.raises(MailError):
         SesMailer(Failing(client_error("Mystery"))).send(EMAIL)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ReadTimeoutError(endpoint_url="https://ses"),
+        ConnectionClosedError(endpoint_url="https://ses"),
+    ],
+)
+def test_a_lost_answer_is_an_unknown_outcome_not_a_retry(error: Exception) -> None:
+    with pytest.raises(MailOutcomeUnknown) as info:
+        SesMailer(Failing(error)).send(EMAIL)
+    assert not isinstance(info.value, RetryableError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://ses"),
+        ConnectTimeoutError(endpoint_url="https://ses"),
+        NoCredentialsError(),
+    ],
+)
+def test_errors_before_the_request_left_are_retryable(error: Exception) -> None:
+    with pytest.raises(MailThrottled):
+        SesMailer(Failing(error)).send(EMAIL)
+
+
+def test_botocore_never_resends_an_email_by_itself() -> None:
+    client = boto3.client("sesv2", region_name="eu-west-1", config=SES_CLIENT_CONFIG)
+    assert client.meta.config.retries["total_max_attempts"] == 1
 
 
 def test_mime_keeps_long_unsubscribe_header_plain_and_body_7bit() -> None:

@@ -54,13 +54,32 @@ class CrmError(RetryableError):
     """The CRM failed (5xx, 429 after retries, timeout): never read as 'no match'."""
 
 
+class NotTheHolder(SocialcareError):
+    """A state key is held by another owner, so this owner may not change it."""
+
+
 class MailError(SocialcareError):
     pass
 
 
 class MailThrottled(MailError, RetryableError):
-    """SES throttled us or the hourly cap is reached; the request waits in the queue."""
+    """SES throttled us or could not be reached; nothing was sent, the request is retried."""
 
 
 class MailRejected(MailError, BadInputError):
     """SES refused this message for good (bad address, unverified sender)."""
+
+
+class MailOutcomeUnknown(MailError):
+    """The request may have reached SES (read timeout, connection closed mid-answer).
+
+    Never retried: the per-person key stays held, so at worst one e-mail goes out."""
+
+
+class MailDeferred(MailError):
+    """The hourly e-mail cap is reached: the request goes back on the queue, delayed,
+    without counting as a failed delivery (so a backlog never ends in the DLQ)."""
+
+    def __init__(self, retry_in_s: int) -> None:
+        super().__init__(f"hourly e-mail cap reached; retry in {retry_in_s} s")
+        self.retry_in_s = retry_in_s

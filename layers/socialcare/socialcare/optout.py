@@ -17,8 +17,10 @@ FOREVER_S = 10 * 365 * 86_400  # an opt-out does not lapse; the TTL only bounds 
 
 
 def register(state: State, key: str, why: str) -> None:
-    state.claim(key, why, FOREVER_S, reentrant=True)
-    state.update(key, why, reason=why)
+    """Idempotent: a second opt-out of the same person (a bounce, then a complaint, then
+    the link) finds the key held and leaves the first reason in place."""
+    if state.claim(key, why, FOREVER_S, reentrant=True):
+        state.update(key, why, reason=why)
 
 
 def unsubscribe(state: State, secret: str, token: str) -> str:

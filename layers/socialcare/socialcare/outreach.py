@@ -1,20 +1,28 @@
 """Send one outreach e-mail, at most once per person per cooldown, in the configured mode.
 
 Order matters for "exactly once": the per-person key is claimed (conditional write) right
-before sending and kept afterwards. A crash after SES accepted the message leaves the key
-held, so a retry finds it taken and sends nothing. A failure *before* SES accepted it
-releases the key, so the retry can send.
+before sending and kept afterwards, with its progress (claimed, sent, recorded). A retry
+that finds the key held by its own mention finishes the CRM record and sends nothing. A
+failure that surely happened *before* SES got the message releases the key, so the retry
+can send; a lost answer (read timeout) keeps it: at most one e-mail, never two.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from socialcare import policy
 from socialcare.brand import Brand
-from socialcare.errors import ConfigError, CrmError, MailRejected, MailThrottled
+from socialcare.errors import (
+    ConfigError,
+    CrmError,
+    MailDeferred,
+    MailOutcomeUnknown,
+    MailRejected,
+)
 from socialcare.hashing import Hasher
 from socialcare.models import Decision, OutreachRequest, Reason
 from socialcare.observability import count, logger
@@ -132,12 +140,16 @@ def send_outreach(
     if mode == "shadow":
         return decide(Reason.CONTACT)  # rendered and logged (hashed), nothing sent or claimed
 
-    hour = now.strftime("%Y%m%d%H")
-    if deps.state.incr(f"rate#{hour}", ttl_s=7200) > deps.max_per_hour:
-        raise MailThrottled("hourly e-mail cap reached; the request waits in the queue")
     key = policy.person_key(req.customer_hash)
+    held = deps.state.holder(key)
+    if held and held.get("owner") == req.mention_id:
+        return _resume(req, deps, mode, now, held, decide)  # a retry of this very request
     if not deps.state.claim(key, req.mention_id, int(deps.cooldown.total_seconds())):
         return decide(Reason.RECENTLY_CONTACTED)
+    # The cap counts e-mails about to go out, so skipped requests never use it up.
+    if deps.state.incr(f"rate#{now:%Y%m%d%H}", ttl_s=7200) > deps.max_per_hour:
+        deps.state.release(key, req.mention_id)
+        raise MailDeferred(retry_in_s=max(1, 3600 - now.minute * 60 - now.second))
     try:
         message_id = deps.mailer.send(email)
     except MailRejected as exc:
@@ -148,16 +160,63 @@ def send_outreach(
             "send failed for good", extra={"mention_id": req.mention_id, "error": str(exc)}
         )
         return None
+    except MailOutcomeUnknown as exc:
+        deps.state.update(key, req.mention_id, state="unknown")  # keep the key: never twice
+        _unknown(req, str(exc))
+        return None
     except Exception:
-        deps.state.release(key, req.mention_id)  # not sent: let the retry try again
+        deps.state.release(key, req.mention_id)  # surely not sent: let the retry try again
         count("SendFailures", kind="retryable")
         raise
-    deps.state.update(key, req.mention_id, state="sent", message_id=message_id)
-    _record(req, deps, mode, now)
+    deps.state.update(
+        key, req.mention_id, state="sent", message_id=message_id, sent_at=now.isoformat()
+    )
+    _record(req, deps, mode, now, key)
     return decide(Reason.CONTACT)
 
 
-def _record(req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime) -> None:
+def _resume(
+    req: OutreachRequest,
+    deps: MailerDeps,
+    mode: str,
+    now: datetime,
+    held: dict[str, str],
+    decide: Callable[[Reason], Decision],
+) -> Decision | None:
+    """This request holds the person's key already: an earlier attempt got that far and
+    stopped (crash, timeout). Finish what it left undone; never send a second time."""
+    state = held.get("state", "claimed")
+    key = policy.person_key(req.customer_hash)
+    if state == "sent" and _recorded_since(req, deps, held.get("sent_at", "")):
+        deps.state.update(key, req.mention_id, state="recorded")
+    elif state == "sent":
+        _record(req, deps, mode, now, key)
+    if state in ("sent", "recorded"):
+        return decide(Reason.CONTACT)
+    # "claimed" or "unknown": SES may or may not have the message; at most once wins.
+    _unknown(req, f"an earlier attempt stopped in state {state!r}")
+    return None
+
+
+def _recorded_since(req: OutreachRequest, deps: MailerDeps, sent_at: str) -> bool:
+    """Did the earlier attempt reach the CRM before it stopped? Then do not record twice."""
+    try:
+        since = datetime.fromisoformat(sent_at)
+        found = deps.crm.interactions(req.customer_ref, since - timedelta(minutes=1))
+    except (ValueError, CrmError):
+        return False  # unknown: a duplicate note beats a missing one
+    return any(item.kind == policy.OUR_KIND for item in found)
+
+
+def _unknown(req: OutreachRequest, why: str) -> None:
+    count("SendFailures", kind="unknown")
+    logger.error(
+        "send outcome unknown; not resent (check SES for this message)",
+        extra={"mention_id": req.mention_id, "customer_hash": req.customer_hash, "error": why},
+    )
+
+
+def _record(req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime, key: str) -> None:
     """Tell the CRM, so agents see it and the policy sees it next time. Never resends."""
     if mode != "live":
         return
@@ -179,3 +238,5 @@ def _record(req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime) ->
             "could not record outreach in CRM",
             extra={"error": str(exc), "mention_id": req.mention_id},
         )
+        return
+    deps.state.update(key, req.mention_id, state="recorded")

@@ -64,7 +64,7 @@ class Mailer(Protocol):
 
 
 class Queue(Protocol):
-    def send_all(self, messages: Sequence[BaseModel]) -> None: ...
+    def send_all(self, messages: Sequence[BaseModel], delay_s: int = 0) -> None: ...
 
 
 class State(Protocol):

@@ -108,6 +108,8 @@ class MailerSettings(_Settings):
     mode_parameter: str = Field(default="", alias="OUTREACH_MODE_PARAMETER")
     mode: Mode = Field(default="shadow", alias="OUTREACH_MODE")
     configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
+    # Requests over the hourly cap go back on their own queue, delayed.
+    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
     crm_url: str = Field(alias="CRM_URL")
     crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
     crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")

@@ -15,11 +15,10 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
-from botocore.config import Config
 
 from socialcare.adapters.crm import crm_from_url
 from socialcare.adapters.dynamodb import DynamoState
-from socialcare.adapters.ses import SesMailer
+from socialcare.adapters.ses import SES_CLIENT_CONFIG, SesMailer
 from socialcare.adapters.sqs import SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.classify import RuleClassifier
@@ -152,6 +151,7 @@ class MailerRuntime:
     settings: MailerSettings
     dynamodb: Any
     ssm: parameters.SSMProvider
+    outreach_queue: SqsQueue
 
     def mode(self) -> str:
         """The outreach mode, re-read from SSM at most once a minute (the kill switch)."""
@@ -169,10 +169,8 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     dynamodb = boto3.client("dynamodb")
     deps = MailerDeps(
         brand=brand or load_brand(),
-        # botocore's adaptive retry mode backs off on SES throttling before we see it.
         mailer=SesMailer(
-            boto3.client("sesv2", config=Config(retries={"mode": "adaptive", "max_attempts": 5})),
-            settings.configuration_set,
+            boto3.client("sesv2", config=SES_CLIENT_CONFIG), settings.configuration_set
         ),
         crm=_crm(settings),
         state=DynamoState(dynamodb, settings.state_table),
@@ -188,7 +186,11 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         name_matching=settings.name_matching,
     )
     return MailerRuntime(
-        deps, settings, dynamodb, parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+        deps,
+        settings,
+        dynamodb,
+        parameters.SSMProvider(boto3_client=boto3.client("ssm")),
+        SqsQueue(boto3.client("sqs"), settings.outreach_queue_url),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from socialcare.errors import RetryableError
+from socialcare.errors import NotTheHolder, RetryableError
 
 _RETRYABLE = {
     "ProvisionedThroughputExceededException",
@@ -89,14 +89,19 @@ class DynamoState:
         names = {f"#a{i}": k for i, k in enumerate(attrs)}
         values = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())}
         sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(attrs)))
-        self._call(
-            "update_item",
-            Key={"pk": {"S": key}},
-            UpdateExpression=f"SET {sets}",
-            ConditionExpression="#owner = :owner",
-            ExpressionAttributeNames={**names, "#owner": "owner"},
-            ExpressionAttributeValues={**values, ":owner": {"S": owner}},
-        )
+        try:
+            self._call(
+                "update_item",
+                Key={"pk": {"S": key}},
+                UpdateExpression=f"SET {sets}",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={**names, "#owner": "owner"},
+                ExpressionAttributeValues={**values, ":owner": {"S": owner}},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise NotTheHolder(f"{key.split('#')[0]} key is held by another owner") from exc
+            raise
 
     def release(self, key: str, owner: str) -> None:
         try:

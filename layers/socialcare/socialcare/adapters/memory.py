@@ -8,6 +8,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from socialcare.errors import NotTheHolder
 from socialcare.models import Customer, Interaction
 from socialcare.ports import Email, Page
 
@@ -49,6 +50,7 @@ class MemoryCrm:
 
     def record_interaction(self, customer_id: str, interaction: dict[str, object]) -> None:
         self.recorded.append((customer_id, interaction))
+        self.history.setdefault(customer_id, []).append(Interaction.model_validate(interaction))
 
 
 class MemoryMailer:
@@ -63,9 +65,11 @@ class MemoryMailer:
 class MemoryQueue:
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.delays: list[int] = []
 
-    def send_all(self, messages: Sequence[BaseModel]) -> None:
+    def send_all(self, messages: Sequence[BaseModel], delay_s: int = 0) -> None:
         self.messages.extend(m.model_dump_json() for m in messages)
+        self.delays.extend([delay_s] * len(messages))
 
 
 class MemoryState:
@@ -96,9 +100,10 @@ class MemoryState:
         return self._live(key)
 
     def update(self, key: str, owner: str, **attrs: str) -> None:
-        item = self.items[key]
-        if item["owner"] == owner:
-            item.update(attrs)
+        item = self.items.get(key)
+        if not item or item["owner"] != owner:  # DynamoDB's condition fails the same way
+            raise NotTheHolder(f"{key.split('#')[0]} key is held by another owner")
+        item.update(attrs)
 
     def release(self, key: str, owner: str) -> None:
         if self.items.get(key, {}).get("owner") == owner:

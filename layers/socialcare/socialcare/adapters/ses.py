@@ -11,9 +11,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
-from socialcare.errors import MailError, MailRejected, MailThrottled
+from socialcare.errors import MailError, MailOutcomeUnknown, MailRejected, MailThrottled
 from socialcare.ports import Email
 
 _THROTTLED = {
@@ -23,6 +24,11 @@ _THROTTLED = {
     "LimitExceededException",
     "SendingPausedException",
 }
+# One attempt: botocore would otherwise resend after a read timeout (a second e-mail).
+SES_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20
+)
+
 _REJECTED = {
     "MessageRejected",
     "MailFromDomainNotVerifiedException",
@@ -53,6 +59,9 @@ def to_mime(email: Email) -> EmailMessage:
 
 
 class SesMailer:
+    """SendEmail is not idempotent: build the client with one attempt (`SES_CLIENT_CONFIG`),
+    so botocore never resends after a read timeout; the SQS retry decides instead."""
+
     def __init__(self, client: Any, configuration_set: str = "") -> None:
         self._ses = client
         self._configuration_set = configuration_set
@@ -76,5 +85,9 @@ class SesMailer:
             if code in _REJECTED:
                 raise MailRejected(f"SES rejected the message: {code}") from exc
             raise MailError(f"SES error: {code}") from exc
+        except HTTPClientError as exc:
+            # The request went out and the answer was lost: SES may have sent it.
+            raise MailOutcomeUnknown(f"SES answer lost: {type(exc).__name__}") from exc
         except BotoCoreError as exc:
+            # Connection refused/timed out, no credentials: the request never reached SES.
             raise MailThrottled(f"SES unreachable: {type(exc).__name__}") from exc

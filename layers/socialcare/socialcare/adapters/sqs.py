@@ -18,20 +18,24 @@ class SqsQueue:
         self._sqs = client
         self._url = url
 
-    def send_all(self, messages: Sequence[BaseModel]) -> None:
+    def send_all(self, messages: Sequence[BaseModel], delay_s: int = 0) -> None:
+        """Send every message (or raise); `delay_s` (at most 900) hides them that long."""
         for start in range(0, len(messages), BATCH):
             chunk = {
                 str(i): m.model_dump_json() for i, m in enumerate(messages[start : start + BATCH])
             }
-            self._send_batch(chunk, attempts=3)
+            self._send_batch(chunk, attempts=3, delay_s=min(max(delay_s, 0), 900))
 
-    def _send_batch(self, bodies: dict[str, str], attempts: int) -> None:
+    def _send_batch(self, bodies: dict[str, str], attempts: int, delay_s: int = 0) -> None:
         pending = bodies
         for _ in range(attempts):
             try:
                 out = self._sqs.send_message_batch(
                     QueueUrl=self._url,
-                    Entries=[{"Id": k, "MessageBody": v} for k, v in pending.items()],
+                    Entries=[
+                        {"Id": k, "MessageBody": v, "DelaySeconds": delay_s}
+                        for k, v in pending.items()
+                    ],
                 )
             except (ClientError, BotoCoreError) as exc:
                 raise RetryableError(f"SQS send failed: {type(exc).__name__}") from exc
