@@ -76,7 +76,8 @@ def check(
     # The key the mailer claims right before it sends: triage only reads it.
     if state.holder(person_key(hasher.person(customer.id))):
         return Reason.RECENTLY_CONTACTED
-    # Placeholder hook for declared incidents (the operations issue fills incident_topics).
+    # A declared incident (SSM, see incident.py): everyone already knows; the status page
+    # answers, not a personal e-mail to each public complainer.
     if incident_topics and set(topics or ()) & incident_topics:
         return Reason.INCIDENT_MODE
     return Reason.CONTACT
