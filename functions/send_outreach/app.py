@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from socialcare import wiring
-from socialcare.batch import AuditedBatchProcessor
+from socialcare.batch import AuditedBatchProcessor, require_time
 from socialcare.errors import MailDeferred
 from socialcare.models import OutreachRequest
 from socialcare.observability import count, logger, metrics
@@ -46,7 +46,13 @@ def deliver(request: OutreachRequest) -> dict[str, Any] | None:
     return decision.model_dump(mode="json") if decision else None
 
 
-def record_handler(record: OutreachRecord) -> None:
+# Being cut off between SES and our state write leaves an e-mail of unknown fate: start
+# a send only with room for the SES call (connect + read timeouts) and the CRM record.
+RECORD_BUDGET_S = 20
+
+
+def record_handler(record: OutreachRecord, lambda_context: LambdaContext | None = None) -> None:
+    require_time(lambda_context, RECORD_BUDGET_S)
     try:
         deliver(request=record.body)
     except MailDeferred as exc:

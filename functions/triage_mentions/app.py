@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Json
 
 from socialcare import wiring
-from socialcare.batch import AuditedBatchProcessor
+from socialcare.batch import AuditedBatchProcessor, require_time
 from socialcare.models import Mention
 from socialcare.observability import logger, metrics
 from socialcare.triage import handle
@@ -22,7 +22,12 @@ runtime = wiring.triage_runtime()
 processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)
 
 
-def record_handler(record: MentionRecord) -> None:
+# A record may wait on the CRM several times (timeouts, retries with backoff).
+RECORD_BUDGET_S = 10
+
+
+def record_handler(record: MentionRecord, lambda_context: LambdaContext | None = None) -> None:
+    require_time(lambda_context, RECORD_BUDGET_S)
     mention = record.body
     if "fetch_id" not in mention.model_fields_set:
         # From another producer: the SQS message id is stable across redeliveries, so a

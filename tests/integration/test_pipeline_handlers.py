@@ -194,6 +194,15 @@ class LambdaTimeout(BaseException):
     """What Lambda does at its timeout: the process stops, no `except Exception` runs."""
 
 
+class LastSeconds(lambda_local.FakeContext):
+    """Enough time to start the record (the budget check), then an invocation whose
+    deadline is a second away: the idempotency in-progress record expires that soon."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        self.calls = getattr(self, "calls", 0) + 1
+        return 25_000 if self.calls == 1 else 1_000
+
+
 def test_crash_after_ses_accepted_sends_once_and_the_retry_records_in_crm(
     stack: Stack, handler: Any, aws: str, crm: Any
 ) -> None:
@@ -218,7 +227,7 @@ def test_crash_after_ses_accepted_sends_once_and_the_retry_records_in_crm(
 
     crm_client.record_interaction = dies
     with pytest.raises(LambdaTimeout):
-        mailer(event, lambda_local.FakeContext("m", timeout_s=1))
+        mailer(event, LastSeconds("m"))
     assert len(emails(aws)) == 1 and len(directory.interactions.get(customer, [])) == before
 
     time.sleep(1.1)  # the idempotency record's in-progress window (the Lambda timeout) ends
@@ -243,3 +252,27 @@ def test_over_the_hourly_cap_requests_wait_on_the_queue_not_in_the_dlq(
     )["Attributes"]
     assert int(attrs["ApproximateNumberOfMessagesDelayed"]) == 2
     assert depth(stack, "OutreachDeadLetterQueue") == 0
+
+
+@pytest.mark.parametrize(
+    ("function", "queue_name"),
+    [("TriageMentionsFunction", "MentionsQueue"), ("SendOutreachFunction", "OutreachQueue")],
+)
+def test_records_are_not_started_without_time_to_finish(
+    stack: Stack, handler: Any, aws: str, function: str, queue_name: str
+) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    if queue_name == "OutreachQueue":
+        drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    url, arn = queue(stack, queue_name)
+    messages = boto3.client("sqs").receive_message(
+        QueueUrl=url, MaxNumberOfMessages=3, AttributeNames=["All"]
+    )["Messages"]
+    event = {"Records": [lambda_local._event_record(m, arn) for m in messages]}
+    # Five seconds left of the invocation: every record goes back to its queue unstarted.
+    result = handler(function)(event, lambda_local.FakeContext(function, timeout_s=5))
+    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {
+        m["MessageId"] for m in messages
+    }
+    assert emails(aws) == []
+    assert depth(stack, "OutreachQueue") == (3 if queue_name == "OutreachQueue" else 0)

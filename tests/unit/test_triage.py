@@ -48,6 +48,24 @@ def test_contact_builds_a_request_without_post_text(triage_deps: TriageDeps) -> 
     assert result.decision.mention_id == triage_deps.hasher.mention("x:p1")
 
 
+@pytest.mark.parametrize(
+    ("crm_language", "text", "language"),
+    [
+        ("en", "@lynetbredbaand nettet er nede igen", "en"),  # the CRM's choice comes first
+        ("de", "@lynetbredbaand my internet is down again, third time this week", "en"),
+        ("de", "@lynetbredbaand nettet er nede igen, tredje gang i denne uge", "da"),
+        (None, "@lynetbredbaand my internet is down again, third time this week", "en"),
+    ],
+)
+def test_email_language_is_the_crms_then_the_posts_then_the_brands(
+    triage_deps: TriageDeps, crm_language: str | None, text: str, language: str
+) -> None:
+    customer = triage_deps.crm.customers[0]  # type: ignore[attr-defined]
+    customer.language = crm_language
+    result = triage(make_mention(text=text), triage_deps)
+    assert result.outreach is not None and result.outreach.language == language
+
+
 def test_second_fetch_of_a_post_is_a_duplicate_but_a_retry_is_not(triage_deps: TriageDeps) -> None:
     first = make_mention()
     assert triage(first, triage_deps).decision.reason is Reason.CONTACT

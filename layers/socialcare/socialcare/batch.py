@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from socialcare.errors import RetryableError, SocialcareError
+from socialcare.errors import OutOfTime, RetryableError, SocialcareError
 from socialcare.observability import count, logger
 
 
@@ -39,3 +39,11 @@ class AuditedBatchProcessor(BatchProcessor):
         )
         count("RecordFailures", error=type(error).__name__)
         return super().failure_handler(record, exception)  # type: ignore[return-value]
+
+
+def require_time(context: Any, needed_s: float) -> None:
+    """Start a record only if it can finish before the Lambda timeout; otherwise it goes
+    back to the queue untouched (OutOfTime), instead of being cut off half-way."""
+    left_ms = context.get_remaining_time_in_millis() if context is not None else None
+    if left_ms is not None and left_ms < needed_s * 1000:
+        raise OutOfTime(f"{left_ms} ms left; a record may need {needed_s:.0f} s")

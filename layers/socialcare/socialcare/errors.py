@@ -23,6 +23,10 @@ class RetryableError(SocialcareError):
     """A dependency failed in a way that may pass: 5xx, timeouts, throttling."""
 
 
+class OutOfTime(RetryableError):
+    """Too little of the invocation is left to finish a record; it was not started."""
+
+
 class SourceError(SocialcareError):
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"{source}: {message}")

@@ -98,3 +98,29 @@ def merge(current: Incident, new: Incident, now: datetime | None = None) -> Inci
         expires_at=max(current.expires_at, new.expires_at),
         set_by=f"{current.set_by}+{new.set_by}",
     )
+
+
+def on_alarm(
+    message_text: str, ssm: Any, parameter: str, hours: float, status_url: str, auto: bool
+) -> list[str] | None:
+    """One ops-topic notification: a complaint spike entering ALARM merges its topic into
+    the incident parameter. Returns the topics now in incident mode, or None if unchanged."""
+    try:
+        message = json.loads(message_text)
+    except ValueError:
+        logger.warning("ignored a notification that is not an alarm (not JSON)")
+        return None
+    new = from_alarm(message, hours, status_url)
+    if new is None:
+        return None
+    if not auto:
+        logger.info("complaint spike; automatic incident mode is off", extra={"topics": new.topics})
+        return None
+    current = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
+    merged = merge(parse(current), new)
+    ssm.put_parameter(Name=parameter, Value=merged.to_json(), Type="String", Overwrite=True)
+    count("IncidentDeclared", source="alarm")
+    logger.info(
+        "incident mode on", extra={"topics": merged.topics, "expires_at": str(merged.expires_at)}
+    )
+    return merged.topics

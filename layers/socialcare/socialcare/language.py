@@ -23,6 +23,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+# The languages the e-mail templates are written in.
+EMAIL_LANGUAGES = ("da", "en")
 NORWEGIAN = frozenset({"no", "nb", "nn"})
 UNKNOWN = frozenset({"", "und", "zxx", "qme", "qam", "qct", "qht", "art", "xx"})
 MODEL_ENV = "SOCIALCARE_LID_MODEL"
@@ -124,3 +126,11 @@ def detect(text: str, hint: str | None = None, prior: str | None = "da") -> Lang
         if by_words and (confidence < 0.9 or (by_words == prior and prior in codes)):
             return LanguageGuess(by_words, confidence, "words")
     return LanguageGuess(top, confidence, "fasttext")
+
+
+def choose_language(*candidates: str | None, default: str = "da") -> str:
+    """The first candidate we have templates for (CRM's, then the post's), else default."""
+    for lang in candidates:
+        if lang and lang.lower()[:2] in EMAIL_LANGUAGES:
+            return lang.lower()[:2]
+    return default if default in EMAIL_LANGUAGES else "en"

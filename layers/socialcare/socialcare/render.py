@@ -14,8 +14,8 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from socialcare.brand import Brand
+from socialcare.language import choose_language
 
-LANGUAGES = ("da", "en")
 PLATFORMS = {
     "x": "X",
     "bluesky": "Bluesky",
@@ -60,13 +60,6 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-
-
-def choose_language(*candidates: str | None, default: str = "da") -> str:
-    for lang in candidates:
-        if lang and lang.lower()[:2] in LANGUAGES:
-            return lang.lower()[:2]
-    return default if default in LANGUAGES else "en"
 
 
 def render(

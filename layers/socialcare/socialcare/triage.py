@@ -11,6 +11,7 @@ from socialcare import identify as identity
 from socialcare.brand import Brand
 from socialcare.hashing import Hasher
 from socialcare.incident import IncidentSwitch
+from socialcare.language import choose_language
 from socialcare.models import (
     Classification,
     Decision,
@@ -100,7 +101,9 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
         customer_hash=customer_hash,
         email=customer.email,
         first_name=customer.first_name,
-        language=customer.language or verdict.language or deps.brand.default_language,
+        language=choose_language(
+            customer.language, verdict.language, default=deps.brand.default_language
+        ),
         topics=verdict.topics,
         source=mention.source,
         post_url=mention.url,

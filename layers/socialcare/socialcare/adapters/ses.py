@@ -26,7 +26,7 @@ _THROTTLED = {
 }
 # One attempt: botocore would otherwise resend after a read timeout (a second e-mail).
 SES_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=20
+    retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=5, read_timeout=10
 )
 
 _REJECTED = {

@@ -7,10 +7,14 @@ Tokens live only in memory; they are never logged or stored.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+import requests
+
 from socialcare.errors import SourceAuthError
+from socialcare.sources.sweep import SweepSource
 
 
 class TokenCache:
@@ -46,3 +50,33 @@ def credential(source: str, secret: Mapping[str, Any], *names: str) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
     raise SourceAuthError(source, f"the source secret has no {' or '.join(names)}")
+
+
+class SignedInSweep(SweepSource):
+    """A sweep over an API that wants a login: the secret is read once per container
+    (lazily, so a disabled source never asks for it) and tokens are cached."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        *,
+        credentials: Callable[[], Mapping[str, Any]],
+        own_accounts: Collection[str],
+        lookback: timedelta,
+        clock: Callable[[], datetime] | None,
+        tokens: TokenCache,
+        page_size: int,
+    ) -> None:
+        super().__init__(lookback, clock)
+        self.session = session
+        self.credentials = credentials
+        self.own = frozenset(own_accounts)
+        self.tokens = tokens
+        self.page_size = page_size
+        self._secret: Mapping[str, Any] | None = None
+
+    @property
+    def secret(self) -> Mapping[str, Any]:
+        if self._secret is None:
+            self._secret = self.credentials()
+        return self._secret

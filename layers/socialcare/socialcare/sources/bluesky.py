@@ -24,7 +24,7 @@ import requests
 
 from socialcare.errors import SourceAuthError, SourcePayloadError
 from socialcare.models import Mention
-from socialcare.sources.auth import TOKENS, TokenCache, credential
+from socialcare.sources.auth import TOKENS, SignedInSweep, TokenCache, credential
 from socialcare.sources.base import (
     check_response,
     dict_or_empty,
@@ -36,7 +36,7 @@ from socialcare.sources.base import (
     time_key,
 )
 from socialcare.sources.context import SourceContext, brand_terms
-from socialcare.sources.sweep import ItemKey, Mark, RawPage, SweepSource, SweepState
+from socialcare.sources.sweep import ItemKey, Mark, RawPage, SweepState
 
 NAME = "bluesky"
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
@@ -120,7 +120,7 @@ def _expiry(jwt: str, default_s: float) -> float:
         return default_s
 
 
-class BlueskySource(SweepSource):
+class BlueskySource(SignedInSweep):
     name = NAME
 
     def __init__(
@@ -136,14 +136,17 @@ class BlueskySource(SweepSource):
         tokens: TokenCache = TOKENS,
         page_size: int = 100,
     ) -> None:
-        super().__init__(lookback, clock)
-        self.session = session
+        super().__init__(
+            session,
+            credentials=credentials,
+            own_accounts=own_accounts,
+            lookback=lookback,
+            clock=clock,
+            tokens=tokens,
+            page_size=page_size,
+        )
         self.query = query
-        self.credentials = credentials
         self.base = service_url.rstrip("/")
-        self.own = frozenset(own_accounts)
-        self.tokens = tokens
-        self.page_size = page_size
         self._cache_key = f"{NAME}:{self.base}"
 
     # -- session ---------------------------------------------------------------------

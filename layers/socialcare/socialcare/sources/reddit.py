@@ -18,7 +18,7 @@ import requests
 from socialcare.errors import SourceAuthError, SourcePayloadError, SourceRateLimited
 from socialcare.http import USER_AGENT
 from socialcare.models import Mention
-from socialcare.sources.auth import TOKENS, TokenCache, credential
+from socialcare.sources.auth import TOKENS, SignedInSweep, TokenCache, credential
 from socialcare.sources.base import (
     check_response,
     dict_or_empty,
@@ -30,7 +30,7 @@ from socialcare.sources.base import (
     str_or_none,
 )
 from socialcare.sources.context import SourceContext, brand_terms, csv, quoted
-from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState
+from socialcare.sources.sweep import ItemKey, RawPage, SweepState
 
 NAME = "reddit"
 WEB = "https://www.reddit.com"
@@ -104,7 +104,7 @@ def brand_query(ctx: SourceContext) -> str:
     return " OR ".join(quoted(t) for t in brand_terms(ctx.brand))
 
 
-class RedditSource(SweepSource):
+class RedditSource(SignedInSweep):
     name = NAME
 
     def __init__(
@@ -122,25 +122,21 @@ class RedditSource(SweepSource):
         tokens: TokenCache = TOKENS,
         page_size: int = 100,
     ) -> None:
-        super().__init__(lookback, clock)
-        self.session = session
+        super().__init__(
+            session,
+            credentials=credentials,
+            own_accounts=own_accounts,
+            lookback=lookback,
+            clock=clock,
+            tokens=tokens,
+            page_size=page_size,
+        )
         self.query = query
-        self.credentials = credentials
         path = f"/r/{'+'.join(subreddits)}/search" if subreddits else "/search"
         self.url = api_url.rstrip("/") + path
         self.restrict = bool(subreddits)
         self.token_url = auth_url.rstrip("/") + "/api/v1/access_token"
-        self.own = frozenset(own_accounts)
-        self.tokens = tokens
-        self.page_size = page_size
         self._cache_key = f"{NAME}:{self.token_url}"
-        self._secret: Mapping[str, Any] | None = None
-
-    @property
-    def secret(self) -> Mapping[str, Any]:
-        if self._secret is None:
-            self._secret = self.credentials()
-        return self._secret
 
     @property
     def agent(self) -> str:

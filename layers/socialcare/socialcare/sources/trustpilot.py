@@ -22,7 +22,7 @@ import requests
 
 from socialcare.errors import ConfigError, SourceAuthError, SourcePayloadError
 from socialcare.models import Mention
-from socialcare.sources.auth import TOKENS, TokenCache, credential
+from socialcare.sources.auth import TOKENS, SignedInSweep, TokenCache, credential
 from socialcare.sources.base import (
     check_response,
     dict_or_empty,
@@ -34,7 +34,7 @@ from socialcare.sources.base import (
     time_key,
 )
 from socialcare.sources.context import SourceContext
-from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState
+from socialcare.sources.sweep import ItemKey, RawPage, SweepState
 
 NAME = "trustpilot"
 TOKEN_PATH = "/v1/oauth/oauth-business-users-for-applications/accesstoken"  # noqa: S105 - a path
@@ -104,7 +104,7 @@ def _key(review: Any) -> ItemKey:
     return ItemKey(time_key(created), time_key(created), str(review["id"]), created)
 
 
-class TrustpilotSource(SweepSource):
+class TrustpilotSource(SignedInSweep):
     name = NAME
 
     def __init__(
@@ -120,22 +120,18 @@ class TrustpilotSource(SweepSource):
         tokens: TokenCache = TOKENS,
         page_size: int = 100,
     ) -> None:
-        super().__init__(lookback, clock)
-        self.session = session
+        super().__init__(
+            session,
+            credentials=credentials,
+            own_accounts=own_accounts,
+            lookback=lookback,
+            clock=clock,
+            tokens=tokens,
+            page_size=page_size,
+        )
         self.unit = business_unit_id
-        self.credentials = credentials
         self.base = api_url.rstrip("/")
-        self.own = frozenset(own_accounts)
-        self.tokens = tokens
-        self.page_size = page_size
         self._cache_key = f"{NAME}:{self.base}:{business_unit_id}"
-        self._secret: Mapping[str, Any] | None = None
-
-    @property
-    def secret(self) -> Mapping[str, Any]:
-        if self._secret is None:
-            self._secret = self.credentials()
-        return self._secret
 
     @property
     def private(self) -> bool:
