@@ -19,11 +19,11 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from socialcare_cli.platforms import FakePlatform, Response
+from socialcare_cli.platforms import FakePlatform, Response, TimeFields
 
 TIME_FIELDS = ("tagged_time", "created_time", "timestamp")
 GRAPH_TIME = "%Y-%m-%dT%H:%M:%S+0000"
@@ -57,46 +57,14 @@ def item_time(item: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(0, UTC)
 
 
-def shift(obj: Any, delta: timedelta) -> Any:
-    """A copy with Graph times (ISO strings) and webhook times (epoch numbers) moved."""
-    if isinstance(obj, list):
-        return [shift(v, delta) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if key in (*TIME_FIELDS, "time") and isinstance(value, str):
-            out[key] = (_parse(value) + delta).strftime(GRAPH_TIME)
-        elif key in ("created_time", "time") and isinstance(value, int | float):
-            out[key] = int(value + delta.total_seconds())
-        else:
-            out[key] = shift(value, delta)
-    return out
-
-
-def newest(obj: Any) -> datetime | None:
-    found: list[datetime] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, dict):
-            for key, v in value.items():
-                if key in TIME_FIELDS and isinstance(v, str):
-                    found.append(_parse(v))
-                elif key in ("created_time", "time") and isinstance(v, int | float):
-                    found.append(datetime.fromtimestamp(v, UTC))
-                else:
-                    walk(v)
-
-    walk(obj)
-    return max(found) if found else None
-
-
-def fresh(obj: Any, newest_age: timedelta = timedelta(minutes=5)) -> Any:
-    latest = newest(obj)
-    return obj if latest is None else shift(obj, datetime.now(UTC) - newest_age - latest)
+# Graph writes ISO times (also `time` in webhook changes); webhooks give epoch seconds.
+GRAPH_TIMES = TimeFields(
+    frozenset({*TIME_FIELDS, "time"}),
+    frozenset({"created_time", "time"}),
+    _parse,
+    lambda at: at.strftime(GRAPH_TIME),
+)
+shift, newest, fresh = GRAPH_TIMES.shift, GRAPH_TIMES.newest, GRAPH_TIMES.fresh
 
 
 def _token(index: int) -> str:

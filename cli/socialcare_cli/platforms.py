@@ -15,6 +15,7 @@ import base64
 import json
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -41,50 +42,58 @@ def _iso(value: datetime, ms: bool = True) -> str:
     return text.replace("+00:00", "Z")
 
 
-def shift_times(obj: Any, delta: timedelta) -> Any:
-    """A copy with every post time moved by `delta` (sample data that never goes stale)."""
-    if isinstance(obj, list):
-        return [shift_times(v, delta) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    out: dict[str, Any] = {}
-    for key, value in obj.items():
-        if key in TIME_KEYS and isinstance(value, str):
-            out[key] = _iso(_time(value) + delta)
-        elif key == "created_utc" and isinstance(value, int | float):
-            out[key] = value + delta.total_seconds()
+@dataclass(frozen=True)
+class TimeFields:
+    """Where a platform's payloads keep post times: keys holding time strings (read with
+    `parse`, written with `write`) and keys holding epoch seconds."""
+
+    text: frozenset[str]
+    epoch: frozenset[str]
+    parse: Callable[[str], datetime]
+    write: Callable[[datetime], str]
+
+    def shift(self, obj: Any, delta: timedelta) -> Any:
+        """A copy with every post time moved by `delta` (sample data that never goes stale)."""
+        if isinstance(obj, list):
+            return [self.shift(v, delta) for v in obj]
+        if not isinstance(obj, dict):
+            return obj
+        out: dict[str, Any] = {}
+        for key, value in obj.items():
+            if key in self.text and isinstance(value, str):
+                out[key] = self.write(self.parse(value) + delta)
+            elif key in self.epoch and isinstance(value, int | float):
+                out[key] = type(value)(value + delta.total_seconds())
+            else:
+                out[key] = self.shift(value, delta)
+        return out
+
+    def newest(self, obj: Any) -> datetime | None:
+        """The latest post time anywhere in `obj`."""
+        if isinstance(obj, list):
+            times = [self.newest(v) for v in obj]
+        elif isinstance(obj, dict):
+            times = [
+                self.parse(v)
+                if key in self.text and isinstance(v, str)
+                else datetime.fromtimestamp(v, tz=UTC)
+                if key in self.epoch and isinstance(v, int | float)
+                else self.newest(v)
+                for key, v in obj.items()
+            ]
         else:
-            out[key] = shift_times(value, delta)
-    return out
+            return None
+        found = [t for t in times if t is not None]
+        return max(found) if found else None
+
+    def fresh(self, obj: Any, newest_age: timedelta = timedelta(minutes=5)) -> Any:
+        """`obj` with its times moved so the newest post is `newest_age` old."""
+        latest = self.newest(obj)
+        return obj if latest is None else self.shift(obj, datetime.now(UTC) - newest_age - latest)
 
 
-def newest_time(obj: Any) -> datetime | None:
-    """The latest post time anywhere in `obj` (see shift_times)."""
-    found: list[datetime] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, list):
-            for v in value:
-                walk(v)
-        elif isinstance(value, dict):
-            for key, v in value.items():
-                if key in TIME_KEYS and isinstance(v, str):
-                    found.append(_time(v))
-                elif key == "created_utc" and isinstance(v, int | float):
-                    found.append(datetime.fromtimestamp(v, tz=UTC))
-                else:
-                    walk(v)
-
-    walk(obj)
-    return max(found) if found else None
-
-
-def fresh(obj: Any, newest_age: timedelta = timedelta(minutes=5)) -> Any:
-    """`obj` with its times moved so the newest post is `newest_age` old."""
-    newest = newest_time(obj)
-    if newest is None:
-        return obj
-    return shift_times(obj, datetime.now(UTC) - newest_age - newest)
+TIMES = TimeFields(frozenset(TIME_KEYS), frozenset({"created_utc"}), _time, _iso)
+shift_times, newest_time, fresh = TIMES.shift, TIMES.newest, TIMES.fresh
 
 
 class FakePlatform:

@@ -81,16 +81,15 @@ class FetchSettings(_Settings):
         return [s.strip() for s in self.enabled_sources.split(",") if s.strip()]
 
 
-class TriageSettings(_Settings):
+class _CustomerSettings(_Settings):
+    """What triage and the mailer share: the queue between them, the CRM, the contact rules."""
+
     outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
     crm_url: str = Field(alias="CRM_URL")
     crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
     crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")
     max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
-    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
-    # The incident switch (SSM, JSON); empty means no incident mode (local tools).
-    incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
     # Careful name matching (identify.py): off by default; "review" sends its matches to
     # the agents' review address, "on" straight to the customer (docs/identity.md).
     name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
@@ -98,27 +97,25 @@ class TriageSettings(_Settings):
     http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
 
 
-class MailerSettings(_Settings):
+class TriageSettings(_CustomerSettings):
+    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # The incident switch (SSM, JSON); empty means no incident mode (local tools).
+    incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
+
+
+class MailerSettings(_CustomerSettings):
+    """The mailer; OUTREACH_QUEUE_URL is its own queue (over-cap requests go back on it)."""
+
     sender: str = Field(alias="SENDER_ADDRESS")
     reply_to: str = Field(alias="REPLY_TO_ADDRESS")
     review_address: str = Field(default="", alias="REVIEW_ADDRESS")
-    name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
     # The mode lives in SSM so it can be switched (kill switch) without a redeploy;
     # OUTREACH_MODE is the fallback when no parameter is configured (local runs).
     mode_parameter: str = Field(default="", alias="OUTREACH_MODE_PARAMETER")
     mode: Mode = Field(default="shadow", alias="OUTREACH_MODE")
     configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
-    # Requests over the hourly cap go back on their own queue, delayed.
-    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
-    crm_url: str = Field(alias="CRM_URL")
-    crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
-    crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")
-    max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
-    cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
     max_emails_per_hour: int = Field(default=50, ge=1, alias="MAX_EMAILS_PER_HOUR")
     unsubscribe_url: str = Field(default="", alias="UNSUBSCRIBE_URL")
-    http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
-    http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
 
 
 class OptOutSettings(_Settings):
