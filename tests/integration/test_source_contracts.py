@@ -84,7 +84,8 @@ def recordings() -> list[tuple[str, str]]:
 
 ALL = recordings()
 pytestmark = pytest.mark.skipif(
-    not ALL, reason=f"shared platform recordings not found at {ROOT} (checked out in CI)"
+    not ALL,
+    reason=f"shared platform recordings not found at {ROOT} (shared folder absent)",
 )
 
 

@@ -27,7 +27,7 @@ from tests.conftest import SHARED
 ROOT = SHARED / "fixtures" / "platforms"
 pytestmark = pytest.mark.skipif(
     not (ROOT / "facebook").is_dir(),
-    reason=f"shared Meta recordings not found at {ROOT} (checked out in CI)",
+    reason=f"shared Meta recordings not found at {ROOT} (shared folder absent)",
 )
 
 # Recorded Graph answers that are posts or comments: (mentions, unreadable items).
