@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import requests
 
@@ -52,6 +52,16 @@ def credential(source: str, secret: Mapping[str, Any], *names: str) -> str:
     raise SourceAuthError(source, f"the source secret has no {' or '.join(names)}")
 
 
+class SweepOptions(TypedDict, total=False):
+    """The keyword options every signed-in source takes (its own come first)."""
+
+    own_accounts: Collection[str]
+    lookback: timedelta
+    clock: Callable[[], datetime] | None
+    tokens: TokenCache
+    page_size: int
+
+
 class SignedInSweep(SweepSource):
     """A sweep over an API that wants a login: the secret is read once per container
     (lazily, so a disabled source never asks for it) and tokens are cached."""
@@ -61,11 +71,11 @@ class SignedInSweep(SweepSource):
         session: requests.Session,
         *,
         credentials: Callable[[], Mapping[str, Any]],
-        own_accounts: Collection[str],
-        lookback: timedelta,
-        clock: Callable[[], datetime] | None,
-        tokens: TokenCache,
-        page_size: int,
+        own_accounts: Collection[str] = (),
+        lookback: timedelta = timedelta(hours=72),
+        clock: Callable[[], datetime] | None = None,
+        tokens: TokenCache = TOKENS,
+        page_size: int = 100,
     ) -> None:
         super().__init__(lookback, clock)
         self.session = session

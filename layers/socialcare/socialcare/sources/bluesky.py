@@ -17,14 +17,14 @@ import base64
 import json
 import time
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, Unpack
 
 import requests
 
 from socialcare.errors import SourceAuthError, SourcePayloadError
 from socialcare.models import Mention
-from socialcare.sources.auth import TOKENS, SignedInSweep, TokenCache, credential
+from socialcare.sources.auth import SignedInSweep, SweepOptions, credential
 from socialcare.sources.base import (
     check_response,
     dict_or_empty,
@@ -130,21 +130,9 @@ class BlueskySource(SignedInSweep):
         query: str,
         credentials: Callable[[], Mapping[str, Any]],
         service_url: str = "https://bsky.social",
-        own_accounts: Collection[str] = (),
-        lookback: timedelta = timedelta(hours=72),
-        clock: Callable[[], datetime] | None = None,
-        tokens: TokenCache = TOKENS,
-        page_size: int = 100,
+        **options: Unpack[SweepOptions],
     ) -> None:
-        super().__init__(
-            session,
-            credentials=credentials,
-            own_accounts=own_accounts,
-            lookback=lookback,
-            clock=clock,
-            tokens=tokens,
-            page_size=page_size,
-        )
+        super().__init__(session, credentials=credentials, **options)
         self.query = query
         self.base = service_url.rstrip("/")
         self._cache_key = f"{NAME}:{self.base}"

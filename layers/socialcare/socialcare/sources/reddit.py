@@ -10,15 +10,14 @@ listing's `before` is not used: it returns nothing once the post it names is rem
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import requests
 
 from socialcare.errors import SourceAuthError, SourcePayloadError, SourceRateLimited
 from socialcare.http import USER_AGENT
 from socialcare.models import Mention
-from socialcare.sources.auth import TOKENS, SignedInSweep, TokenCache, credential
+from socialcare.sources.auth import SignedInSweep, SweepOptions, credential
 from socialcare.sources.base import (
     check_response,
     dict_or_empty,
@@ -116,21 +115,9 @@ class RedditSource(SignedInSweep):
         subreddits: Collection[str] = (),
         auth_url: str = WEB,
         api_url: str = "https://oauth.reddit.com",
-        own_accounts: Collection[str] = (),
-        lookback: timedelta = timedelta(hours=72),
-        clock: Callable[[], datetime] | None = None,
-        tokens: TokenCache = TOKENS,
-        page_size: int = 100,
+        **options: Unpack[SweepOptions],
     ) -> None:
-        super().__init__(
-            session,
-            credentials=credentials,
-            own_accounts=own_accounts,
-            lookback=lookback,
-            clock=clock,
-            tokens=tokens,
-            page_size=page_size,
-        )
+        super().__init__(session, credentials=credentials, **options)
         self.query = query
         path = f"/r/{'+'.join(subreddits)}/search" if subreddits else "/search"
         self.url = api_url.rstrip("/") + path

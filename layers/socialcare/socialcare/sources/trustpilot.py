@@ -15,14 +15,13 @@ out. No rate-limit headers are documented; a 429 stops the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 import requests
 
 from socialcare.errors import ConfigError, SourceAuthError, SourcePayloadError
 from socialcare.models import Mention
-from socialcare.sources.auth import TOKENS, SignedInSweep, TokenCache, credential
+from socialcare.sources.auth import SignedInSweep, SweepOptions, credential
 from socialcare.sources.base import (
     check_response,
     dict_or_empty,
@@ -114,21 +113,9 @@ class TrustpilotSource(SignedInSweep):
         business_unit_id: str,
         credentials: Callable[[], Mapping[str, Any]],
         api_url: str = "https://api.trustpilot.com",
-        own_accounts: Collection[str] = (),
-        lookback: timedelta = timedelta(hours=72),
-        clock: Callable[[], datetime] | None = None,
-        tokens: TokenCache = TOKENS,
-        page_size: int = 100,
+        **options: Unpack[SweepOptions],
     ) -> None:
-        super().__init__(
-            session,
-            credentials=credentials,
-            own_accounts=own_accounts,
-            lookback=lookback,
-            clock=clock,
-            tokens=tokens,
-            page_size=page_size,
-        )
+        super().__init__(session, credentials=credentials, **options)
         self.unit = business_unit_id
         self.base = api_url.rstrip("/")
         self._cache_key = f"{NAME}:{self.base}:{business_unit_id}"
