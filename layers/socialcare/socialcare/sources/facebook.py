@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 from pydantic import ValidationError
 
-from socialcare.errors import ConfigError, SourcePayloadError
+from socialcare.errors import SourcePayloadError
 from socialcare.models import Mention
 from socialcare.sources.base import dict_or_empty, parse_items, parse_time, str_or_none
 from socialcare.sources.context import SourceContext
@@ -33,10 +33,12 @@ from socialcare.sources.graph import (
     Rotation,
     WebhookEvent,
     changes,
-    describe,
+    connect,
     entry_time,
-    graph_error,
+    event_mentions,
+    graph_object,
     list_items,
+    webhook_entries,
 )
 
 NAME = "facebook"
@@ -140,9 +142,7 @@ def fetch_object(api: GraphApi, thin: Mention, own: Collection[str]) -> Mention:
     """Complete a notification from the Graph API: the text, and the author where Graph
     shows it (else the one the notification named)."""
     fields = COMMENT_FIELDS if thin.is_reply else POST_FIELDS
-    body = api.get(thin.post_id, {"fields": fields})
-    if not isinstance(body, dict) or (error := graph_error(body)) is not None:
-        raise SourcePayloadError(NAME, describe(error) if error else "not an object")
+    body = graph_object(NAME, api.get(thin.post_id, {"fields": fields}))
     item = dict(body)
     item.setdefault("id", thin.post_id)
     item.setdefault("created_time", thin.created_at.isoformat())
@@ -191,36 +191,25 @@ def _event(
 
 def webhook_events(body: Any, own: Collection[str] = ()) -> list[WebhookEvent]:
     """The changes of a Page notification (`{"object": "page", "entry": [...]}`)."""
-    entries = body.get("entry") if isinstance(body, dict) else None
-    if not isinstance(entries, list):
-        raise SourcePayloadError(NAME, "webhook notification has no 'entry' list")
     own = frozenset(own)
     return [
         _event(field, value, entry_time(entry), own)
-        for entry in entries
+        for entry in webhook_entries(NAME, body)
         for field, value in changes(entry)
     ]
 
 
 # ------------------------------------------------------------------ parse
-def _from_events(events: list[WebhookEvent]) -> tuple[list[Mention], int]:
-    mentions = [e.mention for e in events if e.mention is not None]
-    return mentions, sum(1 for e in events if e.ignored == "unreadable")
-
-
 def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Mention], int]:
     """The mentions in a Graph answer (a list of posts or comments, with comments nested
     or not, or one post or comment) or in a Page webhook notification (as it says them:
     a `mention` change has no text until fetched)."""
     own = frozenset(own_accounts)
-    if not isinstance(body, dict):
-        raise SourcePayloadError(NAME, f"page is a {type(body).__name__}, not an object")
-    if (error := graph_error(body)) is not None:
-        raise SourcePayloadError(NAME, f"an error, not a page: {describe(error)}")
+    body = graph_object(NAME, body)
     if "entry" in body or "object" in body:
-        return _from_events(webhook_events(body, own))
+        return event_mentions(webhook_events(body, own))
     if "field" in body and "value" in body:  # one change, as the app dashboard shows it
-        return _from_events(webhook_events({"entry": [{"changes": [body]}]}, own))
+        return event_mentions(webhook_events({"entry": [{"changes": [body]}]}, own))
     if "data" in body:
         items: list[tuple[Any, bool]] = []
         for item in list_items(NAME, body):
@@ -237,10 +226,7 @@ def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Ment
 # ------------------------------------------------------------------ polling
 def build(ctx: SourceContext) -> Rotation:
     page_id = ctx.settings.facebook_page_id.strip()
-    if not page_id:
-        raise ConfigError("the facebook source needs FACEBOOK_PAGE_ID (the Page to read)")
-    secret = ctx.secret(NAME, ctx.settings.meta_secret, "META_SECRET")
-    api = GraphApi(ctx.session, NAME, ctx.settings.meta_graph_url, secret)
+    api = connect(ctx, NAME, page_id, "FACEBOOK_PAGE_ID")
     own = ctx.own_accounts(NAME) | {page_id}
     post: Callable[[Any], Mention] = lambda item: parse_post(item, own)  # noqa: E731
     common: dict[str, Any] = {"lookback": ctx.lookback, "clock": ctx.clock}

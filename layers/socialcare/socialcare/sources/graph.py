@@ -21,12 +21,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
 
 from socialcare.errors import (
+    ConfigError,
     SourceAuthError,
     SourcePayloadError,
     SourceRateLimited,
@@ -49,6 +50,9 @@ from socialcare.sources.base import (
 )
 from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState, digest
 
+if TYPE_CHECKING:
+    from socialcare.sources.context import SourceContext
+
 GRAPH_URL = "https://graph.facebook.com/v25.0"
 # Graph error codes (developers.facebook.com/docs/graph-api/guides/error-handling and
 # .../overview/rate-limiting): throttling, refused credentials, temporary failures.
@@ -65,6 +69,15 @@ def graph_error(body: Any) -> dict[str, Any] | None:
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         return dict(body["error"])
     return None
+
+
+def graph_object(source: str, body: Any) -> dict[str, Any]:
+    """A Graph answer or webhook notification as an object; an error body is no page."""
+    if not isinstance(body, dict):
+        raise SourcePayloadError(source, f"page is a {type(body).__name__}, not an object")
+    if (error := graph_error(body)) is not None:
+        raise SourcePayloadError(source, f"an error, not a page: {describe(error)}")
+    return body
 
 
 def _int(value: Any) -> int | None:
@@ -156,6 +169,15 @@ def appsecret_proof(app_secret: str, token: str) -> str:
     """HMAC-SHA256 of the token with the app secret: Meta then refuses a stolen token
     used without the secret (and Page Public Content Access requires it)."""
     return hmac.new(app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+def connect(ctx: SourceContext, source: str, account: str, setting: str) -> GraphApi:
+    """The Graph client of a polling source; `account` (the Page or IG account id, from
+    `setting`) must be configured."""
+    if not account:
+        raise ConfigError(f"the {source} source needs {setting} (the account to read)")
+    secret = ctx.secret(source, ctx.settings.meta_secret, "META_SECRET")
+    return GraphApi(ctx.session, source, ctx.settings.meta_graph_url, secret)
 
 
 class GraphApi:
@@ -493,6 +515,20 @@ class WebhookEvent:
     mention: Mention | None = None
     fetch: Callable[[GraphApi], Mention] | None = None
     ignored: str | None = None
+
+
+def webhook_entries(source: str, body: Any) -> list[Any]:
+    entries = body.get("entry") if isinstance(body, dict) else None
+    if not isinstance(entries, list):
+        raise SourcePayloadError(source, "webhook notification has no 'entry' list")
+    return entries
+
+
+def event_mentions(events: list[WebhookEvent]) -> tuple[list[Mention], int]:
+    """What `parse` shows of a notification: the mentions it carries, and how many
+    changes were unreadable."""
+    mentions = [e.mention for e in events if e.mention is not None]
+    return mentions, sum(1 for e in events if e.ignored == "unreadable")
 
 
 def changes(entry: Any) -> list[tuple[str, dict[str, Any]]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from socialcare.errors import ConfigError, SourcePayloadError
+from socialcare.errors import SourcePayloadError
 from socialcare.models import Mention
 from socialcare.sources.base import dict_or_empty, parse_items, parse_time, str_or_none
 from socialcare.sources.context import SourceContext
@@ -28,10 +28,14 @@ from socialcare.sources.graph import (
     Rotation,
     WebhookEvent,
     changes,
+    connect,
     describe,
     entry_time,
+    event_mentions,
     graph_error,
+    graph_object,
     list_items,
+    webhook_entries,
 )
 
 NAME = "instagram"
@@ -144,9 +148,7 @@ def fetch_mentioned(api: GraphApi, account: str, thin: Mention, own: Collection[
 
 def fetch_comment(api: GraphApi, thin: Mention, own: Collection[str]) -> Mention:
     """A comment on our own media, when the notification came without its text."""
-    body = api.get(thin.post_id, {"fields": COMMENT_FIELDS})
-    if not isinstance(body, dict) or (error := graph_error(body)) is not None:
-        raise SourcePayloadError(NAME, describe(error) if error else "not an object")
+    body = graph_object(NAME, api.get(thin.post_id, {"fields": COMMENT_FIELDS}))
     item = {"id": thin.post_id, **body}
     item.setdefault("timestamp", thin.created_at.isoformat())
     return parse_comment(item, own).model_copy(update={"post_id": thin.post_id})
@@ -192,12 +194,9 @@ def _event(
 def webhook_events(body: Any, own: Collection[str] = ()) -> list[WebhookEvent]:
     """The changes of an Instagram notification (`{"object": "instagram", "entry": [...]}`);
     `entry[].id` is the account the change is about (ours)."""
-    entries = body.get("entry") if isinstance(body, dict) else None
-    if not isinstance(entries, list):
-        raise SourcePayloadError(NAME, "webhook notification has no 'entry' list")
     own = frozenset(own)
     out: list[WebhookEvent] = []
-    for entry in entries:
+    for entry in webhook_entries(NAME, body):
         account = str_or_none(entry.get("id")) if isinstance(entry, dict) else None
         for field, value in changes(entry):
             out.append(_event(field, value, entry_time(entry), account, own))
@@ -210,14 +209,9 @@ def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Ment
     `mentioned_comment`, one media or comment) or an Instagram webhook notification (as
     it says them: a `mentions` change is ids only until fetched)."""
     own = frozenset(own_accounts)
-    if not isinstance(body, dict):
-        raise SourcePayloadError(NAME, f"page is a {type(body).__name__}, not an object")
-    if (error := graph_error(body)) is not None:
-        raise SourcePayloadError(NAME, f"an error, not a page: {describe(error)}")
+    body = graph_object(NAME, body)
     if "entry" in body or "object" in body:
-        events = webhook_events(body, own)
-        mentions = [e.mention for e in events if e.mention is not None]
-        return mentions, sum(1 for e in events if e.ignored == "unreadable")
+        return event_mentions(webhook_events(body, own))
     if "data" in body:
         items: list[Any] = []
         for item in list_items(NAME, body):
@@ -240,10 +234,7 @@ def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Ment
 # ------------------------------------------------------------------ polling
 def build(ctx: SourceContext) -> Rotation:
     account = ctx.settings.instagram_user_id.strip()
-    if not account:
-        raise ConfigError("the instagram source needs INSTAGRAM_USER_ID (the IG account id)")
-    secret = ctx.secret(NAME, ctx.settings.meta_secret, "META_SECRET")
-    api = GraphApi(ctx.session, NAME, ctx.settings.meta_graph_url, secret)
+    api = connect(ctx, NAME, account, "INSTAGRAM_USER_ID")
     own = ctx.own_accounts(NAME) | {account}
     common: dict[str, Any] = {"lookback": ctx.lookback, "clock": ctx.clock}
     return Rotation(
