@@ -69,9 +69,14 @@ def run(args: argparse.Namespace) -> int:
     declared = incident.declare(
         topics, args.hours, args.status_url or load_brand().status_url, set_by="cli"
     )
-    ssm.put_parameter(Name=name, Value=declared.to_json(), Type="String", Overwrite=True)
+    # Added to what is active (e.g. topics the spike alarm turned on), not written over it.
+    current = incident.parse(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    merged = incident.merge(current, declared)
+    if args.status_url:  # the operator's own status page wins
+        merged = merged.model_copy(update={"status_url": args.status_url})
+    ssm.put_parameter(Name=name, Value=merged.to_json(), Type="String", Overwrite=True)
     print(
-        f"incident mode on for {', '.join(declared.topics)} until "
-        f"{declared.expires_at:%Y-%m-%d %H:%M} UTC ({name})"
+        f"incident mode on for {', '.join(merged.topics)} until "
+        f"{merged.expires_at:%Y-%m-%d %H:%M} UTC ({name})"
     )
     return 0

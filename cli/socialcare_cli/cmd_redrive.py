@@ -38,6 +38,9 @@ def queue_urls(args: argparse.Namespace, cloudformation: Any = None) -> tuple[st
         o["OutputKey"]: o["OutputValue"]
         for o in cfn.describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])
     }
+    missing = [key for key in OUTPUTS[args.queue] if key not in outputs]
+    if missing:
+        raise ConfigError(f"stack {args.stack} has no output {', '.join(missing)}")
     source, dlq = OUTPUTS[args.queue]
     return outputs[source], outputs[dlq]
 

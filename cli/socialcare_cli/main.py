@@ -10,6 +10,8 @@ import argparse
 import importlib
 import sys
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from socialcare.errors import SocialcareError
 
 COMMANDS = [
@@ -41,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except SocialcareError as exc:
         print(f"socialcare {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    except (BotoCoreError, ClientError) as exc:  # AWS said no, or could not be reached
+        print(f"socialcare {args.command}: AWS: {exc}", file=sys.stderr)
         return 2
 
 

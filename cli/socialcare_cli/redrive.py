@@ -14,7 +14,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from socialcare.errors import SocialcareError
+
 Progress = Callable[[int, int], None]  # (moved so far, total estimate)
+
+
+class RedriveError(SocialcareError):
+    """A server-side move task that did not complete; what it moved stays moved."""
 
 
 @dataclass
@@ -45,18 +51,19 @@ def redrive(
     total = depth(sqs, dlq_url)
     progress = progress or (lambda moved, total: None)
     if max_messages is None:
+        source_arn = arn(sqs, dlq_url)
         try:
-            return _move_task(sqs, dlq_url, source_url, total, progress, poll_s)
+            sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=arn(sqs, source_url))
         except (ClientError, BotoCoreError, NotImplementedError):
             pass  # not offered here (e.g. an emulator): fall back to the safe loop
+        else:  # started: from here on an error is reported, never run twice over
+            return _follow_move_task(sqs, source_arn, total, progress, poll_s)
     return _receive_send_delete(sqs, dlq_url, source_url, total, progress, max_messages)
 
 
-def _move_task(
-    sqs: Any, dlq_url: str, source_url: str, total: int, progress: Progress, poll_s: float
+def _follow_move_task(
+    sqs: Any, source_arn: str, total: int, progress: Progress, poll_s: float
 ) -> RedriveResult:
-    source_arn = arn(sqs, dlq_url)
-    sqs.start_message_move_task(SourceArn=source_arn, DestinationArn=arn(sqs, source_url))
     while True:
         tasks = sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=1)["Results"]
         task = tasks[0] if tasks else {}
@@ -64,7 +71,8 @@ def _move_task(
         progress(moved, int(task.get("ApproximateNumberOfMessagesToMove", total) or total))
         if task.get("Status") in ("COMPLETED", "CANCELLED", "FAILED"):
             if task["Status"] != "COMPLETED":
-                raise RuntimeError(f"move task {task['Status']}: {task.get('FailureReason', '')}")
+                reason = task.get("FailureReason") or "no reason given"
+                raise RedriveError(f"the SQS move task ended {task['Status']}: {reason}")
             return RedriveResult(moved, "move-task")
         time.sleep(poll_s)
 

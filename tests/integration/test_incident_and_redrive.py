@@ -10,12 +10,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from socialcare import incident
 from socialcare_cli import lambda_local
 from socialcare_cli.demo import alarm_notification, run_demo, sns_event
 from socialcare_cli.main import main
-from socialcare_cli.redrive import redrive
+from socialcare_cli.redrive import RedriveError, redrive
 from socialcare_cli.template import Stack
 from tests.conftest import context
 
@@ -57,6 +58,14 @@ def test_cli_off_and_expiry_turn_it_off(stack: Stack, handler: Any, capsys: Any)
     assert json.loads(capsys.readouterr().out)["active"] is False
     run_pipeline(stack, handler)
     assert any("outage" in t for t in outreach_topics(stack))
+
+
+def test_cli_on_adds_to_what_the_alarm_turned_on(stack: Stack, handler: Any) -> None:
+    switch = handler("IncidentSwitchFunction")
+    switch(sns_event(alarm_notification(stack, "outage"), "arn:ops"), context())
+    assert main(["incident", "on", "--parameter", parameter(stack), "--topics", "tv"]) == 0
+    value = boto3.client("ssm").get_parameter(Name=parameter(stack))["Parameter"]["Value"]
+    assert incident.parse(value).active_topics(datetime.now(UTC)) == {"outage", "tv"}
 
 
 def test_unknown_topic_is_refused(stack: Stack, capsys: Any) -> None:
@@ -179,6 +188,55 @@ def test_redrive_keeps_what_the_source_queue_refused(stack: Stack) -> None:
         + int(attrs["ApproximateNumberOfMessages"])
         == 1
     )
+
+
+class MoveTaskStarted:
+    """SQS with `StartMessageMoveTask` accepted, then listing as `tasks` says."""
+
+    def __init__(self, tasks: list[Any]) -> None:
+        self.real, self.tasks, self.received = boto3.client("sqs"), tasks, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def start_message_move_task(self, **kw: Any) -> Any:
+        return {"TaskHandle": "t-1"}
+
+    def list_message_move_tasks(self, **kw: Any) -> Any:
+        answer = self.tasks.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return {"Results": [answer]}
+
+    def receive_message(self, **kw: Any) -> Any:
+        self.received += 1
+        return self.real.receive_message(**kw)
+
+
+def test_redrive_never_runs_the_loop_beside_a_started_move_task(stack: Stack) -> None:
+    source, dlq = fill_dlq(stack, 3)
+    lost = EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
+    sqs = MoveTaskStarted([{"Status": "RUNNING", "ApproximateNumberOfMessagesMoved": 1}, lost])
+    with pytest.raises(EndpointConnectionError):
+        redrive(sqs, dlq, source, poll_s=0)
+    assert sqs.received == 0 and depth(dlq) == 3  # nothing moved by hand beside the task
+
+
+def test_redrive_says_why_a_move_task_failed(stack: Stack) -> None:
+    source, dlq = fill_dlq(stack, 2)
+    failed = {"Status": "FAILED", "FailureReason": "AWS.SimpleQueueService.NonExistentQueue"}
+    with pytest.raises(RedriveError, match=r"FAILED: AWS\.SimpleQueueService\.NonExistentQueue"):
+        redrive(MoveTaskStarted([failed]), dlq, source, poll_s=0)
+
+
+def test_cli_reports_an_unreachable_aws_endpoint_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    code = main(["incident", "status", "--parameter", "/socialcare/incident"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    assert err.startswith("socialcare incident: AWS: Could not connect") and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("value", ["not json", '{"topics": "outage"}', ""])
