@@ -82,6 +82,30 @@ def test_every_dlq_has_a_depth_alarm_to_the_ops_topic() -> None:
         assert alarm["AlarmActions"] == [{"Ref": "OpsTopic"}]
 
 
+@pytest.mark.parametrize(
+    ("topic", "publisher"),
+    [
+        ("OpsTopic", "cloudwatch.amazonaws.com"),
+        ("EmailEventsTopic", "ses.amazonaws.com"),
+    ],
+)
+def test_topics_are_encrypted_with_a_key_their_publisher_may_use(
+    topic: str, publisher: str
+) -> None:
+    # With the AWS-managed alias/aws/sns no alarm (or SES event) would ever be delivered.
+    key_ref = RES[topic]["Properties"]["KmsMasterKeyId"]
+    assert isinstance(key_ref, dict) and set(key_ref) == {"Ref"}
+    key = RES[key_ref["Ref"]]
+    assert key["Type"] == "AWS::KMS::Key" and key["Properties"]["EnableKeyRotation"] is True
+    grants = [
+        st
+        for st in key["Properties"]["KeyPolicy"]["Statement"]
+        if publisher in st["Principal"].get("Service", [])
+    ]
+    assert grants and {"kms:GenerateDataKey*", "kms:Decrypt"} <= set(grants[0]["Action"])
+    assert grants[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+
+
 def test_every_function_has_an_errors_alarm() -> None:
     alarms = alarms_on("AWS/Lambda", "Errors")
     assert {a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()} == set(FUNCTIONS)
