@@ -116,6 +116,7 @@ def decide(
     from socialcare.adapters.memory import MemoryState
     from socialcare.brand import load_brand
     from socialcare.classify import RuleClassifier
+    from socialcare.errors import what_failed
     from socialcare.hashing import Hasher
     from socialcare.triage import TriageDeps, triage
 
@@ -147,8 +148,7 @@ def decide(
             mention = to_mention(raw, datetime.now(UTC))
         except (ValueError, ValidationError) as exc:
             # Say where, not what: the line may hold post text and names.
-            kind = "not JSON" if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
-            print(f"line {number}: unreadable mention ({kind}); skipped", file=err)
+            print(f"line {number}: unreadable mention ({what_failed(exc)}); skipped", file=err)
             unreadable += 1
             continue
         decision = triage(mention, deps).decision

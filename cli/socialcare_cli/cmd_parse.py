@@ -4,8 +4,11 @@ The tool to run when a platform changes its payloads: it reads one response body
 `-` reads stdin) with the same code the fetch function uses and prints one JSON line per
 post item: `post_id` and the other Mention fields. Unknown keys are ignored; what the
 payload does not carry is null. A recorded exchange (an object with `request`, `status`
-and `body`, as in the shared fixtures) is read as its `body`. A file that is not a page
-of posts (not JSON, an error object, wrong types) ends with a clear error and exit 2.
+and `body`) is read as its `body`; an annotated sample (with `_origin`, as in the shared
+fixtures) as its one `payload`, `change` or `body`, else as itself without `_origin`.
+Unreadable post items are counted and named (position, field) on stderr; stdout holds
+only the JSON Lines. A file that is not a page of posts (not JSON, an error object, wrong
+types) ends with a clear error and exit 2.
 """
 
 from __future__ import annotations
@@ -46,7 +49,24 @@ def read_body(file: str) -> Any:
         raise BadInputError(f"{file} is not JSON ({exc}); it starts with {start!r}") from exc
     if isinstance(body, dict) and {"request", "status", "body"} <= body.keys():
         return body["body"]  # a recorded exchange: the response body is what the API said
+    if isinstance(body, dict) and "_origin" in body:  # an annotated sample (shared fixtures)
+        inner = [k for k in ("payload", "change", "body") if k in body]
+        if len(inner) == 1:
+            return body[inner[0]]
+        return {k: v for k, v in body.items() if k != "_origin"}  # an annotated page
     return body
+
+
+# A Meta notification names its platform: parsed as the other one it would read as empty.
+WEBHOOK_OBJECTS = {"page": "facebook", "instagram": "instagram"}
+
+
+def check_platform(source: str, body: Any) -> None:
+    meant = WEBHOOK_OBJECTS.get(str(body.get("object"))) if isinstance(body, dict) else None
+    if meant and meant != source:
+        raise BadInputError(
+            f"this is a {meant} notification (object={body['object']!r}); use --source {meant}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from socialcare.sources import parse_page
 
     body = read_body(args.file)
+    check_platform(args.source, body)
     own = load_brand().own_accounts.get(args.source, [])
     mentions, invalid = parse_page(args.source, body, [a.lower().lstrip("@") for a in own])
     for mention in mentions:

@@ -43,7 +43,8 @@ class DemoResult:
 
 
 class LogCapture:
-    """Collect what the functions print (Powertools JSON logs and EMF metrics)."""
+    """Collect all the functions write (Powertools JSON logs, EMF metrics, and anything
+    else on stdout or stderr: a traceback, a warning), so the privacy scan sees it all."""
 
     def __init__(self) -> None:
         self.buffer = io.StringIO()
@@ -57,7 +58,7 @@ class LogCapture:
         ]
         old = [h.setStream(self.buffer) for h in handlers]
         try:
-            with contextlib.redirect_stdout(self.buffer):
+            with contextlib.redirect_stdout(self.buffer), contextlib.redirect_stderr(self.buffer):
                 yield
         finally:
             for h, stream in zip(handlers, old, strict=True):
@@ -65,10 +66,14 @@ class LogCapture:
                     h.setStream(stream)
 
     def lines(self) -> list[dict[str, Any]]:
+        """Each line as JSON; a line that is not JSON is kept as {"unstructured": line}."""
         out = []
         for line in self.buffer.getvalue().splitlines():
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
+            try:
+                parsed = json.loads(line)
+            except ValueError:
+                parsed = None
+            out.append(parsed if isinstance(parsed, dict) else {"unstructured": line})
         return out
 
 

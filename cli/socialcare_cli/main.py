@@ -7,8 +7,11 @@ COMMANDS.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import sys
+from collections.abc import Iterator
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -37,15 +40,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    """The library's log lines (an unreadable post item, a retried CRM call) are
+    diagnostics: a command's stdout holds only its output (JSON Lines, e-mails)."""
+    from socialcare.observability import logger
+
+    handlers = [
+        h
+        for h in logging.getLogger(logger.service).handlers
+        if isinstance(h, logging.StreamHandler)
+    ]
+    before = [h.stream for h in handlers]
+    for handler in handlers:
+        handler.stream = sys.stderr  # not setStream: it would flush a stream maybe closed
+    try:
+        yield
+    finally:
+        for handler, stream in zip(handlers, before, strict=True):
+            handler.stream = stream
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        with logs_to_stderr():
+            return int(args.func(args))
     except SocialcareError as exc:
         print(f"socialcare {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except (BotoCoreError, ClientError) as exc:  # AWS said no, or could not be reached
         print(f"socialcare {args.command}: AWS: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or directory the user named, a refused connection
+        print(f"socialcare {args.command}: {exc}", file=sys.stderr)
         return 2
 
 

@@ -93,3 +93,13 @@ def test_print_funnel_counts(demo: DemoResult, capsys: pytest.CaptureFixture[str
     print_funnel(demo)
     out = capsys.readouterr().out
     assert re.search(rf"e-mailed\s+{demo.reasons['contact']}\b", out)
+
+
+def test_an_unwritable_out_directory_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taken = tmp_path / "a-file"
+    taken.write_text("not a directory")
+    assert main(["demo", "--out", str(taken)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("socialcare demo: ") and "a-file" in err and "Traceback" not in err

@@ -14,6 +14,7 @@ import pytest
 
 from socialcare.errors import ConfigError
 from socialcare_cli import lambda_local, local_aws
+from socialcare_cli.demo import LogCapture
 from socialcare_cli.template import Stack
 from tests.conftest import context
 
@@ -102,13 +103,22 @@ def test_poison_message_goes_to_dlq_while_the_rest_of_its_batch_flows(
 ) -> None:
     handler("FetchMentionsFunction")({"source": "replay"}, context())
     url, _ = queue(stack, "MentionsQueue")
-    boto3.client("sqs").send_message(QueueUrl=url, MessageBody='{"source": "x", "text": "no id"}')
-    stats = drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    poison = {"source": "x", "handle": "poisonhandle", "text": "Birgitte Kjærsgaard siger nej"}
+    boto3.client("sqs").send_message(QueueUrl=url, MessageBody=json.dumps(poison))
+    capture = LogCapture()
+    with capture.active():
+        stats = drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
     assert stats.records == 6 + 2  # the poison was received 3 times (maxReceiveCount)
     assert stats.failures == 3
     assert depth(stack, "MentionsQueue") == 0
     assert depth(stack, "MentionsDeadLetterQueue") == 1
     assert depth(stack, "OutreachQueue") == 3  # the good ones went on
+    # What the failing record left in the logs (warnings, errors, any stray print) names
+    # the error, never the post.
+    written = json.dumps(capture.lines(), ensure_ascii=False)
+    assert "ValidationError" in written
+    leaked = [w for w in ("poisonhandle", "Birgitte", "Kjærsgaard", "siger nej") if w in written]
+    assert not leaked, leaked
 
 
 def test_crm_outage_sends_the_message_back_never_no_match(

@@ -57,6 +57,37 @@ def test_unknown_keys_are_ignored_and_recorded_exchanges_are_unwrapped(
     assert lines[0]["handle"] == "mettejensen" and lines[0]["location"] == "Aarhus"
 
 
+def test_bad_items_are_named_on_stderr_and_stdout_holds_only_mentions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = json.loads((DATA / "bluesky/searchPosts-page2-documented.json").read_text())
+    del page["posts"][1]["uri"]
+    file = tmp_path / "broken.json"
+    file.write_text(json.dumps(page))
+    code, lines, err = parse(capsys, "--source", "bluesky", str(file))  # every stdout line is JSON
+    assert code == 0 and len(lines) == 1 and all("post_id" in line for line in lines)
+    warning = json.loads(next(line for line in err.splitlines() if "unreadable post" in line))
+    assert (warning["item"], warning["error"]) == (1, "KeyError 'uri'")
+    assert "1 mentions, 1 unreadable post items" in err
+
+
+def test_annotated_samples_are_unwrapped_and_the_platform_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    notification = json.loads((DATA / "facebook/webhook-mention-post.json").read_text())
+    sample = tmp_path / "sample.json"
+    sample.write_text(json.dumps({"_origin": "Meta dashboard test", "payload": notification}))
+    code, lines, _ = parse(capsys, "--source", "facebook", str(sample))
+    assert code == 0 and len(lines) == 1
+    code, lines, err = parse(capsys, "--source", "instagram", str(sample))
+    assert code == 2 and not lines and "use --source facebook" in err
+    page = json.loads((DATA / "x/search-recent-page1.json").read_text())
+    annotated = tmp_path / "annotated.json"
+    annotated.write_text(json.dumps({"_origin": "a recorded page", **page}))
+    code, lines, _ = parse(capsys, "--source", "x", str(annotated))
+    assert code == 0 and len(lines) == 3
+
+
 def test_own_accounts_from_brand_toml_are_flagged(capsys: pytest.CaptureFixture[str]) -> None:
     _, lines, _ = parse(capsys, "--source", "x", str(DATA / "x/search-recent-page2.json"))
     assert [line["is_own_account"] for line in lines] == [False, True]

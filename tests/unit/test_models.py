@@ -1,8 +1,10 @@
+import json
 from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
+from socialcare.errors import what_failed
 from socialcare.models import MAX_TEXT_CHARS, Decision, Mention, OutreachRequest, Reason
 
 
@@ -50,3 +52,16 @@ def test_decision_is_contact_only_for_contact() -> None:
         Decision.of(Reason.CONTACT, mention_id="m", fetch_id="f", source="x").decision == "contact"
     )
     assert Decision.of(Reason.STALE, mention_id="m", fetch_id="f", source="x").decision == "skip"
+
+
+def test_what_failed_names_fields_never_values() -> None:
+    secret = "Søren Hansen skriver: nettet er nede"
+    with pytest.raises(ValidationError) as caught:
+        Mention(source="x", post_id="1", text=None, created_at=secret)  # type: ignore[arg-type]
+    said = what_failed(caught.value)
+    assert said.startswith("ValidationError in ") and "created_at" in said and "text" in said
+    assert "Søren" not in said and secret not in str(what_failed(KeyError(secret)))
+    assert what_failed(KeyError("indexedAt")) == "KeyError 'indexedAt'"
+    with pytest.raises(json.JSONDecodeError) as bad:
+        json.loads('{"text": "' + secret)
+    assert what_failed(bad.value).startswith("not JSON") and "Søren" not in what_failed(bad.value)

@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.batch import BatchProcessor
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
-from socialcare.errors import OutOfTime, RetryableError, SocialcareError
+from socialcare.errors import OutOfTime, RetryableError, SocialcareError, what_failed
 from socialcare.observability import count, logger
 
 
@@ -33,7 +33,10 @@ class AuditedBatchProcessor(BatchProcessor):
                 "message_id": getattr(record, "messageId", None)
                 or getattr(record, "message_id", None),
                 "error": type(error).__name__,
-                "detail": str(error)[:300] if isinstance(error, SocialcareError) else "",
+                # Our errors say what failed; others (pydantic's) would quote the post.
+                "detail": str(error)[:300]
+                if isinstance(error, SocialcareError)
+                else what_failed(error),
                 "retryable": isinstance(error, RetryableError),
             },
         )

@@ -6,6 +6,9 @@ retried and, after maxReceiveCount, lands in the DLQ. Nothing is dropped silentl
 
 from __future__ import annotations
 
+import json
+import re
+
 
 class SocialcareError(Exception):
     """Base of every error this project raises on purpose."""
@@ -87,3 +90,22 @@ class MailDeferred(MailError):
     def __init__(self, retry_in_s: int) -> None:
         super().__init__(f"hourly e-mail cap reached; retry in {retry_in_s} s")
         self.retry_in_s = retry_in_s
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,39}")
+
+
+def what_failed(exc: BaseException) -> str:
+    """An exception as its type and the field names involved, never its message: that may
+    quote the post text or a name (pydantic's does)."""
+    from pydantic import ValidationError
+
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not JSON (at character {exc.pos})"
+    if isinstance(exc, ValidationError):
+        fields = {".".join(str(part) for part in e["loc"]) for e in exc.errors()}
+        return f"ValidationError in {', '.join(sorted(f or '(the object)' for f in fields))}"
+    if isinstance(exc, KeyError) and exc.args and isinstance(exc.args[0], str):
+        key = exc.args[0]
+        return f"KeyError {key!r}" if _NAME.fullmatch(key) else "KeyError"
+    return type(exc).__name__

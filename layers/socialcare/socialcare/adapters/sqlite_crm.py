@@ -85,9 +85,9 @@ def path_of(url: str) -> Path:
 class SqliteCrm:
     def __init__(self, path: str | Path, *, create: bool = False) -> None:
         path = Path(path)
+        hint = "" if path.is_absolute() else " (relative; sqlite:////abs/path is absolute)"
         if not create and not path.is_file():
             # Never an empty directory by accident: that would read as "no match" for all.
-            hint = "" if path.is_absolute() else " (relative; sqlite:////abs/path is absolute)"
             raise ConfigError(f"no CRM directory at {path}{hint}; build one with crm-import")
         self.path = path
         self._lock = threading.Lock()
@@ -99,7 +99,7 @@ class SqliteCrm:
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
                 version = SCHEMA_VERSION
         except sqlite3.Error as exc:
-            raise ConfigError(f"cannot open CRM directory {path}: {exc}") from exc
+            raise ConfigError(f"cannot open CRM directory {path}{hint}: {exc}") from exc
         if version != SCHEMA_VERSION:
             raise ConfigError(
                 f"{path} is not a socialcare CRM directory of schema {SCHEMA_VERSION} "

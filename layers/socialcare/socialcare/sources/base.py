@@ -18,6 +18,7 @@ from socialcare.errors import (
     SourcePayloadError,
     SourceRateLimited,
     SourceUnavailable,
+    what_failed,
 )
 from socialcare.models import Mention
 from socialcare.observability import logger
@@ -189,13 +190,14 @@ def parse_items(
     """Parse each post item on its own: one bad item is counted, the good ones go on."""
     mentions: list[Mention] = []
     invalid = 0
-    for item in items:
+    for position, item in enumerate(items):
         try:
             mentions.append(parse(item))
         except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
             invalid += 1
             logger.warning(
-                "unreadable post item", extra={"source": source, "error": type(exc).__name__}
+                "unreadable post item",
+                extra={"source": source, "item": position, "error": what_failed(exc)},
             )
     return mentions, invalid
 
