@@ -226,8 +226,8 @@ def widget(title_start: str) -> dict[str, Any]:
         ("1 Fetched", "Fetched"),
         ("2 Complaints", "ComplaintsBySource"),
         ("3 Matched", "MatchedBySource"),
-        ("4 Skipped", "Skipped"),
-        ("5 E-mailed", "Emailed"),
+        ("4 Skipped", "Decisions"),
+        ("5 E-mailed", "EmailedBySource"),
         ("Complaints by topic", "Complaints"),
         ("Source heartbeat", "SourceHeartbeat"),
     ],
@@ -235,6 +235,35 @@ def widget(title_start: str) -> dict[str, Any]:
 def test_funnel_widgets_search_emitted_metrics(title: str, metric: str) -> None:
     expression = widget(title)["metrics"][0]["expression"]
     assert f'MetricName="{metric}"' in expression and metric in emitted_metrics()
+
+
+def searches() -> list[tuple[str, frozenset[str], str]]:
+    """(widget title, dimension names, metric) of every SEARCH on a Socialcare metric."""
+    found = []
+    for w in dashboard()["widgets"]:
+        for m in w["properties"].get("metrics", []):
+            if isinstance(m, dict) and "expression" in m:
+                hit = re.search(r"\{Socialcare,([^}]*)\} MetricName=\"(\w+)\"", m["expression"])
+                assert hit, m["expression"]
+                dims = frozenset(d for d in hit.group(1).split(",") if d)
+                found.append((w["properties"]["title"], dims, hit.group(2)))
+    return found
+
+
+def test_every_dashboard_search_matches_a_dimension_set_the_code_emits() -> None:
+    # A SEARCH finds only metrics with exactly these dimensions: a mismatch is an empty graph.
+    emitted = emitted_dimensions()
+    wrong = [s for s in searches() if s[1] not in emitted.get(s[2], set())]
+    assert not wrong and len(searches()) >= 10, wrong
+
+
+def test_every_funnel_step_is_charted_per_source() -> None:
+    steps: dict[str, list[frozenset[str]]] = {}
+    for title, dims, _ in searches():
+        if title[:2] in {"1 ", "2 ", "3 ", "4 ", "5 "}:
+            steps.setdefault(title[0], []).append(dims)
+    assert sorted(steps) == ["1", "2", "3", "4", "5"]
+    assert all(any("source" in d for d in dims) for dims in steps.values()), steps
 
 
 @pytest.mark.parametrize(

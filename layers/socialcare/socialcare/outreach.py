@@ -123,6 +123,7 @@ def send_outreach(
         logger.info("decision", extra={**decision.model_dump(mode="json"), "mode": mode})
         if reason is Reason.CONTACT:
             count("Emailed", mode=mode)
+            count("EmailedBySource", source=req.source)  # the funnel's last step, per source
         else:
             count("MailerSkipped", reason=reason.value)
         return decision
