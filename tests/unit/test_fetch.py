@@ -1,5 +1,6 @@
 """The cursor moves only after a page is safely queued; rate limits keep it."""
 
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -7,7 +8,7 @@ from pydantic import BaseModel
 
 from socialcare.adapters.memory import MemoryQueue, MemorySource, MemoryState
 from socialcare.errors import RetryableError, SourceAuthError, SourceRateLimited
-from socialcare.fetch import fetch
+from socialcare.fetch import CAPPED_PAUSE_S, fetch, pause_key
 from socialcare.ports import Page
 from tests.unit.conftest import make_mention
 
@@ -70,6 +71,28 @@ def test_rate_limit_stops_the_run_and_keeps_the_cursor() -> None:
     report = fetch(source, state, queue)  # next schedule continues, nothing twice
     assert report.stopped == "done" and len(queue.messages) == 6
     assert len({m for m in queue.messages}) == 6
+
+
+def test_usage_cap_pauses_the_source_instead_of_asking_every_schedule(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    class Capped(MemorySource):
+        def fetch_page(self, cursor: str | None) -> Page:
+            self.calls.append(cursor)
+            raise SourceRateLimited("memory", None, kind="usage_capped")
+
+    state, source = MemoryState(), Capped(pages(2))
+    for _ in range(3):  # three schedules within the pause: X is asked once
+        assert fetch(source, state, MemoryQueue()).stopped == "usage_capped"
+    assert len(source.calls) == 1
+    out = capsys.readouterr().out
+    assert out.count('"RateLimitedRuns":[') == 3  # every run counts: the alarm stays on
+    assert out.count('"SourceHeartbeat":[') == 1  # only the run that reached X beats
+    pause = state.holder(pause_key("memory"))
+    assert pause and int(pause["expires_at"]) - time.time() > CAPPED_PAUSE_S - 5
+    state.items[pause_key("memory")]["expires_at"] = str(int(time.time()) - 1)  # an hour on
+    fetch(source, state, MemoryQueue())
+    assert len(source.calls) == 2  # asked again
 
 
 def test_page_limit_continues_next_run() -> None:

@@ -18,8 +18,25 @@ class FetchReport:
     stopped: str = "done"  # done | page_limit | rate_limited | usage_capped
 
 
+# A spent read balance (X's `usage-capped`) is not refilled by waiting minutes: the source
+# pauses and asks again after this long (or the platform's own Retry-After, up to a day).
+CAPPED_PAUSE_S = 3600
+MAX_PAUSE_S = 86_400
+
+
+def pause_key(source: str) -> str:
+    return f"pause#{source}"
+
+
 def fetch(source: Source, state: State, queue: Queue, max_pages: int = 20) -> FetchReport:
     report = FetchReport(source.name)
+    if state.holder(pause_key(source.name)) is not None:
+        # Still capped as far as we know: count it (the alarm stays on), ask nobody, and
+        # send no heartbeat, so a cap that outlasts SourceSilentHours alarms as silence.
+        report.stopped = "usage_capped"
+        count("RateLimitedRuns", source=source.name, kind="usage_capped")
+        logger.info("source paused (usage capped)", extra={"source": source.name})
+        return report
     cursor = state.get_cursor(source.name)
     try:
         while True:
@@ -40,6 +57,9 @@ def fetch(source: Source, state: State, queue: Queue, max_pages: int = 20) -> Fe
         # Keep the cursor: the next scheduled run continues where this one stopped.
         report.stopped = "usage_capped" if exc.kind == "usage_capped" else "rate_limited"
         count("RateLimitedRuns", source=source.name, kind=report.stopped)
+        if exc.kind == "usage_capped":
+            pause_s = min(MAX_PAUSE_S, max(CAPPED_PAUSE_S, int(exc.retry_after_s or 0)))
+            state.claim(pause_key(source.name), "usage_capped", pause_s)
         logger.warning(
             "source rate limited",
             extra={"source": source.name, "retry_after_s": exc.retry_after_s, "kind": exc.kind},
