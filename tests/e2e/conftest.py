@@ -22,6 +22,12 @@ from tests.e2e import emulator
 
 STACK = "socialcare-e2e"
 SENDER = "kundeservice@lynet.example"
+PAGE_ID = "101234567890123"  # the Facebook Page of tests/data/platforms/facebook
+META_SECRET = {
+    "app_secret": "e2e-app-secret",
+    "verify_token": "e2e-verify",
+    "page_access_token": "t",
+}
 
 
 @dataclass
@@ -36,6 +42,10 @@ class Deployed:
         "FetchMentionsFunction",
         "TriageMentionsFunction",
         "SendOutreachFunction",
+        "ReceiveWebhookFunction",
+        "UnsubscribeFunction",
+        "EmailEventsFunction",
+        "IncidentSwitchFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 
@@ -89,6 +99,13 @@ class Deployed:
         emulator_log = (self.workdir / "ministack.log").read_text(errors="replace")
         out += ["-- MiniStack", *[line[:500] for line in emulator_log.splitlines()[-15:]]]
         return "\n".join(out)
+
+    def function_url(self, output: str) -> str:
+        """A Function URL from the stack's Outputs, as MiniStack serves it: path-based
+        (`/_aws/lambda-url/<url id>/`), since `<id>.lambda-url.<region>.on.aws` does not
+        resolve here."""
+        url_id = self.outputs[output].split("//", 1)[1].split(".", 1)[0]
+        return f"{self.endpoint}/_aws/lambda-url/{url_id}/"
 
     def emails_to(self, address: str) -> list[dict[str, Any]]:
         return [m for m in emulator.sent_emails(self.endpoint) if address in m.get("To", [])]
@@ -151,6 +168,9 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
                 # The test invokes the schedule's own target with its own input; a day
                 # keeps the emulator's scheduler from fetching in the middle of a test.
                 "FetchSchedule": "rate(1 day)",
+                # Deploys the webhook's source switch (its Function URL always exists).
+                "EnableFacebook": "true",
+                "FacebookPageId": PAGE_ID,
             },
         )
         stack = Deployed(endpoint, {}, {}, pages, crm, work)
@@ -166,4 +186,7 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
         secrets = stack.client("secretsmanager")
         secrets.put_secret_value(SecretId=stack.resources["HashKeySecret"], SecretString=HASH_KEY)
         secrets.put_secret_value(SecretId=stack.resources["CrmTokenSecret"], SecretString=CRM_TOKEN)
+        secrets.put_secret_value(
+            SecretId=stack.resources["MetaSourceSecret"], SecretString=json.dumps(META_SECRET)
+        )
         yield stack

@@ -19,6 +19,8 @@ What the emulator cannot carry, and how that part is covered instead:
 - X-Ray traces, CloudWatch metrics from EMF lines and alarms firing are not checked;
   EMF output is read as log lines only. Handler-level behaviour of all of these is
   covered by tests/integration (moto).
+The other four functions (webhook, unsubscribe, SES events, incident switch) are driven
+through their own triggers in test_side_functions.py.
 """
 
 from __future__ import annotations
