@@ -66,6 +66,20 @@ def test_fetch_schedule_has_retry_policy_and_dead_letter_config() -> None:
         assert "Arn" in props["DeadLetterConfig"] and '"source"' in props["Input"]
 
 
+def test_a_failed_fetch_run_is_left_to_the_next_schedule() -> None:
+    # Lambda retries a failed asynchronous run twice by default: for a rate-limited or
+    # refused source that only asks the platform again too soon.
+    fetch = FUNCTIONS["FetchMentionsFunction"]["Properties"]
+    config = fetch["EventInvokeConfig"]
+    assert config["MaximumRetryAttempts"] == 0
+    schedule = T["Parameters"]["FetchSchedule"]["Default"]
+    minutes = int(schedule.removeprefix("rate(").split()[0])
+    assert config["MaximumEventAgeInSeconds"] <= 2 * minutes * 60  # superseded after that
+    sources = [e for e in fetch["Events"].values() if e["Type"] == "ScheduleV2"]
+    # Throttled runs wait in Lambda's async queue, so half the sources at once suffices.
+    assert fetch["ReservedConcurrentExecutions"] * 2 >= len(sources)
+
+
 def test_state_table_is_on_demand_with_ttl() -> None:
     props = RES["StateTable"]["Properties"]
     assert props["BillingMode"] == "PAY_PER_REQUEST"
