@@ -240,6 +240,20 @@ def test_a_comment_id_is_rebuilt_from_its_permalink() -> None:
     assert facebook.comment_id_from_permalink("https://www.facebook.com/x") is None
 
 
+def test_a_comment_links_to_its_post_with_the_comment_id() -> None:
+    # The shape of Facebook's own comment permalinks (test above): the e-mail's link opens
+    # the post at the comment, not a page that does not exist.
+    notification = json.loads(
+        (DATA / "facebook" / "webhook-feed-comment-documented.json").read_text()
+    )
+    [mention] = facebook.parse_page(notification)[0]
+    assert mention.url == (
+        "https://www.facebook.com/101234567890123/posts/600000000000001/?comment_id=500000000000001"
+    )
+    assert facebook.comment_url("6_5") == "https://www.facebook.com/6/?comment_id=5"
+    assert facebook.comment_id_from_permalink(mention.url) == mention.post_id  # round trip
+
+
 # ------------------------------------------------------------------ Graph errors, usage
 def response(status: int, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
     out = requests.Response()

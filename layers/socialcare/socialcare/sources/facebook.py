@@ -69,11 +69,22 @@ def is_comment(item: dict[str, Any]) -> bool:
     return "parent" in item or "comment_count" in item or "comment_id=" in permalink
 
 
-def _url(item: dict[str, Any], post_id: str) -> str:
-    permalink = item.get("permalink_url")
-    if isinstance(permalink, str) and permalink.startswith(("https://", "http://")):
+def _link(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
+
+
+def comment_url(comment_id: str, post_link: str | None = None) -> str:
+    """A comment as Facebook links it: its post's permalink with `?comment_id=` (a comment
+    id is `<post>_<comment>`); without the permalink, the post by its own id."""
+    post, _, comment = comment_id.rpartition("_")
+    base = (post_link or f"https://www.facebook.com/{post or comment}").rstrip("/")
+    return f"{base}/?comment_id={comment}"
+
+
+def _url(item: dict[str, Any], post_id: str, comment: bool) -> str:
+    if permalink := _link(item.get("permalink_url")):
         return permalink
-    return f"https://www.facebook.com/{post_id}"
+    return comment_url(post_id) if comment else f"https://www.facebook.com/{post_id}"
 
 
 def _mention(item: Any, own: Collection[str], *, comment: bool) -> Mention:
@@ -90,7 +101,7 @@ def _mention(item: Any, own: Collection[str], *, comment: bool) -> Mention:
     return Mention(
         source=NAME,
         post_id=post_id,
-        url=_url(item, post_id),
+        url=_url(item, post_id, comment),
         author_id=author_id,
         handle=author_id,  # the page-scoped id: how the CRM links a Facebook profile
         display_name=str_or_none(author.get("name")),
@@ -117,6 +128,7 @@ def parse_item(item: Any, own: Collection[str] = ()) -> Mention:
 # ------------------------------------------------------------------ webhooks
 def _thin(
     post_id: str,
+    url: str,
     created: datetime,
     author: dict[str, Any],
     message: Any,
@@ -127,7 +139,7 @@ def _thin(
     return Mention(
         source=NAME,
         post_id=post_id,
-        url=f"https://www.facebook.com/{post_id}",
+        url=url,
         author_id=author_id,
         handle=author_id,
         display_name=str_or_none(author.get("name")),
@@ -166,8 +178,14 @@ def _event(
         return ignored("verb")
     if item == "comment":
         post_id = str_or_none(value.get("comment_id"))
+        post_link = _link(dict_or_empty(value.get("post")).get("permalink_url"))
+        parent = str_or_none(value.get("post_id"))
+        if not post_link and parent:
+            post_link = f"https://www.facebook.com/{parent}"
+        url = comment_url(post_id, post_link) if post_id else ""
     elif item in POST_ITEMS:
         post_id = str_or_none(value.get("post_id"))
+        url = f"https://www.facebook.com/{post_id}"
     else:
         return ignored("item")  # reactions, likes, events, page changes...
     if value.get("published") == 0:
@@ -181,7 +199,7 @@ def _event(
         created = parse_time(value["created_time"]) if value.get("created_time") else at
         if not post_id or created is None:
             return ignored("unreadable")
-        thin = _thin(post_id, created, author, message, own, item == "comment")
+        thin = _thin(post_id, url, created, author, message, own, item == "comment")
     except (ValidationError, TypeError, ValueError):
         return ignored("unreadable")
     if isinstance(message, str) and message.strip():

@@ -2,8 +2,8 @@
 
 With business-user credentials (API key + secret + a business user's login) the source
 reads the private endpoint, `/v1/private/business-units/{id}/reviews`, which adds the
-consumer's e-mail and the order reference: identity can then match on e-mail, the
-strongest signal after a linked handle. With an API key alone it reads the public
+consumer's e-mail (and an order reference, not read): identity can then match on
+e-mail, the strongest signal after a linked handle. With an API key alone it reads the public
 endpoint (no e-mail). API access is a paid Trustpilot add-on.
 
 Cursor: a sweep (sweep.py) whose mark is the newest review's `createdAt` (and the review
