@@ -106,6 +106,11 @@ def test_review_mode_goes_to_the_agents(deps: MailerDeps, aws: str) -> None:
     (message,) = sent(aws)
     assert message["To"] == "agents@lynet.example"
     assert body(message, "plain").startswith("REVIEW: would go to mette@example.net")
+    # No one-click unsubscribe in the agent's mail client: it would opt the customer out.
+    assert message["List-Unsubscribe"] is None and message["List-Unsubscribe-Post"] is None
+    html = body(message, "html")
+    assert html.lstrip().lower().startswith("<!doctype html")  # still a well-formed page
+    assert html.index("<body") < html.index("REVIEW: would go to") < html.index("</body>")
 
 
 def test_unverified_sender_is_a_typed_permanent_error(aws: str) -> None:

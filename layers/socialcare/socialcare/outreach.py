@@ -79,8 +79,10 @@ def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
             f"{req.match}, topics {', '.join(req.topics) or '-'}, post {req.post_url or '-'}"
         )
         to, text = deps.review_address, f"{block}\n\n{text}"
-        html = f"<pre>{_escape(block)}</pre>\n{html}"
-        headers["X-Socialcare-Review"] = "1"
+        html = _after_body_tag(html, f"<pre>{_escape(block)}</pre>\n")
+        # Not the customer's mailbox: the agent's mail client must not offer a one-click
+        # unsubscribe that would opt the customer out.
+        headers = {"X-Socialcare-Review": "1"}
     tags = {"source": req.source, "topic": (req.topics or ["general"])[0], "mode": mode}
     return Email(
         to=to,
@@ -92,6 +94,12 @@ def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
         headers=headers,
         tags=tags,
     )
+
+
+def _after_body_tag(html: str, insert: str) -> str:
+    at = html.find("<body")
+    end = html.find(">", at) + 1 if at >= 0 else 0
+    return html[:end] + insert + html[end:]
 
 
 def _escape(value: str) -> str:
