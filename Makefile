@@ -34,7 +34,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy layers/socialcare/socialcare cli/socialcare_cli
-	for f in functions/*/app.py; do $(BIN)/mypy $$f || exit 1; done  # each is module `app`
+	# each is module `app`; its own cache, so the package check never reads their view
+	for f in functions/*/app.py; do $(BIN)/mypy --cache-dir .mypy_cache/functions $$f || exit 1; done
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

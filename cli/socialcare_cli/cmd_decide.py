@@ -22,12 +22,13 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from socialcare.models import Customer, Interaction, Mention
 from socialcare.ports import Crm
+from socialcare_cli.jsonl import open_lines
 
 MATCHING = ("off", "review", "on")
 
@@ -97,14 +98,6 @@ def to_mention(raw: Any, now: datetime) -> Mention:
     return Mention.model_validate(fields)
 
 
-def _lines(path: str) -> Iterator[str]:
-    if path == "-":
-        yield from sys.stdin
-        return
-    with open(path, encoding="utf-8") as fh:
-        yield from fh
-
-
 def decide(
     lines: Iterable[str], args: argparse.Namespace, out: IO[str], err: IO[str]
 ) -> tuple[int, int]:
@@ -170,6 +163,7 @@ def decide(
 
 
 def run(args: argparse.Namespace) -> int:
-    decided, unreadable = decide(_lines(args.file), args, sys.stdout, sys.stderr)
+    lines = open_lines(args.file, sys.stderr, "socialcare decide")
+    decided, unreadable = decide(lines, args, sys.stdout, sys.stderr)
     print(f"decided {decided} mentions; {unreadable} unreadable lines", file=sys.stderr)
     return 1 if unreadable else 0

@@ -18,8 +18,9 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from contextlib import ExitStack
 from typing import IO, Any
+
+from socialcare_cli.jsonl import open_lines
 
 ANY = "any"
 
@@ -90,14 +91,10 @@ def triage_lines(
 
 def run(args: argparse.Namespace) -> int:
     classifier = build_classifier(args.brand, args.brand_file)
-    with ExitStack() as stack:
-        if args.file == "-":
-            source: IO[str] = sys.stdin
-        else:
-            try:
-                source = stack.enter_context(open(args.file, encoding="utf-8"))
-            except OSError as exc:
-                print(f"socialcare triage: {exc}", file=sys.stderr)
-                return 2
-        _, bad = triage_lines(source, classifier, sys.stdout, sys.stderr)
+    try:
+        lines = open_lines(args.file, sys.stderr, "socialcare triage")
+    except OSError as exc:
+        print(f"socialcare triage: {exc}", file=sys.stderr)
+        return 2
+    _, bad = triage_lines(lines, classifier, sys.stdout, sys.stderr)
     return 1 if bad else 0

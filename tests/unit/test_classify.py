@@ -34,6 +34,9 @@ def any_clf() -> RuleClassifier:
         ("Har ventet 45 min i telefonkø hos Lynet", "support", "problem cue: ventet 45 min"),
         ("Lynet router blinker rødt siden i går", "equipment", "problem cue: blinker rødt"),
         ("@lynetbredbaand internet down since 7am", "outage", "problem cue: down"),
+        # short posts the language model only guesses at (Turkish, German): read as Danish
+        ("Lynet nede", "outage", "problem cue: nede"),
+        ("Lynet opsagde mit abonnement uden grund", "cancellation", "breach cue: uden grund"),
         # sarcasm: praise words around a problem
         ("Tak for endnu en aften uden net 👏 @lynetbredbaand", "outage", "sarcasm: tak for"),
         ("Fantastic job Lynet, internet gone for the whole weekend 🙃", None, "sarcasm"),

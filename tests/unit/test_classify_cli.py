@@ -112,3 +112,34 @@ def test_the_installed_command_reads_stdin() -> None:
     assert result.returncode == 1
     assert json.loads(result.stdout)["complaint"] is True
     assert "line 2" in result.stderr
+
+
+def test_exports_with_a_bom_bad_bytes_or_broken_emoji_are_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An Excel/Windows export starts with a BOM; one line is Latin-1, one carries a lone
+    # surrogate (half an emoji): all three are classified, none ends the backtest.
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(
+        b'\xef\xbb\xbf{"id": 1, "text": "Lynet er nede"}\n'
+        b'{"id": 2, "text": "Lynet nede igen, caf\xe9 wifi virker"}\n'
+        b'{"id": 3, "text": "\\ud83d Lynet nede"}\n'
+    )
+    assert main(["triage", str(path)]) == 0
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["id"] for r in rows] == [1, 2, 3] and all(r["complaint"] for r in rows)
+    assert "line 2: not UTF-8; bad bytes replaced" in err and "Traceback" not in err
+
+
+def test_the_installed_command_reads_a_bom_on_stdin() -> None:
+    exe = Path(sys.executable).with_name("socialcare")
+    result = subprocess.run(  # noqa: S603
+        [str(exe), "triage"],
+        input=b'\xef\xbb\xbf{"id": "a", "text": "Lynet er nede"}\n',
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "a"

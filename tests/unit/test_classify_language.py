@@ -63,3 +63,22 @@ def test_without_the_model_function_words_decide(
 def test_urls_and_handles_do_not_decide_the_language() -> None:
     text = "@lynetbredbaand https://lynet.example/driftsstatus nettet er nede igen"
     assert language.detect(text).language == "da"
+
+
+@pytest.mark.parametrize(
+    ("text", "model_says"),
+    [
+        ("Lynet nede", "tr"),
+        ("Lynet opsagde mit abonnement uden grund", "de"),
+        ("Ingen internet siden mandag. Tak Lynet.", "en"),
+    ],
+)
+def test_short_danish_posts_the_model_only_guesses_at_are_danish(
+    text: str, model_says: str
+) -> None:
+    assert language.detect(text, prior=None).language == model_says
+    assert language.detect(text).language == "da"
+
+
+def test_a_lone_surrogate_does_not_break_detection() -> None:
+    assert language.detect("\ud800 nettet er nede igen").language == "da"
