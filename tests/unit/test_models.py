@@ -65,3 +65,24 @@ def test_what_failed_names_fields_never_values() -> None:
     with pytest.raises(json.JSONDecodeError) as bad:
         json.loads('{"text": "' + secret)
     assert what_failed(bad.value).startswith("not JSON") and "Søren" not in what_failed(bad.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "first"),
+    [
+        ("Søren Hansen", "Søren"),
+        ("Hansen, Søren", "Søren"),  # CRM exports in "Last, First"
+        ("Dr. Søren Hansen", "Søren"),
+        ("SØREN HANSEN", "Søren"),
+        ("ANNE-MARIE HOLM", "Anne-Marie"),
+        ("D'Angelo Rossi", "D'Angelo"),
+        ("Hr. Hansen", ""),  # a title and a family name: greet without a name
+        ("J. Jensen", ""),  # an initial
+        ("123 Kundeservice", ""),
+        ("", ""),
+    ],
+)
+def test_the_greeting_uses_the_given_name_or_none(name: str, first: str) -> None:
+    from socialcare.models import Customer
+
+    assert Customer(id="C-1", name=name).first_name == first

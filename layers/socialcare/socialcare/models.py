@@ -103,6 +103,10 @@ class Classification(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+# Titles a CRM may put before a name; never a greeting's first name.
+TITLES = frozenset({"dr", "hr", "fru", "frk", "mr", "mrs", "ms", "miss", "prof", "sir"})
+
+
 class Customer(BaseModel):
     """A customer as the CRM contract returns it (docs/crm-api.yaml)."""
 
@@ -118,7 +122,23 @@ class Customer(BaseModel):
 
     @property
     def first_name(self) -> str:
-        return self.name.split()[0] if self.name.split() else ""
+        """The given name to greet by, or "" (then the e-mail says just "Hej,"): CRMs
+        write "Søren Hansen", "Hansen, Søren", "Dr. Søren Hansen" or "SØREN HANSEN"."""
+        family, comma, given = self.name.partition(",")
+        words = (given if comma and given.strip() else family).split()
+        titled = False
+        while words and words[0].lower().rstrip(".") in TITLES:
+            words.pop(0)
+            titled = True
+        if not words or (titled and len(words) == 1 and not comma):
+            return ""  # nothing left, or "Hr. Hansen": a family name
+        first = words[0].strip(",.")
+        letters = first.replace("-", "").replace("'", "").replace("\u2019", "")
+        if len(first) < 2 or words[0].endswith(".") or not letters.isalpha():
+            return ""  # an initial ("J. Jensen"), or not a name
+        if first.isupper():
+            first = "-".join(part.capitalize() for part in first.split("-"))
+        return first
 
 
 class Interaction(BaseModel):
