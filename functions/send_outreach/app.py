@@ -56,12 +56,16 @@ def record_handler(record: OutreachRecord, lambda_context: LambdaContext | None 
     try:
         deliver(request=record.body)
     except MailDeferred as exc:
-        # Over the hourly cap: a fresh, delayed copy waits its turn; this one is done, so a
-        # long backlog never runs out of receives and into the DLQ.
-        runtime.outreach_queue.send_all([record.body], delay_s=exc.retry_in_s)
+        # Over the hourly cap or throttled by SES: a fresh, delayed copy waits its turn;
+        # this one is done, so a long backlog never runs out of receives into the DLQ.
+        again = record.body
+        if exc.why == "throttled":
+            again = again.model_copy(update={"throttled": again.throttled + 1})
+        runtime.outreach_queue.send_all([again], delay_s=exc.retry_in_s)
         count("MailDeferred")
         logger.info(
-            "deferred", extra={"mention_id": record.body.mention_id, "in_s": exc.retry_in_s}
+            "deferred",
+            extra={"mention_id": again.mention_id, "in_s": exc.retry_in_s, "why": exc.why},
         )
 
 

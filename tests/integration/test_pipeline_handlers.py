@@ -12,7 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from socialcare.errors import ConfigError
+from socialcare import outreach
+from socialcare.errors import ConfigError, MailThrottled
 from socialcare_cli import lambda_local, local_aws
 from socialcare_cli.demo import LogCapture
 from socialcare_cli.template import Stack
@@ -262,6 +263,52 @@ def test_over_the_hourly_cap_requests_wait_on_the_queue_not_in_the_dlq(
     )["Attributes"]
     assert int(attrs["ApproximateNumberOfMessagesDelayed"]) == 2
     assert depth(stack, "OutreachDeadLetterQueue") == 0
+
+
+def test_ses_throttling_waits_on_the_queue_with_a_growing_count_not_in_the_dlq(
+    stack: Stack, handler: Any, aws: str
+) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    module, mailer = lambda_local.load_handler(stack, "SendOutreachFunction")
+
+    class Throttled:
+        def send(self, email: Any) -> str:
+            raise MailThrottled("SES throttled: TooManyRequestsException")
+
+    module.runtime.deps.mailer = Throttled()
+    stats = drain(stack, "SendOutreachFunction", mailer)
+    assert stats.records == 3 and stats.failures == 0  # each re-queued, none failed
+    attrs = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=stack.physical["OutreachQueue"], AttributeNames=["All"]
+    )["Attributes"]
+    assert int(attrs["ApproximateNumberOfMessagesDelayed"]) == 3
+    assert depth(stack, "OutreachDeadLetterQueue") == 0 and emails(aws) == []
+    # No person key is left claimed: the delayed copies will be able to send.
+    table = boto3.client("dynamodb").scan(TableName=stack.physical["StateTable"])["Items"]
+    assert not [i for i in table if i["pk"]["S"].startswith("person#")]
+
+
+def test_each_throttled_round_is_counted_on_the_copy(
+    stack: Stack, handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    module, mailer = lambda_local.load_handler(stack, "SendOutreachFunction")
+
+    class Throttled:
+        def send(self, email: Any) -> str:
+            raise MailThrottled("SES throttled: TooManyRequestsException")
+
+    module.runtime.deps.mailer = Throttled()
+    monkeypatch.setattr(outreach, "throttle_delay_s", lambda times: 0)  # visible at once
+    url, arn = queue(stack, "OutreachQueue")
+    for expected in (1, 2):
+        lambda_local.poll(url, arn, mailer, function_name="m", batch_size=10, max_batches=1)
+        got = boto3.client("sqs").receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0
+        )["Messages"]
+        assert sorted(json.loads(m["Body"])["throttled"] for m in got) == [expected] * 3
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from socialcare.errors import (
     NotTheHolder,
 )
 from socialcare.models import Reason
-from socialcare.outreach import MailerDeps, send_outreach
+from socialcare.outreach import MAX_THROTTLED, MailerDeps, send_outreach, throttle_delay_s
 from socialcare.policy import optout_key, person_key
 from tests.unit.conftest import NOW, make_request
 
@@ -140,10 +140,30 @@ def test_throttled_send_releases_the_key_so_the_retry_sends(mailer_deps: MailerD
             return super().send(email)
 
     mailer_deps.mailer = Throttled()
-    with pytest.raises(MailThrottled):
+    with pytest.raises(MailDeferred) as deferred:
         send_outreach(make_request(), mailer_deps, "live")
-    retry = send_outreach(make_request(), mailer_deps, "live")
+    assert deferred.value.why == "throttled" and 30 <= deferred.value.retry_in_s <= 900
+    assert mailer_deps.state.holder(person_key("h1")) is None  # released: nothing went out
+    retry = send_outreach(make_request(throttled=1), mailer_deps, "live")
     assert retry and retry.reason is Reason.CONTACT and len(sent(mailer_deps)) == 1
+
+
+def test_throttling_backs_off_longer_each_time_then_gives_up(mailer_deps: MailerDeps) -> None:
+    class AlwaysThrottled(MemoryMailer):
+        def send(self, email):  # type: ignore[no-untyped-def]
+            raise MailThrottled("SES throttled: LimitExceededException")
+
+    ceilings = [min(900, 30 * 2**n) for n in range(6)]
+    assert ceilings == [30, 60, 120, 240, 480, 900]
+    for times in range(6):
+        delays = {throttle_delay_s(times) for _ in range(200)}
+        assert min(delays) >= 30 and max(delays) <= ceilings[times]
+    assert max(throttle_delay_s(5) for _ in range(200)) > 240  # it really grows
+    mailer_deps.mailer = AlwaysThrottled()
+    with pytest.raises(MailDeferred):
+        send_outreach(make_request(throttled=MAX_THROTTLED - 1), mailer_deps, "live")
+    with pytest.raises(MailThrottled):  # enough waiting: the queue's retries, then the DLQ
+        send_outreach(make_request(throttled=MAX_THROTTLED), mailer_deps, "live")
 
 
 def test_rejected_address_is_not_retried(mailer_deps: MailerDeps) -> None:

@@ -84,12 +84,14 @@ class MailOutcomeUnknown(MailError):
 
 
 class MailDeferred(MailError):
-    """The hourly e-mail cap is reached: the request goes back on the queue, delayed,
-    without counting as a failed delivery (so a backlog never ends in the DLQ)."""
+    """Not now: the hourly e-mail cap is reached, or SES throttled us. The request goes
+    back on the queue, delayed, without counting as a failed delivery (so a backlog or a
+    spent SES quota never runs out of receives and into the DLQ)."""
 
-    def __init__(self, retry_in_s: int) -> None:
-        super().__init__(f"hourly e-mail cap reached; retry in {retry_in_s} s")
+    def __init__(self, retry_in_s: int, why: str = "hourly_cap") -> None:
+        super().__init__(f"{why}; retry in {retry_in_s} s")
         self.retry_in_s = retry_in_s
+        self.why = why  # "hourly_cap" | "throttled"
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,39}")

@@ -204,6 +204,7 @@ class OutreachRequest(BaseModel):
     post_url: str | None = None
     post_created_at: datetime
     match: str = "handle"
+    throttled: int = 0  # times SES throttled this request; each wait is longer
 
 
 TriageResult.model_rebuild()

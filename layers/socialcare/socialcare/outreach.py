@@ -9,6 +9,7 @@ can send; a lost answer (read timeout) keeps it: at most one e-mail, never two.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from socialcare.errors import (
     MailDeferred,
     MailOutcomeUnknown,
     MailRejected,
+    MailThrottled,
 )
 from socialcare.hashing import Hasher
 from socialcare.models import Decision, OutreachRequest, Reason
@@ -54,6 +56,18 @@ def unsubscribe_url(deps: MailerDeps, customer_hash: str) -> str:
     token = make_token(deps.unsubscribe_secret, customer_hash)
     base = deps.unsubscribe_base or f"{deps.brand.website}/unsubscribe"
     return f"{base}{'&' if '?' in base else '?'}token={quote(token)}"
+
+
+# SES throttling (rate or daily quota): wait 30 s, 60 s, ... up to SQS's 15-minute delay,
+# for at most MAX_THROTTLED rounds (about 3 hours in all).
+MAX_THROTTLED = 14
+MAX_DELAY_S = 900
+
+
+def throttle_delay_s(times: int) -> int:
+    """Exponential backoff with full jitter (AWS's advice), at least 30 s."""
+    ceiling = min(MAX_DELAY_S, 30 * 2**times)
+    return max(30, int(random.uniform(0, ceiling)))  # noqa: S311 - jitter, not secrecy
 
 
 def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
@@ -173,6 +187,12 @@ def send_outreach(
         deps.state.update(key, req.mention_id, state="unknown")  # keep the key: never twice
         _unknown(req, str(exc))
         return None
+    except MailThrottled:
+        deps.state.release(key, req.mention_id)  # surely not sent
+        count("SendFailures", kind="retryable")
+        if req.throttled >= MAX_THROTTLED:
+            raise  # ~3 hours of waiting did not help: the queue's retries, then the DLQ
+        raise MailDeferred(throttle_delay_s(req.throttled), why="throttled") from None
     except Exception:
         deps.state.release(key, req.mention_id)  # surely not sent: let the retry try again
         count("SendFailures", kind="retryable")
