@@ -265,18 +265,24 @@ def test_over_the_hourly_cap_requests_wait_on_the_queue_not_in_the_dlq(
     assert depth(stack, "OutreachDeadLetterQueue") == 0
 
 
-def test_ses_throttling_waits_on_the_queue_with_a_growing_count_not_in_the_dlq(
-    stack: Stack, handler: Any, aws: str
-) -> None:
+class ThrottledSes:
+    def send(self, email: Any) -> str:
+        raise MailThrottled("SES throttled: TooManyRequestsException")
+
+
+def mailer_throttled_by_ses(stack: Stack, handler: Any) -> Any:
+    """Three outreach requests on the queue, and the mailer handler whose SES throttles."""
     handler("FetchMentionsFunction")({"source": "replay"}, context())
     drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
     module, mailer = lambda_local.load_handler(stack, "SendOutreachFunction")
+    module.runtime.deps.mailer = ThrottledSes()
+    return mailer
 
-    class Throttled:
-        def send(self, email: Any) -> str:
-            raise MailThrottled("SES throttled: TooManyRequestsException")
 
-    module.runtime.deps.mailer = Throttled()
+def test_ses_throttling_waits_on_the_queue_with_a_growing_count_not_in_the_dlq(
+    stack: Stack, handler: Any, aws: str
+) -> None:
+    mailer = mailer_throttled_by_ses(stack, handler)
     stats = drain(stack, "SendOutreachFunction", mailer)
     assert stats.records == 3 and stats.failures == 0  # each re-queued, none failed
     attrs = boto3.client("sqs").get_queue_attributes(
@@ -292,15 +298,7 @@ def test_ses_throttling_waits_on_the_queue_with_a_growing_count_not_in_the_dlq(
 def test_each_throttled_round_is_counted_on_the_copy(
     stack: Stack, handler: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handler("FetchMentionsFunction")({"source": "replay"}, context())
-    drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
-    module, mailer = lambda_local.load_handler(stack, "SendOutreachFunction")
-
-    class Throttled:
-        def send(self, email: Any) -> str:
-            raise MailThrottled("SES throttled: TooManyRequestsException")
-
-    module.runtime.deps.mailer = Throttled()
+    mailer = mailer_throttled_by_ses(stack, handler)
     monkeypatch.setattr(outreach, "throttle_delay_s", lambda times: 0)  # visible at once
     url, arn = queue(stack, "OutreachQueue")
     for expected in (1, 2):
