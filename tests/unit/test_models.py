@@ -86,3 +86,14 @@ def test_the_greeting_uses_the_given_name_or_none(name: str, first: str) -> None
     from socialcare.models import Customer
 
     assert Customer(id="C-1", name=name).first_name == first
+
+
+def test_an_unthrottled_request_is_written_as_before() -> None:
+    # Mid-deploy, a mailer on the previous version reads what the new triage writes:
+    # the model forbids unknown fields, so `throttled` is written only once set.
+    from tests.unit.conftest import make_request
+
+    plain = make_request()
+    assert "throttled" not in json.loads(plain.model_dump_json())
+    again = plain.model_copy(update={"throttled": 2})
+    assert OutreachRequest.model_validate_json(again.model_dump_json()).throttled == 2

@@ -9,8 +9,16 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 MAX_TEXT_CHARS = (
     10_000  # longer posts are cut: no platform allows more, and bad input must not grow
@@ -205,6 +213,15 @@ class OutreachRequest(BaseModel):
     post_created_at: datetime
     match: str = "handle"
     throttled: int = 0  # times SES throttled this request; each wait is longer
+
+    @model_serializer(mode="wrap")
+    def _wire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Written only once set: a mailer still on the previous version (mid-deploy)
+        # reads what triage sends, as the model forbids unknown fields.
+        data: dict[str, Any] = handler(self)
+        if not self.throttled:
+            data.pop("throttled", None)
+        return data
 
 
 TriageResult.model_rebuild()
