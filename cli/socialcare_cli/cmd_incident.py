@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         topics, args.hours, args.status_url or load_brand().status_url, set_by="cli"
     )
     # Added to what is active (e.g. topics the spike alarm turned on), not written over it.
-    current = incident.parse(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    try:
+        current = incident.parse(ssm.get_parameter(Name=name)["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        current = incident.parse(incident.OFF)  # a new parameter: nothing to add to
     merged = incident.merge(current, declared)
     if args.status_url:  # the operator's own status page wins
         merged = merged.model_copy(update={"status_url": args.status_url})

@@ -68,6 +68,13 @@ def test_cli_on_adds_to_what_the_alarm_turned_on(stack: Stack, handler: Any) -> 
     assert incident.parse(value).active_topics(datetime.now(UTC)) == {"outage", "tv"}
 
 
+def test_cli_on_creates_a_parameter_that_does_not_exist_yet(capsys: Any) -> None:
+    name = "/socialcare-test/new-incident-parameter"
+    assert main(["incident", "on", "--parameter", name, "--topics", "tv"]) == 0
+    value = boto3.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+    assert incident.parse(value).active_topics(datetime.now(UTC)) == {"tv"}
+
+
 def test_unknown_topic_is_refused(stack: Stack, capsys: Any) -> None:
     assert main(["incident", "on", "--parameter", parameter(stack), "--topics", "weather"]) == 2
     assert "unknown topics" in capsys.readouterr().err

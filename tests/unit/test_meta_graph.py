@@ -251,6 +251,8 @@ def test_a_comment_links_to_its_post_with_the_comment_id() -> None:
         "https://www.facebook.com/101234567890123/posts/600000000000001/?comment_id=500000000000001"
     )
     assert facebook.comment_url("6_5") == "https://www.facebook.com/6/?comment_id=5"
+    story = "https://www.facebook.com/permalink.php?story_fbid=pfbid0abc&id=1012"
+    assert facebook.comment_url("6_5", story) == f"{story}&comment_id=5"
     assert facebook.comment_id_from_permalink(mention.url) == mention.post_id  # round trip
 
 

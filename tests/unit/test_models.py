@@ -77,6 +77,7 @@ def test_what_failed_names_fields_never_values() -> None:
         ("ANNE-MARIE HOLM", "Anne-Marie"),
         ("D'Angelo Rossi", "D'Angelo"),
         ("Hr. Hansen", ""),  # a title and a family name: greet without a name
+        ("Hansen,", ""),
         ("J. Jensen", ""),  # an initial
         ("123 Kundeservice", ""),
         ("", ""),

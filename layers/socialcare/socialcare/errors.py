@@ -86,7 +86,7 @@ class MailOutcomeUnknown(MailError):
 class MailDeferred(MailError):
     """Not now: the hourly e-mail cap is reached, or SES throttled us. The request goes
     back on the queue, delayed, without counting as a failed delivery (so a backlog or a
-    spent SES quota never runs out of receives and into the DLQ)."""
+    burst of throttling does not run out of receives and into the DLQ)."""
 
     def __init__(self, retry_in_s: int, why: str = "hourly_cap") -> None:
         super().__init__(f"{why}; retry in {retry_in_s} s")

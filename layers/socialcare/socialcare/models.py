@@ -133,7 +133,9 @@ class Customer(BaseModel):
         """The given name to greet by, or "" (then the e-mail says just "Hej,"): CRMs
         write "Søren Hansen", "Hansen, Søren", "Dr. Søren Hansen" or "SØREN HANSEN"."""
         family, comma, given = self.name.partition(",")
-        words = (given if comma and given.strip() else family).split()
+        if comma and not given.strip():
+            return ""  # "Hansen,": a family name only
+        words = (given if comma else family).split()
         titled = False
         while words and words[0].lower().rstrip(".") in TITLES:
             words.pop(0)

@@ -58,16 +58,17 @@ def unsubscribe_url(deps: MailerDeps, customer_hash: str) -> str:
     return f"{base}{'&' if '?' in base else '?'}token={quote(token)}"
 
 
-# SES throttling (rate or daily quota): wait 30 s, 60 s, ... up to SQS's 15-minute delay,
-# for at most MAX_THROTTLED rounds (about 3 hours in all).
+# SES throttling (sending rate, daily quota): wait about 30 s, 60 s, ... up to SQS's
+# 15-minute delay, for at most MAX_THROTTLED rounds: 1.25 to 2.5 hours in all. A spent
+# daily quota outlasts that: then the queue's retries and the DLQ (redrive once it resets).
 MAX_THROTTLED = 14
 MAX_DELAY_S = 900
 
 
 def throttle_delay_s(times: int) -> int:
-    """Exponential backoff with full jitter (AWS's advice), at least 30 s."""
+    """Exponential backoff with equal jitter: between half and all of 30 s * 2^times."""
     ceiling = min(MAX_DELAY_S, 30 * 2**times)
-    return max(30, int(random.uniform(0, ceiling)))  # noqa: S311 - jitter, not secrecy
+    return max(15, int(ceiling / 2 + random.uniform(0, ceiling / 2)))  # noqa: S311 - jitter
 
 
 def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
@@ -170,7 +171,8 @@ def send_outreach(
     if not deps.state.claim(key, req.mention_id, int(deps.cooldown.total_seconds())):
         return decide(Reason.RECENTLY_CONTACTED)
     # The cap counts e-mails about to go out, so skipped requests never use it up.
-    if deps.state.incr(f"rate#{now:%Y%m%d%H}", ttl_s=7200) > deps.max_per_hour:
+    rate_key = f"rate#{now:%Y%m%d%H}"
+    if deps.state.incr(rate_key, ttl_s=7200) > deps.max_per_hour:
         deps.state.release(key, req.mention_id)
         raise MailDeferred(retry_in_s=max(1, 3600 - now.minute * 60 - now.second))
     try:
@@ -189,12 +191,14 @@ def send_outreach(
         return None
     except MailThrottled:
         deps.state.release(key, req.mention_id)  # surely not sent
+        deps.state.incr(rate_key, ttl_s=7200, by=-1)  # nor counted against the hour
         count("SendFailures", kind="retryable")
         if req.throttled >= MAX_THROTTLED:
             raise  # ~3 hours of waiting did not help: the queue's retries, then the DLQ
         raise MailDeferred(throttle_delay_s(req.throttled), why="throttled") from None
     except Exception:
         deps.state.release(key, req.mention_id)  # surely not sent: let the retry try again
+        deps.state.incr(rate_key, ttl_s=7200, by=-1)
         count("SendFailures", kind="retryable")
         raise
     deps.state.update(

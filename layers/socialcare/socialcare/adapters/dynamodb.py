@@ -116,13 +116,13 @@ class DynamoState:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
 
-    def incr(self, key: str, ttl_s: int) -> int:
+    def incr(self, key: str, ttl_s: int, by: int = 1) -> int:
         out = self._call(
             "update_item",
             Key={"pk": {"S": key}},
-            UpdateExpression="ADD #n :one SET expires_at = if_not_exists(expires_at, :exp)",
+            UpdateExpression="ADD #n :by SET expires_at = if_not_exists(expires_at, :exp)",
             ExpressionAttributeNames={"#n": "n"},
-            ExpressionAttributeValues={":one": {"N": "1"}, ":exp": {"N": str(_now() + ttl_s)}},
+            ExpressionAttributeValues={":by": {"N": str(by)}, ":exp": {"N": str(_now() + ttl_s)}},
             ReturnValues="UPDATED_NEW",
         )
         return int(out["Attributes"]["n"]["N"])

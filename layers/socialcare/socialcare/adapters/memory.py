@@ -109,9 +109,9 @@ class MemoryState:
         if self.items.get(key, {}).get("owner") == owner:
             del self.items[key]
 
-    def incr(self, key: str, ttl_s: int) -> int:
+    def incr(self, key: str, ttl_s: int, by: int = 1) -> int:
         item = self.items.setdefault(
             key, {"owner": "", "expires_at": str(int(time.time()) + ttl_s), "n": "0"}
         )
-        item["n"] = str(int(item["n"]) + 1)
+        item["n"] = str(int(item["n"]) + by)
         return int(item["n"])

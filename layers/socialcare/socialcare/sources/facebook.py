@@ -77,6 +77,8 @@ def comment_url(comment_id: str, post_link: str | None = None) -> str:
     """A comment as Facebook links it: its post's permalink with `?comment_id=` (a comment
     id is `<post>_<comment>`); without the permalink, the post by its own id."""
     post, _, comment = comment_id.rpartition("_")
+    if post_link and "?" in post_link:  # permalink.php?story_fbid=...&id=...
+        return f"{post_link}&comment_id={comment}"
     base = (post_link or f"https://www.facebook.com/{post or comment}").rstrip("/")
     return f"{base}/?comment_id={comment}"
 
