@@ -95,6 +95,12 @@ def test_webhook_handshake_and_signed_notifications_reach_triage(deployed: Deplo
     # A complaint (phone queue, no internet) by an author the CRM does not know.
     assert reasons == ["no_customer_match"]
     assert triage_reasons(deployed, deployed.hasher.mention(f"facebook:{page}_{forged_id}")) == []
+    value = json.loads(good)["entry"][0]["changes"][0]["value"]
+    clear = {value["from"]["name"], value["message"], value["message"][:20]}
+    written = deployed.log_lines("ReceiveWebhookFunction") + deployed.log_lines(
+        "TriageMentionsFunction"
+    )
+    assert written and not [c for c in clear for line in written if c in line]
 
 
 def test_unsubscribe_link_confirms_on_get_and_opts_out_on_post(deployed: Deployed) -> None:

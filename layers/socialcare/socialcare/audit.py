@@ -9,9 +9,7 @@ from socialcare.observability import count, logger
 def record(decision: Decision, **extra: str) -> None:
     logger.info("decision", extra={**decision.model_dump(mode="json"), **extra})
     source, reason = decision.source, decision.reason
-    count("Decisions", source=source, reason=reason.value)
-    if reason is not Reason.CONTACT:
-        count("Skipped", reason=reason.value)
+    count("Decisions", source=source, reason=reason.value)  # skipped by reason, per source
     if reason in _DROPPED:
         count("Dropped", reason=reason.value)
     if reason in _NOT_A_COMPLAINT:

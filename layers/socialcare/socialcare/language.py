@@ -26,6 +26,7 @@ from typing import Any
 # The languages the e-mail templates are written in.
 EMAIL_LANGUAGES = ("da", "en")
 NORWEGIAN = frozenset({"no", "nb", "nn"})
+DANISH_LIKE = NORWEGIAN | {"da"}
 UNKNOWN = frozenset({"", "und", "zxx", "qme", "qam", "qct", "qht", "art", "xx"})
 MODEL_ENV = "SOCIALCARE_LID_MODEL"
 
@@ -123,11 +124,10 @@ def detect(text: str, hint: str | None = None, prior: str | None = "da") -> Lang
         return LanguageGuess("da", confidence, "fasttext+prior")
     # Short posts ("Lynet nede": Turkish 0.35, Danish 0.28) are guesses: Danish among the
     # candidates wins; over a weak English guess only with Danish words to back it.
-    danish_like = {"da"} | NORWEGIAN
     if (
         prior == "da"
-        and top not in danish_like
-        and danish_like & {*codes}
+        and top not in DANISH_LIKE
+        and DANISH_LIKE.intersection(codes)
         and (confidence < 0.9 if top != "en" else confidence < 0.5 and _by_words(clean) == "da")
     ):
         return LanguageGuess("da", confidence, "fasttext+prior")

@@ -68,7 +68,7 @@ MAX_DELAY_S = 900
 def throttle_delay_s(times: int) -> int:
     """Exponential backoff with equal jitter: between half and all of 30 s * 2^times."""
     ceiling = min(MAX_DELAY_S, 30 * 2**times)
-    return max(15, int(ceiling / 2 + random.uniform(0, ceiling / 2)))  # noqa: S311 - jitter
+    return int(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter
 
 
 def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
@@ -194,7 +194,7 @@ def send_outreach(
         deps.state.incr(rate_key, ttl_s=7200, by=-1)  # nor counted against the hour
         count("SendFailures", kind="retryable")
         if req.throttled >= MAX_THROTTLED:
-            raise  # ~3 hours of waiting did not help: the queue's retries, then the DLQ
+            raise  # 1.25-2.5 hours of waiting did not help: the queue's retries, the DLQ
         raise MailDeferred(throttle_delay_s(req.throttled), why="throttled") from None
     except Exception:
         deps.state.release(key, req.mention_id)  # surely not sent: let the retry try again
