@@ -15,6 +15,7 @@ import logging
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -273,7 +274,7 @@ def sns_event(message: dict[str, Any], topic_arn: str) -> dict[str, Any]:
                     "TopicArn": topic_arn,
                     "Subject": "ALARM",
                     "Message": json.dumps(message),
-                    "Timestamp": "2026-11-28T10:00:00.000Z",
+                    "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
                     "SignatureVersion": "1",
                     "Signature": "",
                     "SigningCertUrl": "",

@@ -116,6 +116,6 @@ def serve(enabled: bool = True) -> Iterator[PlatformSources]:
     with ExitStack() as stack:
         urls = {}
         for source, names in PAGES.items():
-            pages = platforms.fresh([sample_page(source, n) for n in names])
+            pages = platforms.fresh([sample_page(source, n) for n in names], source)
             urls[source] = stack.enter_context(servers.serve(_fake(source, pages)))
         yield PlatformSources(urls)

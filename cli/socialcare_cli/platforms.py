@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -42,20 +43,109 @@ def _iso(value: datetime, ms: bool = True) -> str:
     return text.replace("+00:00", "Z")
 
 
+class IdClock:
+    """Ids whose high bits are a time (snowflakes, Bluesky TIDs). When sample posts are moved
+    in time their ids are re-minted with them, so that an id and its post's time agree as
+    they do on the platform: sources ask for ids after "now minus the lookback"."""
+
+    def token(self, value: Any) -> str | None:
+        """The time-based id inside a post's `id` (or `uri`) value, if it holds one."""
+        raise NotImplementedError
+
+    def moved(self, token: str, delta: timedelta) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Snowflake(IdClock):
+    """A decimal id with the milliseconds since `epoch_ms` above its `bits` low bits."""
+
+    bits: int
+    epoch_ms: int = 0
+
+    def token(self, value: Any) -> str | None:
+        # small counters (old account ids) are not times: before 2008 no platform minted these
+        ok = isinstance(value, str) and value.isdigit() and self.time(value).year >= 2008
+        return value if ok else None
+
+    def time(self, token: str) -> datetime:
+        return datetime.fromtimestamp(((int(token) >> self.bits) + self.epoch_ms) / 1000, UTC)
+
+    def mint(self, at: datetime, low: int = 0) -> str:
+        return str(((round(at.timestamp() * 1000) - self.epoch_ms) << self.bits) | low)
+
+    def moved(self, token: str, delta: timedelta) -> str:
+        return str(int(token) + (round(delta.total_seconds() * 1000) << self.bits))
+
+
+TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"  # base32-sortable
+
+
+@dataclass(frozen=True)
+class Tid(IdClock):
+    """An AT Protocol record key: 13 base32-sortable characters of 64 bits, microseconds
+    since 1970 above a 10-bit clock id; found as the last part of an at:// `uri`."""
+
+    def token(self, value: Any) -> str | None:
+        if not isinstance(value, str) or not value.startswith("at://"):
+            return None
+        rkey = value.rsplit("/", 1)[1]
+        ok = len(rkey) == 13 and set(rkey) <= set(TID_ALPHABET) and rkey[0] in TID_ALPHABET[:16]
+        return rkey if ok else None
+
+    @staticmethod
+    def decode(token: str) -> int:
+        number = 0
+        for char in token:
+            number = number * 32 + TID_ALPHABET.index(char)
+        return number
+
+    @staticmethod
+    def encode(number: int) -> str:
+        return "".join(TID_ALPHABET[(number >> (5 * i)) & 31] for i in reversed(range(13)))
+
+    def time(self, token: str) -> datetime:
+        return datetime.fromtimestamp((self.decode(token) >> 10) / 1_000_000, UTC)
+
+    def moved(self, token: str, delta: timedelta) -> str:
+        micros = round(delta.total_seconds() * 1_000_000)
+        return self.encode(self.decode(token) + (micros << 10))
+
+
+MASTODON_IDS = Snowflake(bits=16)
+X_IDS = Snowflake(bits=22, epoch_ms=1288834974657)
+BLUESKY_TIDS = Tid()
+
+
 @dataclass(frozen=True)
 class TimeFields:
     """Where a platform's payloads keep post times: keys holding time strings (read with
-    `parse`, written with `write`) and keys holding epoch seconds."""
+    `parse`, written with `write`), keys holding epoch seconds, and the time-based ids
+    (`ids`, read from the `id` or `uri` of any object that carries a time)."""
 
     text: frozenset[str]
     epoch: frozenset[str]
     parse: Callable[[str], datetime]
     write: Callable[[datetime], str]
+    ids: IdClock | None = None
 
     def shift(self, obj: Any, delta: timedelta) -> Any:
-        """A copy with every post time moved by `delta` (sample data that never goes stale)."""
+        """A copy with every post time moved by `delta` (sample data that never goes stale),
+        and every time-based id re-minted with it, wherever the id appears (references,
+        URLs, paging metadata)."""
+        moved = self._move_times(obj, delta)
+        if self.ids is None:
+            return moved
+        renamed = {t: self.ids.moved(t, delta) for t in self._tokens(obj)}
+        if not renamed:
+            return moved
+        ids = "|".join(map(re.escape, sorted(renamed, key=len, reverse=True)))
+        pattern = re.compile(f"(?<![0-9A-Za-z])(?:{ids})(?![0-9A-Za-z])")
+        return _map_strings(moved, lambda s: pattern.sub(lambda m: renamed[m.group(0)], s))
+
+    def _move_times(self, obj: Any, delta: timedelta) -> Any:
         if isinstance(obj, list):
-            return [self.shift(v, delta) for v in obj]
+            return [self._move_times(v, delta) for v in obj]
         if not isinstance(obj, dict):
             return obj
         out: dict[str, Any] = {}
@@ -65,8 +155,24 @@ class TimeFields:
             elif key in self.epoch and isinstance(value, int | float):
                 out[key] = type(value)(value + delta.total_seconds())
             else:
-                out[key] = self.shift(value, delta)
+                out[key] = self._move_times(value, delta)
         return out
+
+    def _tokens(self, obj: Any) -> set[str]:
+        """The time-based ids of every object in `obj` that has a time of its own."""
+        found: set[str] = set()
+        if isinstance(obj, list):
+            for value in obj:
+                found |= self._tokens(value)
+        elif isinstance(obj, dict):
+            assert self.ids is not None
+            if any(key in obj for key in self.text | self.epoch):
+                for key in ("id", "uri"):
+                    if (token := self.ids.token(obj.get(key))) is not None:
+                        found.add(token)
+            for value in obj.values():
+                found |= self._tokens(value)
+        return found
 
     def newest(self, obj: Any) -> datetime | None:
         """The latest post time anywhere in `obj`."""
@@ -89,11 +195,34 @@ class TimeFields:
     def fresh(self, obj: Any, newest_age: timedelta = timedelta(minutes=5)) -> Any:
         """`obj` with its times moved so the newest post is `newest_age` old."""
         latest = self.newest(obj)
-        return obj if latest is None else self.shift(obj, datetime.now(UTC) - newest_age - latest)
+        if latest is None:
+            return obj
+        delta = datetime.now(UTC) - newest_age - latest
+        return self.shift(obj, timedelta(seconds=int(delta.total_seconds())))  # ids agree to the ms
+
+
+def _map_strings(obj: Any, change: Callable[[str], str]) -> Any:
+    if isinstance(obj, list):
+        return [_map_strings(v, change) for v in obj]
+    if isinstance(obj, dict):
+        return {k: _map_strings(v, change) for k, v in obj.items()}
+    return change(obj) if isinstance(obj, str) else obj
 
 
 TIMES = TimeFields(frozenset(TIME_KEYS), frozenset({"created_utc"}), _time, _iso)
-shift_times, newest_time, fresh = TIMES.shift, TIMES.newest, TIMES.fresh
+# Per platform: the same time keys, and the ids that carry a time where a platform has them.
+PLATFORM_TIMES = {
+    "x": replace(TIMES, ids=X_IDS),
+    "mastodon": replace(TIMES, ids=MASTODON_IDS),
+    "bluesky": replace(TIMES, ids=BLUESKY_TIDS),
+    "reddit": TIMES,  # base-36 ids are counters, not times
+    "trustpilot": TIMES,  # hex object ids
+}
+
+
+def fresh(obj: Any, platform: str, newest_age: timedelta = timedelta(minutes=5)) -> Any:
+    """A platform's sample pages with the newest post `newest_age` old, ids re-minted."""
+    return PLATFORM_TIMES[platform].fresh(obj, newest_age)
 
 
 class FakePlatform:
