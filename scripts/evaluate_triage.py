@@ -144,7 +144,7 @@ def evaluate_consumer_set(path: Path, show_errors: bool) -> dict[str, dict[str, 
 
 
 def _detect(text: str) -> str:
-    from socialcare import language
+    from socialcare.triage import language
 
     return language.detect(text, None, "da").language
 

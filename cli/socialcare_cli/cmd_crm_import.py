@@ -28,8 +28,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from socialcare.adapters.sqlite_crm import import_directory, path_of
     from socialcare.errors import BadInputError
+    from socialcare.identity.sqlite_crm import import_directory, path_of
 
     path = path_of(args.to)
     try:

@@ -1,7 +1,7 @@
 """`socialcare decide --crm URL [FILE]`: dry-run triage against a real CRM.
 
 Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"), runs
-the Lambda's own triage, identity and policy code on each (`socialcare.triage.triage`),
+the Lambda's own triage, identity and policy code on each (`socialcare.pipeline.triage`),
 and writes one JSON line per mention:
 
     {"mention_id": <input id>, "decision": "contact"|"skip", "reason": <reason>,
@@ -26,8 +26,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Interaction, Mention
-from socialcare.ports import Crm
 from socialcare_cli.jsonl import open_lines
 
 MATCHING = ("off", "review", "on")
@@ -104,14 +104,14 @@ def decide(
     """Write one decision line per readable mention; returns (decided, unreadable)."""
     from pydantic import ValidationError
 
-    from socialcare import policy
-    from socialcare.adapters.crm import crm_from_url
     from socialcare.adapters.memory import MemoryState
     from socialcare.brand import load_brand
-    from socialcare.classify import RuleClassifier
     from socialcare.errors import what_failed
     from socialcare.hashing import Hasher
-    from socialcare.triage import TriageDeps, triage
+    from socialcare.identity import policy
+    from socialcare.identity.crm import crm_from_url
+    from socialcare.pipeline import TriageDeps, triage
+    from socialcare.triage.classifier import RuleClassifier
 
     brand = load_brand()
     hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists

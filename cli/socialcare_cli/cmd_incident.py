@@ -11,10 +11,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from socialcare import incident
 from socialcare.brand import load_brand
 from socialcare.errors import ConfigError
 from socialcare.models import TOPICS
+from socialcare.operations import incident
 
 
 def register(sub: Any) -> None:

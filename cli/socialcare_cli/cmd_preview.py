@@ -13,12 +13,12 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
-from socialcare.adapters.ses import to_mime
 from socialcare.brand import load_brand
 from socialcare.hashing import Hasher
 from socialcare.models import TOPICS, OutreachRequest
-from socialcare.outreach import MailerDeps, build_email
-from socialcare.render import PLATFORMS
+from socialcare.outreach.mailer import MailerDeps, build_email
+from socialcare.outreach.render import PLATFORMS
+from socialcare.outreach.ses import to_mime
 
 
 def register(sub: Any) -> None:

@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
 
 def build_classifier(brand_name: str | None, brand_file: str | None = None) -> Any:
     from socialcare.brand import Brand, load_brand
-    from socialcare.classify import RuleClassifier
+    from socialcare.triage.classifier import RuleClassifier
 
     brand = load_brand(brand_file)
     if brand_name and brand_name.lower() == ANY:

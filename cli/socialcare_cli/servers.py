@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from socialcare.names import search_keys
+from socialcare.identity.names import search_keys
 
 
 class _Handler(BaseHTTPRequestHandler):

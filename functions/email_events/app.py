@@ -7,9 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare import optout, wiring
+from socialcare import wiring
 from socialcare.errors import BadInputError
 from socialcare.observability import logger, metrics
+from socialcare.outreach import optout
 
 runtime = wiring.optout_runtime()
 

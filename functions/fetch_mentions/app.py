@@ -6,8 +6,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import wiring
-from socialcare.fetch import fetch
 from socialcare.observability import logger, metrics
+from socialcare.sources.fetch import fetch
 
 deps = wiring.fetch_deps()
 

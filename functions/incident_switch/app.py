@@ -7,9 +7,9 @@ import boto3
 from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare import incident
 from socialcare.brand import load_brand
 from socialcare.observability import logger, metrics
+from socialcare.operations import incident
 from socialcare.settings import IncidentSettings
 
 settings = IncidentSettings.from_env()

@@ -9,8 +9,9 @@ from typing import Any
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare import webhooks, wiring
+from socialcare import wiring
 from socialcare.observability import logger, metrics
+from socialcare.sources import webhooks
 
 runtime = wiring.webhook_runtime()
 app = LambdaFunctionUrlResolver()

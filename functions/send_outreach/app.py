@@ -17,7 +17,7 @@ from socialcare.batch import AuditedBatchProcessor, require_time
 from socialcare.errors import MailDeferred
 from socialcare.models import OutreachRequest
 from socialcare.observability import count, logger, metrics
-from socialcare.outreach import send_outreach
+from socialcare.outreach.mailer import send_outreach
 
 
 class OutreachRecord(SqsRecordModel):

@@ -11,7 +11,7 @@ from socialcare import wiring
 from socialcare.batch import AuditedBatchProcessor, require_time
 from socialcare.models import Mention
 from socialcare.observability import logger, metrics
-from socialcare.triage import handle
+from socialcare.pipeline import handle
 
 
 class MentionRecord(SqsRecordModel):

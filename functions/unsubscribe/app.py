@@ -10,9 +10,10 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare import optout, wiring
+from socialcare import wiring
 from socialcare.observability import logger, metrics
-from socialcare.unsubscribe import TokenError
+from socialcare.outreach import optout
+from socialcare.outreach.unsubscribe import TokenError
 
 HTML = "text/html; charset=utf-8"
 runtime = wiring.optout_runtime()

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from socialcare.adapters.sqlite_crm import SqliteCrm
-from socialcare.identify import by_name
+from socialcare.identity.matching import by_name
+from socialcare.identity.sqlite_crm import SqliteCrm
 from socialcare.models import Mention
 
 SIZE = 200_000

@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from socialcare.brand import load_brand
-from socialcare.classify import RuleClassifier
+from socialcare.triage.classifier import RuleClassifier
 from tests.conftest import TESTS
 
 TEXTS = [
@@ -33,7 +33,7 @@ from socialcare.brand import load_brand
 from socialcare import models
 brand = load_brand()
 t0 = time.perf_counter()
-from socialcare.classify import RuleClassifier
+from socialcare.triage.classifier import RuleClassifier
 RuleClassifier(brand).classify("Lynet er nede igen")
 print((time.perf_counter() - t0) * 1000)
 """

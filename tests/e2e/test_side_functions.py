@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 import requests
 
-from socialcare import incident
-from socialcare.policy import address_optout_key, optout_key
-from socialcare.unsubscribe import make_token
+from socialcare.identity.policy import address_optout_key, optout_key
+from socialcare.operations import incident
+from socialcare.outreach.unsubscribe import make_token
 from socialcare.wiring import derived_secret
 from socialcare_cli.demo import alarm_notification
 from socialcare_cli.template import Stack, load_template

@@ -18,12 +18,12 @@ from urllib.parse import urlparse
 import requests
 
 from socialcare.adapters.memory import MemoryQueue, MemoryState
-from socialcare.fetch import FetchReport, fetch
 from socialcare.http import make_session
-from socialcare.ports import Source
 from socialcare.settings import FetchSettings
 from socialcare.sources import build_source, parse_page
 from socialcare.sources.auth import TOKENS
+from socialcare.sources.fetch import FetchReport, fetch
+from socialcare.sources.ports import Source
 from socialcare_cli import platforms
 from tests.conftest import TESTS
 

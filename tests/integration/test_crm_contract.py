@@ -21,11 +21,11 @@ import yaml
 from openapi_schema_validator import validate as validate_schema
 from openapi_spec_validator import validate as validate_spec
 
-from socialcare.adapters.crm import crm_from_url
-from socialcare.adapters.http_crm import HttpCrm
-from socialcare.adapters.sqlite_crm import SqliteCrm, import_directory
 from socialcare.errors import ConfigError, CrmError
-from socialcare.ports import Crm
+from socialcare.identity.crm import crm_from_url
+from socialcare.identity.http_crm import HttpCrm
+from socialcare.identity.ports import Crm
+from socialcare.identity.sqlite_crm import SqliteCrm, import_directory
 from socialcare_cli import servers
 from tests.conftest import TESTS, load_json
 

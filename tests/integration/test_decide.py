@@ -17,7 +17,7 @@ from unittest import mock
 
 import pytest
 
-from socialcare.adapters.sqlite_crm import import_directory
+from socialcare.identity.sqlite_crm import import_directory
 from socialcare_cli import servers
 from socialcare_cli.main import main
 from tests.conftest import load_json

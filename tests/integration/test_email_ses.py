@@ -12,12 +12,12 @@ import boto3
 import pytest
 
 from socialcare.adapters.memory import MemoryCrm, MemoryState
-from socialcare.adapters.ses import SesMailer
 from socialcare.brand import load_brand
 from socialcare.errors import MailRejected
 from socialcare.hashing import Hasher
-from socialcare.outreach import MailerDeps, send_outreach
-from socialcare.unsubscribe import verify_token
+from socialcare.outreach.mailer import MailerDeps, send_outreach
+from socialcare.outreach.ses import SesMailer
+from socialcare.outreach.unsubscribe import verify_token
 from socialcare_cli.local_aws import sent_emails
 from tests.unit.conftest import make_request
 
@@ -115,7 +115,7 @@ def test_review_mode_goes_to_the_agents(deps: MailerDeps, aws: str) -> None:
 
 def test_unverified_sender_is_a_typed_permanent_error(aws: str) -> None:
     mailer = SesMailer(boto3.client("sesv2"))
-    from socialcare.ports import Email
+    from socialcare.outreach.ports import Email
 
     with pytest.raises(MailRejected):
         mailer.send(

@@ -14,7 +14,7 @@ import pytest
 
 from socialcare.adapters.dynamodb import DynamoState
 from socialcare.hashing import Hasher
-from socialcare.policy import optout_key, person_key
+from socialcare.identity.policy import optout_key, person_key
 from socialcare.wiring import derived_secret
 from socialcare_cli import lambda_local, local_aws
 from socialcare_cli.demo import LogCapture

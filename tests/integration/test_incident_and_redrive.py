@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from socialcare import incident
+from socialcare.operations import incident
 from socialcare_cli import lambda_local
 from socialcare_cli.demo import alarm_notification, run_demo, sns_event
 from socialcare_cli.main import main

@@ -10,7 +10,7 @@ import boto3
 import pytest
 import requests
 
-from socialcare.unsubscribe import make_token
+from socialcare.outreach.unsubscribe import make_token
 from socialcare.wiring import derived_secret
 from socialcare_cli import lambda_local, servers
 from socialcare_cli.template import Stack

@@ -12,8 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from socialcare import outreach
 from socialcare.errors import ConfigError, MailThrottled
+from socialcare.outreach import mailer as outreach
 from socialcare_cli import lambda_local, local_aws
 from socialcare_cli.demo import LogCapture
 from socialcare_cli.template import Stack

@@ -14,10 +14,10 @@ import pytest
 
 from socialcare.adapters.memory import MemoryQueue, MemoryState
 from socialcare.errors import SourceAuthError
-from socialcare.fetch import fetch
 from socialcare.settings import FetchSettings
 from socialcare.sources import build_source, mastodon
 from socialcare.sources.auth import TOKENS
+from socialcare.sources.fetch import fetch
 from socialcare_cli import platforms, servers
 from tests.integration.platform_cases import CLOCK, load, session
 

@@ -20,7 +20,7 @@ from socialcare.adapters.memory import MemoryQueue
 from socialcare.errors import SourceAuthError, SourcePayloadError, SourceRateLimited
 from socialcare.sources import facebook, instagram, parse_page
 from socialcare.sources.graph import USAGE_LIMIT, check_graph, usage
-from socialcare.webhooks import WebhookDeps, receive
+from socialcare.sources.webhooks import WebhookDeps, receive
 from socialcare_cli.fake_graph import sign
 from tests.conftest import SHARED
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from socialcare.errors import SourceAuthError, SourcePayloadError, SourceUnavailable
-from socialcare.fetch import fetch
+from socialcare.sources.fetch import fetch
 from socialcare_cli import servers
 from tests.integration.platform_cases import BY_NAME, CASES, Case, Run, load
 

@@ -9,11 +9,11 @@ import pytest
 
 from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
 from socialcare.brand import load_brand
-from socialcare.classify import RuleClassifier
 from socialcare.hashing import Hasher
 from socialcare.models import Customer, Interaction, Mention, OutreachRequest
-from socialcare.outreach import MailerDeps
-from socialcare.triage import TriageDeps
+from socialcare.outreach.mailer import MailerDeps
+from socialcare.pipeline import TriageDeps
+from socialcare.triage.classifier import RuleClassifier
 
 NOW = datetime.now(UTC)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from socialcare.brand import Brand, load_brand
-from socialcare.classify import RuleClassifier
+from socialcare.triage.classifier import RuleClassifier
 
 
 @pytest.fixture(scope="module")

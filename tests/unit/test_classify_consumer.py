@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from socialcare.classify import RuleClassifier
+from socialcare.triage.classifier import RuleClassifier
 from tests.conftest import TESTS
 
 CONSUMER_SET = TESTS / "data" / "devset-consumer-en.jsonl"

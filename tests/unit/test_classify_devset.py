@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 
 from socialcare.brand import load_brand
-from socialcare.classify import RuleClassifier
+from socialcare.triage.classifier import RuleClassifier
 from tests.conftest import TESTS
 
 ITEMS = [

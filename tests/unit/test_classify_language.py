@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from socialcare import language
+from socialcare.triage import language
 
 
 def test_the_model_ships_in_a_package_and_loads_from_disk() -> None:

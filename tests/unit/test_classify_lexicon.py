@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from socialcare.brand import load_brand
-from socialcare.classify import RuleClassifier
 from socialcare.errors import ConfigError
-from socialcare.lexicon import CUE_CATEGORIES, PhraseMatcher, load_lexicon, tokenize
+from socialcare.triage.classifier import RuleClassifier
+from socialcare.triage.lexicon import CUE_CATEGORIES, PhraseMatcher, load_lexicon, tokenize
 
 
 def found(phrases: list[tuple[str, str]], text: str, barriers: tuple[str, ...] = ()) -> list[str]:

@@ -8,8 +8,8 @@ from pydantic import BaseModel
 
 from socialcare.adapters.memory import MemoryQueue, MemorySource, MemoryState
 from socialcare.errors import RetryableError, SourceAuthError, SourceRateLimited
-from socialcare.fetch import CAPPED_PAUSE_S, fetch, pause_key
-from socialcare.ports import Page
+from socialcare.sources.fetch import CAPPED_PAUSE_S, fetch, pause_key
+from socialcare.sources.ports import Page
 from tests.unit.conftest import make_mention
 
 

@@ -1,7 +1,7 @@
 import pytest
 
 from socialcare.hashing import Hasher
-from socialcare.unsubscribe import TokenError, make_token, verify_token
+from socialcare.outreach.unsubscribe import TokenError, make_token, verify_token
 
 SECRET = "unsubscribe-secret-for-tests"
 

@@ -27,7 +27,7 @@ from socialcare.sources.graph import (
     next_page,
     usage,
 )
-from socialcare.webhooks import raw_body, signature_ok
+from socialcare.sources.webhooks import raw_body, signature_ok
 from socialcare_cli.fake_graph import sign
 from tests.conftest import TESTS
 
@@ -429,7 +429,7 @@ class Edge:
         self.name, self.pages, self.calls = name, pages, 0
 
     def fetch_page(self, cursor: str | None) -> Any:
-        from socialcare.ports import Page
+        from socialcare.sources.ports import Page
 
         self.calls += 1
         n = int(cursor or 0) + 1
@@ -484,7 +484,7 @@ def test_the_parse_command_refuses_a_graph_error(capsys: pytest.CaptureFixture[s
 
 # ------------------------------------------------------------------ the receiver's choices
 def deps(answer: Any, queue: Any) -> Any:
-    from socialcare.webhooks import WebhookDeps
+    from socialcare.sources.webhooks import WebhookDeps
 
     class Api:
         def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -512,7 +512,7 @@ def deps(answer: Any, queue: Any) -> Any:
 )
 def test_a_thin_notification_whose_graph_read_fails(answer: Any, status: int) -> None:
     from socialcare.adapters.memory import MemoryQueue
-    from socialcare.webhooks import receive
+    from socialcare.sources.webhooks import receive
 
     queue = MemoryQueue()
     data = json.dumps(load("facebook/webhook-mention-post.json")).encode()
@@ -522,7 +522,7 @@ def test_a_thin_notification_whose_graph_read_fails(answer: Any, status: int) ->
 
 def test_a_signed_body_that_is_not_json_is_a_400_and_queues_nothing() -> None:
     from socialcare.adapters.memory import MemoryQueue
-    from socialcare.webhooks import receive
+    from socialcare.sources.webhooks import receive
 
     queue = MemoryQueue()
     for data in (b"<xml/>", b"[]", b'{"object": "page", "entry": 3}'):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from socialcare.adapters.memory import MemoryMailer
-from socialcare.outreach import MailerDeps, send_outreach
+from socialcare.outreach.mailer import MailerDeps, send_outreach
 from tests.unit.conftest import make_request
 
 

@@ -1,4 +1,4 @@
-"""Danish name folding and scoring (socialcare.names), and the name-match rules of
+"""Danish name folding and scoring (socialcare.identity.names), and the name-match rules of
 identify.by_name over a CRM that returns every customer as a candidate (the contract lets
 a CRM search loosely, so the decision must not depend on how it searches)."""
 
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from socialcare import names
-from socialcare.identify import ACCEPT, identify
+from socialcare.identity import names
+from socialcare.identity.matching import ACCEPT, identify
 from socialcare.models import Customer, Interaction, Mention, Reason
 
 N = names.Name.parse

@@ -12,9 +12,9 @@ from socialcare.errors import (
     MailThrottled,
     NotTheHolder,
 )
+from socialcare.identity.policy import optout_key, person_key
 from socialcare.models import Reason
-from socialcare.outreach import MAX_THROTTLED, MailerDeps, send_outreach, throttle_delay_s
-from socialcare.policy import optout_key, person_key
+from socialcare.outreach.mailer import MAX_THROTTLED, MailerDeps, send_outreach, throttle_delay_s
 from tests.unit.conftest import NOW, make_request
 
 

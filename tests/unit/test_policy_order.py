@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from socialcare.adapters.memory import MemoryCrm, MemoryState
 from socialcare.hashing import Hasher
+from socialcare.identity.policy import OUR_KIND, PolicyConfig, check, optout_key, person_key
 from socialcare.models import Customer, Interaction, Reason
-from socialcare.policy import OUR_KIND, PolicyConfig, check, optout_key, person_key
 from tests.unit.conftest import NOW
 
 ORDER = [

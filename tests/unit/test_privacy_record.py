@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from socialcare import fetch, optout, unsubscribe
+from socialcare.outreach import optout, unsubscribe
+from socialcare.sources import fetch
 from socialcare.wiring import derived_secret
 from socialcare_cli.template import TEMPLATE, load_template
 
@@ -48,7 +49,7 @@ def test_fixed_periods_are_the_code_constants() -> None:
     pause = row("DynamoDB, `pause#")
     assert seconds(re.findall(r"(\d+ hours?)", pause)[0]) == fetch.CAPPED_PAUSE_S
     assert seconds(re.findall(r"up to (\d+ days?)", pause)[0]) == fetch.MAX_PAUSE_S
-    outreach_code = (LIBRARY / "outreach.py").read_text()
+    outreach_code = (LIBRARY / "outreach" / "mailer.py").read_text()
     rate_ttl = re.search(r'"rate#[^)]*ttl_s=(\d+)', outreach_code)
     assert rate_ttl and seconds(row("DynamoDB, `rate#").split("|")[3].strip()) == int(
         rate_ttl.group(1)
@@ -56,7 +57,7 @@ def test_fixed_periods_are_the_code_constants() -> None:
     mailer = (ROOT / "functions" / "send_outreach" / "app.py").read_text()
     kept = re.search(r"expires_after_seconds=(\d+) \* 86_400", mailer)
     assert kept and f"| {kept.group(1)} days |" in row("DynamoDB, idempotency")
-    triage = (LIBRARY / "triage.py").read_text()
+    triage = (LIBRARY / "pipeline.py").read_text()
     assert "max_post_age.total_seconds()) + 86_400" in triage and "+ 1 day" in row(
         "DynamoDB, `seen#"
     )

@@ -3,7 +3,7 @@
 import pytest
 
 from socialcare.brand import load_brand
-from socialcare.render import clean_name, render
+from socialcare.outreach.render import clean_name, render
 
 BRAND = load_brand()
 

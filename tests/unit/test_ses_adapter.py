@@ -14,7 +14,6 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from socialcare.adapters.ses import SES_CLIENT_CONFIG, SesMailer, to_mime
 from socialcare.errors import (
     MailError,
     MailOutcomeUnknown,
@@ -22,7 +21,8 @@ from socialcare.errors import (
     MailThrottled,
     RetryableError,
 )
-from socialcare.ports import Email
+from socialcare.outreach.ports import Email
+from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer, to_mime
 
 EMAIL = Email(
     to="a@example.net",

@@ -12,9 +12,9 @@ import pytest
 
 from socialcare.adapters.memory import MemoryQueue, MemoryState
 from socialcare.errors import SourceRateLimited
-from socialcare.fetch import fetch
 from socialcare.models import Mention
 from socialcare.sources.base import budget_spent, lang_hint, parse_time, time_key
+from socialcare.sources.fetch import fetch
 from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)

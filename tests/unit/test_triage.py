@@ -6,9 +6,9 @@ import pytest
 
 from socialcare.adapters.memory import MemoryQueue
 from socialcare.errors import CrmError
+from socialcare.identity.policy import person_key
 from socialcare.models import Reason
-from socialcare.policy import person_key
-from socialcare.triage import TriageDeps, handle, triage
+from socialcare.pipeline import TriageDeps, handle, triage
 from tests.unit.conftest import NOW, make_mention
 
 

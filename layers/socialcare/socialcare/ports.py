@@ -1,66 +1,15 @@
-"""The ports between the business logic and the outside world.
+"""The ports every organ shares: the queue between functions and the state table.
 
-Each has an HTTP/AWS adapter (socialcare.adapters) and an in-memory fake
-(socialcare.adapters.memory) for unit tests of logic.
+Organ ports live in their packages (sources.ports, identity.ports, outreach.ports). Each
+has an AWS/HTTP adapter and an in-memory fake (socialcare.adapters.memory).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 
 from pydantic import BaseModel
-
-from socialcare.models import Customer, Interaction, Mention
-
-
-@dataclass
-class Page:
-    """One page of mentions and the cursor to store once they are safely queued."""
-
-    mentions: list[Mention]
-    cursor: str | None
-    has_more: bool = False
-    invalid: int = 0  # post items that could not be read (counted, never silently dropped)
-    notes: list[str] = field(default_factory=list)
-
-
-class Source(Protocol):
-    name: str
-
-    def fetch_page(self, cursor: str | None) -> Page: ...
-
-
-class Crm(Protocol):
-    def find_by_handle(self, platform: str, handle: str) -> list[Customer]: ...
-
-    def find_by_email(self, email: str) -> list[Customer]: ...
-
-    def find_by_name(self, name: str, limit: int = 10) -> list[Customer]: ...
-
-    def interactions(self, customer_id: str, since: datetime) -> list[Interaction]: ...
-
-    def record_interaction(self, customer_id: str, interaction: dict[str, object]) -> None: ...
-
-
-@dataclass(frozen=True)
-class Email:
-    """A rendered e-mail: what the mailer hands to the mail port."""
-
-    to: str
-    sender: str
-    reply_to: str
-    subject: str
-    text: str
-    html: str
-    headers: dict[str, str] = field(default_factory=dict)
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-class Mailer(Protocol):
-    def send(self, email: Email) -> str: ...
 
 
 class Queue(Protocol):

@@ -16,19 +16,19 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities import parameters
 
-from socialcare.adapters.crm import crm_from_url
 from socialcare.adapters.dynamodb import DynamoState
-from socialcare.adapters.ses import SES_CLIENT_CONFIG, SesMailer
 from socialcare.adapters.sqs import SqsQueue
 from socialcare.brand import Brand, load_brand
-from socialcare.classify import RuleClassifier
 from socialcare.errors import ConfigError
 from socialcare.hashing import Hasher
 from socialcare.http import make_session
-from socialcare.incident import IncidentSwitch
-from socialcare.outreach import MailerDeps
-from socialcare.policy import PolicyConfig
-from socialcare.ports import Crm, Source
+from socialcare.identity.crm import crm_from_url
+from socialcare.identity.policy import PolicyConfig
+from socialcare.identity.ports import Crm
+from socialcare.operations.incident import IncidentSwitch
+from socialcare.outreach.mailer import MailerDeps
+from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
+from socialcare.pipeline import TriageDeps
 from socialcare.settings import (
     FetchSettings,
     MailerSettings,
@@ -39,9 +39,10 @@ from socialcare.settings import (
 )
 from socialcare.sources import build_source
 from socialcare.sources.graph import GraphApi
+from socialcare.sources.ports import Source
 from socialcare.sources.replay import ReplaySource
-from socialcare.triage import TriageDeps
-from socialcare.webhooks import WebhookDeps
+from socialcare.sources.webhooks import WebhookDeps
+from socialcare.triage.classifier import RuleClassifier
 
 
 def _secret(name: str) -> str:

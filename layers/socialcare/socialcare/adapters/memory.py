@@ -10,7 +10,8 @@ from pydantic import BaseModel
 
 from socialcare.errors import NotTheHolder
 from socialcare.models import Customer, Interaction
-from socialcare.ports import Email, Page
+from socialcare.outreach.ports import Email
+from socialcare.sources.ports import Page
 
 
 class MemorySource:

@@ -18,7 +18,7 @@ import requests
 
 from socialcare.errors import ConfigError
 from socialcare.models import Mention
-from socialcare.ports import Source
+from socialcare.sources.ports import Source
 
 PLATFORMS: dict[str, str] = {
     "x": "socialcare.sources.x",

@@ -1,4 +1,4 @@
-"""Facebook Pages: Page webhooks (the main path, socialcare.webhooks) and Graph polling
+"""Facebook Pages: Page webhooks (the main path, socialcare.sources.webhooks) and Graph polling
 (the backstop) of the posts that tag the Page, its visitor posts and the comments on
 its recent posts.
 

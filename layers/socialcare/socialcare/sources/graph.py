@@ -35,7 +35,6 @@ from socialcare.errors import (
 )
 from socialcare.models import Mention
 from socialcare.observability import logger
-from socialcare.ports import Page, Source
 from socialcare.sources.auth import credential
 from socialcare.sources.base import (
     RateBudget,
@@ -48,6 +47,7 @@ from socialcare.sources.base import (
     str_or_none,
     time_key,
 )
+from socialcare.sources.ports import Page, Source
 from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState, digest
 
 if TYPE_CHECKING:

@@ -34,7 +34,6 @@ from requests.utils import parse_header_links
 from socialcare.errors import ConfigError, SourceAuthError, SourcePayloadError, SourceRateLimited
 from socialcare.models import Mention
 from socialcare.observability import logger
-from socialcare.ports import Page
 from socialcare.sources.base import (
     RateBudget,
     check_response,
@@ -47,6 +46,7 @@ from socialcare.sources.base import (
     str_or_none,
 )
 from socialcare.sources.context import SourceContext, brand_terms, csv
+from socialcare.sources.ports import Page
 from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState
 
 NAME = "mastodon"

@@ -11,8 +11,8 @@ from typing import Any
 import requests
 
 from socialcare.models import Mention
-from socialcare.ports import Page
 from socialcare.sources.base import get_json, parse_items, require
+from socialcare.sources.ports import Page
 
 
 class ReplaySource:

@@ -31,8 +31,8 @@ from typing import Any
 from socialcare.errors import SourcePayloadError
 from socialcare.models import Mention
 from socialcare.observability import logger
-from socialcare.ports import Page
 from socialcare.sources.base import RateBudget, parse_items, time_key
+from socialcare.sources.ports import Page
 
 MAX_IDS = 50  # ids kept per key; more posts than this in one millisecond do not happen
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from socialcare.errors import SourceAuthError, SourceRateLimited
 from socialcare.observability import count, logger
-from socialcare.ports import Queue, Source, State
+from socialcare.ports import Queue, State
+from socialcare.sources.ports import Source
 
 
 @dataclass

@@ -6,12 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from socialcare import audit, policy
-from socialcare import identify as identity
 from socialcare.brand import Brand
 from socialcare.hashing import Hasher
-from socialcare.incident import IncidentSwitch
-from socialcare.language import choose_language
+from socialcare.identity import matching, policy
+from socialcare.identity.ports import Crm
 from socialcare.models import (
     Classification,
     Decision,
@@ -20,7 +18,10 @@ from socialcare.models import (
     Reason,
     TriageResult,
 )
-from socialcare.ports import Crm, Queue, State
+from socialcare.operations import audit
+from socialcare.operations.incident import IncidentSwitch
+from socialcare.ports import Queue, State
+from socialcare.triage.language import choose_language
 
 
 class Classifier(Protocol):
@@ -38,7 +39,7 @@ class TriageDeps:
     policy: policy.PolicyConfig = field(default_factory=policy.PolicyConfig)
     incident_topics: frozenset[str] = frozenset()  # fixed topics (tests, the decide tool)
     incident: IncidentSwitch | None = None  # the live switch (SSM), read at most once a minute
-    name_matching: identity.NameMatching = "off"  # careful name match: off | review | on
+    name_matching: matching.NameMatching = "off"  # careful name match: off | review | on
 
 
 def seen_key(mention_hash: str) -> str:
@@ -72,7 +73,7 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
     if not verdict.complaint:
         return skip(Reason.NOT_COMPLAINT, **about)
 
-    who = identity.identify(mention, deps.crm, name_matching=deps.name_matching)
+    who = matching.identify(mention, deps.crm, name_matching=deps.name_matching)
     if who.customer is None:
         return skip(who.reason or Reason.NO_CUSTOMER_MATCH, match=who.method, **about)
     customer = who.customer

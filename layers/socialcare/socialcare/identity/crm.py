@@ -5,7 +5,7 @@ or `sqlite:///path` (a SQLite directory). Native adapters (HubSpot, ...) plug in
 from __future__ import annotations
 
 from socialcare.errors import ConfigError
-from socialcare.ports import Crm
+from socialcare.identity.ports import Crm
 
 
 def crm_from_url(
@@ -19,11 +19,11 @@ def crm_from_url(
     if url.startswith(("http://", "https://")):
         if not token:
             raise ConfigError("the HTTP CRM needs a bearer token (SOCIALCARE_CRM_TOKEN)")
-        from socialcare.adapters.http_crm import HttpCrm
+        from socialcare.identity.http_crm import HttpCrm
 
         return HttpCrm(url, token, timeout_s=timeout_s, retries=retries, backoff_s=backoff_s)
     if url.startswith("sqlite:"):
-        from socialcare.adapters.sqlite_crm import SqliteCrm
+        from socialcare.identity.sqlite_crm import SqliteCrm
 
         return SqliteCrm.from_url(url)
     raise ConfigError(f"CRM URL must be http(s)://... or sqlite:///path, got {url[:40]!r}")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from socialcare import names
+from socialcare.identity import names
+from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Mention, Reason
-from socialcare.ports import Crm
 
 NameMatching = Literal["off", "review", "on"]
 

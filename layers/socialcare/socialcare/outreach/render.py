@@ -14,7 +14,7 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from socialcare.brand import Brand
-from socialcare.language import choose_language
+from socialcare.triage.language import choose_language
 
 PLATFORMS = {
     "x": "X",

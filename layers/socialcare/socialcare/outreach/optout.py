@@ -8,10 +8,10 @@ from typing import Any
 
 from socialcare.brand import Brand
 from socialcare.hashing import Hasher
+from socialcare.identity.policy import address_optout_key, optout_key
 from socialcare.observability import count, logger
-from socialcare.policy import address_optout_key, optout_key
+from socialcare.outreach.unsubscribe import TokenError, verify_token
 from socialcare.ports import State
-from socialcare.unsubscribe import TokenError, verify_token
 
 FOREVER_S = 10 * 365 * 86_400  # an opt-out does not lapse; the TTL only bounds the table
 

@@ -15,7 +15,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
 from socialcare.errors import MailError, MailOutcomeUnknown, MailRejected, MailThrottled
-from socialcare.ports import Email
+from socialcare.outreach.ports import Email
 
 _THROTTLED = {
     "TooManyRequestsException",

@@ -2,7 +2,7 @@
 
 For the demo and for small companies (`--crm sqlite:///path`, SQLAlchemy-style: three
 slashes and a relative path, four for an absolute one). Every lookup goes through an
-index: handles, lower-case e-mails, and folded name keys (socialcare.names.search_keys), so
+index: handles, lower-case e-mails, and folded name keys (socialcare.identity.names.search_keys), so
 a name lookup reads the short posting lists of namesakes and near spellings, never the
 whole table. The file *is* customer data (names, addresses): it belongs with the CRM, not with
 socialcare's own state, and is readable only by whoever runs the functions.
@@ -24,8 +24,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from socialcare import names
 from socialcare.errors import BadInputError, ConfigError, CrmError
+from socialcare.identity import names
 from socialcare.models import Customer, Interaction
 
 SCHEMA_VERSION = 2  # 2: name keys are sound-key pairs (p:) and exact tokens (t:)
@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS handles (        -- "platform:handle", lower-case, no
     PRIMARY KEY (handle, customer_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS handles_customer ON handles (customer_id);
-CREATE TABLE IF NOT EXISTS name_keys (      -- socialcare.names.search_keys of the name
+CREATE TABLE IF NOT EXISTS name_keys (      -- socialcare.identity.names.search_keys of the name
     key TEXT NOT NULL,
     customer_id TEXT NOT NULL,
     PRIMARY KEY (key, customer_id)

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from math import exp
 from typing import Literal
 
-from socialcare import language
 from socialcare.brand import Brand
 from socialcare.errors import ConfigError
-from socialcare.lexicon import (
+from socialcare.models import Classification
+from socialcare.triage import language
+from socialcare.triage.lexicon import (
     CLAUSE_BREAKS,
     Hit,
     Lexicon,
@@ -37,7 +38,6 @@ from socialcare.lexicon import (
     load_lexicon,
     tokenize,
 )
-from socialcare.models import Classification
 
 BrandMode = Literal["brand", "any"]
 NEGATION_WINDOW = 3  # tokens before a cue in which a negator flips it

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from socialcare.hashing import Hasher
+from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Reason
-from socialcare.ports import Crm, State
+from socialcare.ports import State
 
 OUR_KIND = "social_outreach"
 # Customer service is "already in contact" after one of these within in_contact_hours, or

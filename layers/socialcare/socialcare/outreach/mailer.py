@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
-from socialcare import policy
 from socialcare.brand import Brand
 from socialcare.errors import (
     ConfigError,
@@ -26,11 +25,14 @@ from socialcare.errors import (
     MailThrottled,
 )
 from socialcare.hashing import Hasher
+from socialcare.identity import policy
+from socialcare.identity.ports import Crm
 from socialcare.models import Decision, OutreachRequest, Reason
 from socialcare.observability import count, logger
-from socialcare.ports import Crm, Email, Mailer, State
-from socialcare.render import Rendered, render
-from socialcare.unsubscribe import make_token
+from socialcare.outreach.ports import Email, Mailer
+from socialcare.outreach.render import Rendered, render
+from socialcare.outreach.unsubscribe import make_token
+from socialcare.ports import State
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Operations: incident mode and the audit line of every decision."""

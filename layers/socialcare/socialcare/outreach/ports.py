@@ -1,0 +1,24 @@
+"""The mail port and the rendered e-mail it sends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Email:
+    """A rendered e-mail: what the mailer hands to the mail port."""
+
+    to: str
+    sender: str
+    reply_to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+class Mailer(Protocol):
+    def send(self, email: Email) -> str: ...

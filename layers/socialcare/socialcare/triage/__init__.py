@@ -1,0 +1,1 @@
+"""Triage: is a post a complaint about us, in which language, about what."""
