@@ -100,9 +100,7 @@ def test_no_statement_allows_a_wildcard_action_or_the_whole_table_api() -> None:
             actions = statement["Action"]
             actions = [actions] if isinstance(actions, str) else actions
             assert not any(a.endswith("*") for a in actions), (function, actions)
-            assert not {"dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"} & set(
-                actions
-            )
+            assert not {"dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"} & set(actions)
 
 
 def test_ses_send_is_scoped_to_the_sender_identity_and_configuration_set() -> None:
