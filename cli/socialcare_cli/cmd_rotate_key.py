@@ -92,15 +92,13 @@ def run(args: argparse.Namespace) -> int:
     if len(keys) > 1 and not args.force:
         left = not_current(boto3.client("dynamodb"), table, kid(keys[0]))
         since = current_since(secrets, secret_id)
-        young = since is not None and datetime.now(UTC) - since < LINK_LIFETIME
-        if left or young:
+        links_until = since + LINK_LIFETIME if since else datetime.min.replace(tzinfo=UTC)
+        if left or datetime.now(UTC) < links_until:
             why = []
             if left:
                 why.append(f"{left} opt-outs are still under the previous key")
-            if young:
-                why.append(
-                    f"opt-out links signed with it work until {since + LINK_LIFETIME:%Y-%m-%d}"
-                )
+            if datetime.now(UTC) < links_until:
+                why.append(f"opt-out links signed with it work until {links_until:%Y-%m-%d}")
             raise ConfigError(
                 "; ".join(why) + ". Rotating again drops that key and with it those opt-outs "
                 "(README, Runbook); --force does it anyway"
