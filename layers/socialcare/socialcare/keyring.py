@@ -53,8 +53,10 @@ class StackKeys:
         self,
         read: Callable[[], tuple[str, ...]],
         clock: Callable[[], float] = time.monotonic,
+        name: str = "the hash key",
     ) -> None:
         self._read = read
+        self._name = name
         self._clock = clock
         self._keys: tuple[str, ...] = ()
         self._read_at = -math.inf
@@ -70,7 +72,7 @@ class StackKeys:
                 self._keys = self._read()
             except Exception as exc:
                 if not self._keys:
-                    raise ConfigError(f"cannot read the hash key: {type(exc).__name__}") from exc
+                    raise ConfigError(f"cannot read {self._name}: {type(exc).__name__}") from exc
                 logger.warning(
                     "hash key not re-read, the cached one stays",
                     extra={"error": type(exc).__name__},

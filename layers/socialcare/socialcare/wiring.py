@@ -60,7 +60,8 @@ def stack_keys(settings: _Settings) -> StackKeys:
     if settings.hash_key:
         return StackKeys.fixed(settings.hash_key, settings.hash_key_previous)
     client = boto3.client("secretsmanager")
-    return StackKeys(lambda: read_hash_keys(client, settings.hash_key_secret))
+    secret = settings.hash_key_secret
+    return StackKeys(lambda: read_hash_keys(client, secret), name=f"secret {secret!r}")
 
 
 __all__ = ["derived_secret"]  # re-exported: tests and tools derive keys the same way
