@@ -103,6 +103,33 @@ def test_no_statement_allows_a_wildcard_action_or_the_whole_table_api() -> None:
             assert not {"dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"} & set(actions)
 
 
+@pytest.mark.parametrize(
+    ("function", "parameters"),
+    [
+        ("TriageMentionsFunction", {"incident": ["ssm:GetParameter"]}),
+        ("SendOutreachFunction", {"outreach-mode": ["ssm:GetParameter"]}),
+        ("IncidentSwitchFunction", {"incident": ["ssm:GetParameter", "ssm:PutParameter"]}),
+    ],
+)
+def test_ssm_reads_its_own_parameter_only(function: str, parameters: dict[str, list[str]]) -> None:
+    found = {}
+    for statement in statements(function):
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        if any(a.startswith("ssm:") for a in actions):
+            found[statement["Resource"]["Fn::Sub"].rsplit("/", 1)[1]] = actions
+    assert found == parameters
+    assert not any(n.startswith("SSM") for n, _ in policy_templates(function))  # Describe on *
+
+
+def test_no_inline_statement_has_a_wildcard_resource() -> None:
+    for function in FUNCTIONS:
+        for statement in statements(function):
+            resources = statement["Resource"]
+            resources = resources if isinstance(resources, list) else [resources]
+            assert "*" not in resources and not any(str(r).endswith(":*") for r in resources)
+
+
 def test_ses_send_is_scoped_to_the_sender_identity_and_configuration_set() -> None:
     (statement,) = [s for s in statements("SendOutreachFunction") if "ses:" in str(s["Action"])]
     assert statement["Action"] == "ses:SendEmail"
