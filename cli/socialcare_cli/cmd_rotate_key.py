@@ -19,6 +19,7 @@ from socialcare.errors import ConfigError
 from socialcare.hashing import Hasher
 from socialcare.keyring import derived_secret, read_hash_keys
 from socialcare.outreach.unsubscribe import make_token
+from socialcare_cli.deployed import stack_outputs
 
 LINK_LIFETIME = timedelta(
     seconds=inspect.signature(make_token).parameters["ttl_s"].default
@@ -43,15 +44,10 @@ def targets(args: argparse.Namespace, cloudformation: Any = None) -> tuple[str, 
         return str(args.secret_id), str(args.table)
     if not args.stack:
         raise ConfigError("give --stack, or both --secret-id and --table")
-    import boto3
-
-    cfn = cloudformation or boto3.client("cloudformation")
-    stack = cfn.describe_stacks(StackName=args.stack)["Stacks"][0]
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-    missing = [k for k in ("HashKeySecretArn", "StateTableName") if k not in outputs]
-    if missing:
-        raise ConfigError(f"stack {args.stack} has no output {', '.join(missing)}")
-    return outputs["HashKeySecretArn"], outputs["StateTableName"]
+    secret, table = stack_outputs(
+        args.stack, ("HashKeySecretArn", "StateTableName"), cloudformation
+    )
+    return secret, table
 
 
 def kid(root_key: str) -> str:

@@ -18,6 +18,7 @@ from socialcare_cli.local_aws import sent_emails
 from socialcare_cli.main import main
 from socialcare_cli.template import Stack
 from tests.conftest import HASH_KEY, context
+from tests.integration.test_pipeline_handlers import drain
 
 METTE = "C-1001"  # the sample's Mette Jensen, mentioned by the replay page
 
@@ -35,13 +36,7 @@ def pipeline(stack: Stack, handler: Any) -> None:
     """Fetch, triage and mail with handlers imported afresh (new containers)."""
     handler("FetchMentionsFunction")({"source": "replay"}, context())
     for function in ("TriageMentionsFunction", "SendOutreachFunction"):
-        logical, _ = stack.sqs_event(function)
-        lambda_local.poll(
-            stack.physical[logical],
-            stack.attributes[(logical, "Arn")],
-            handler(function),
-            function_name=function,
-        )
+        drain(stack, function, handler(function))
 
 
 @pytest.fixture(autouse=True)

@@ -24,14 +24,16 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
         "dynamodb:PutItem": {"cursor#*", "pause#*"},
     },
     "TriageMentionsFunction": {
-        "dynamodb:GetItem": {"seen#*", "optout#*", "person#*"},
+        "dynamodb:GetItem": {"optout#*", "person#*"},
         "dynamodb:PutItem": {"seen#*", "optout#*"},
         "dynamodb:UpdateItem": {"optout#*"},
         "dynamodb:DeleteItem": {"optout#*"},
     },
     "SendOutreachFunction": {
-        f"dynamodb:{action}": {"person#*", "rate#*", "idem#*", "optout#*"}
-        for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        "dynamodb:GetItem": {"person#*", "idem#*", "optout#*"},
+        "dynamodb:PutItem": {"person#*", "idem#*", "optout#*"},
+        "dynamodb:DeleteItem": {"person#*", "idem#*", "optout#*"},
+        "dynamodb:UpdateItem": {"person#*", "rate#*", "idem#*", "optout#*"},
     },
     "UnsubscribeFunction": {
         "dynamodb:PutItem": {"optout#*"},
