@@ -22,7 +22,8 @@ from socialcare.http import make_session
 from socialcare.identity.crm import crm_from_url
 from socialcare.identity.policy import PolicyConfig
 from socialcare.identity.ports import Crm
-from socialcare.keyring import StackHasher, StackKeys, derived_secret, read_hash_keys
+from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
+from socialcare.keyring import derived_secret as derived_secret  # re-exported for the tools
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.outreach.mailer import MailerDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
@@ -62,9 +63,6 @@ def stack_keys(settings: _Settings) -> StackKeys:
     client = boto3.client("secretsmanager")
     secret = settings.hash_key_secret
     return StackKeys(lambda: read_hash_keys(client, secret), name=f"secret {secret!r}")
-
-
-__all__ = ["derived_secret"]  # re-exported: tests and tools derive keys the same way
 
 
 def _crm(settings: TriageSettings | MailerSettings) -> Crm:
