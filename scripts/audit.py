@@ -70,7 +70,7 @@ def read_lock(path: Path) -> dict[str, tuple[str, int]]:
         match = re.match(r"([A-Za-z0-9_.\-]+)(\[[^\]]*\])?==([^\s;]+)", line)
         hashes = line.count("--hash=sha256:")
         if not match or not hashes:
-            broken(f"{path.relative_to(ROOT)}: not pinned with hashes: {line[:60]}")
+            broken(f"{path.name}: not pinned with hashes: {line[:60]}")
         pins[canonicalize_name(match.group(1))] = (match.group(3), hashes)
     return pins
 
