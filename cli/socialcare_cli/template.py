@@ -91,6 +91,10 @@ class Stack:
             return left == right
         if key == "Fn::Not":
             return not self.resolve(arg[0])
+        if key == "Fn::Or":
+            return any(self.resolve(v) for v in arg)
+        if key in ("Fn::Condition", "Condition"):  # !Condition, in short and long form
+            return self.condition(arg)
         return {key: self.resolve(arg)}
 
     def _ref(self, name: str) -> str:

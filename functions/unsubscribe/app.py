@@ -39,7 +39,7 @@ def _refused(error: TokenError) -> Response:
 def confirm() -> Response:
     token = _token()
     try:
-        optout.check(runtime.unsubscribe_secret, token)
+        optout.check(runtime.unsubscribe_keys(), token)
     except TokenError as error:
         return _refused(error)
     text = "Vil du ikke have flere e-mails om dine opslag? / Stop e-mails about your posts?"
@@ -49,7 +49,7 @@ def confirm() -> Response:
 @app.post("/")
 def one_click() -> Response:
     try:
-        optout.unsubscribe(runtime.state, runtime.unsubscribe_secret, _token())
+        optout.unsubscribe(runtime.state, runtime.unsubscribe_keys(), _token())
     except TokenError as error:
         return _refused(error)
     text = "Du får ikke flere af disse e-mails. / You will not get these e-mails again."

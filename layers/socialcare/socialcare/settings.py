@@ -22,6 +22,7 @@ class _Settings(BaseModel):
     # locally (demo, tests) so the tools run without AWS.
     hash_key_secret: str = Field(default="", alias="HASH_KEY_SECRET")
     hash_key: str = Field(default="", alias="SOCIALCARE_HASH_KEY")
+    hash_key_previous: str = Field(default="", alias="SOCIALCARE_HASH_KEY_PREVIOUS")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Self:
@@ -37,7 +38,6 @@ class _Settings(BaseModel):
 
 
 class FetchSettings(_Settings):
-    needs_hash_key: ClassVar[bool] = False  # fetching hashes nothing: posts pass through
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
     replay_url: str = Field(default="", alias="REPLAY_URL")

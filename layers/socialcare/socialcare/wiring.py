@@ -6,8 +6,6 @@ boto3 honours AWS_ENDPOINT_URL, which is how the demo and tests point it at the 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,14 +18,16 @@ from socialcare.adapters.dynamodb import DynamoState
 from socialcare.adapters.sqs import SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
-from socialcare.hashing import Hasher
 from socialcare.http import make_session
 from socialcare.identity.crm import crm_from_url
 from socialcare.identity.policy import PolicyConfig
 from socialcare.identity.ports import Crm
+from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
+from socialcare.keyring import derived_secret as derived_secret  # re-exported for the tools
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.outreach.mailer import MailerDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
+from socialcare.outreach.unsubscribe import UnsubscribeKey
 from socialcare.pipeline import TriageDeps
 from socialcare.settings import (
     FetchSettings,
@@ -37,7 +37,7 @@ from socialcare.settings import (
     WebhookSettings,
     _Settings,
 )
-from socialcare.sources import build_source
+from socialcare.sources import build_source, sweep
 from socialcare.sources.graph import GraphApi
 from socialcare.sources.ports import Source
 from socialcare.sources.replay import ReplaySource
@@ -55,13 +55,14 @@ def _secret(name: str) -> str:
         raise ConfigError(f"cannot read secret {name!r}: {type(exc).__name__}") from exc
 
 
-def hash_key(settings: _Settings) -> str:
-    return settings.hash_key or _secret(settings.hash_key_secret)
-
-
-def derived_secret(key: str, purpose: str) -> str:
-    """One stored secret, a separate key per purpose (hashing, unsubscribe tokens)."""
-    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+def stack_keys(settings: _Settings) -> StackKeys:
+    """The hash key and the one before the last rotation (keyring.py); locally
+    SOCIALCARE_HASH_KEY (and _PREVIOUS) stand in for the secret."""
+    if settings.hash_key:
+        return StackKeys.fixed(settings.hash_key, settings.hash_key_previous)
+    client = boto3.client("secretsmanager")
+    secret = settings.hash_key_secret
+    return StackKeys(lambda: read_hash_keys(client, secret), name=f"secret {secret!r}")
 
 
 def _crm(settings: TriageSettings | MailerSettings) -> Crm:
@@ -111,6 +112,8 @@ class FetchDeps:
 
 def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
     settings = FetchSettings.from_env(env)
+    # Cursors remember posts by keyed digest (sweep.py); a rotation re-reads a few posts.
+    sweep.use_digest_key(stack_keys(settings).derived("cursor")[0])
     return FetchDeps(
         settings=settings,
         state=DynamoState(boto3.client("dynamodb"), settings.state_table),
@@ -133,7 +136,7 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         classifier=RuleClassifier(brand),
         crm=_crm(settings),
         state=state,
-        hasher=Hasher(derived_secret(hash_key(settings), "hash")),
+        hasher=StackHasher(stack_keys(settings)),
         max_post_age=timedelta(hours=settings.max_post_age_hours),
         policy=PolicyConfig(
             in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
@@ -166,7 +169,7 @@ class MailerRuntime:
 
 def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> MailerRuntime:
     settings = MailerSettings.from_env(env)
-    key = hash_key(settings)
+    keys = stack_keys(settings)
     dynamodb = boto3.client("dynamodb")
     deps = MailerDeps(
         brand=brand or load_brand(),
@@ -175,11 +178,11 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         ),
         crm=_crm(settings),
         state=DynamoState(dynamodb, settings.state_table),
-        hasher=Hasher(derived_secret(key, "hash")),
+        hasher=StackHasher(keys),
         sender=settings.sender,
         reply_to=settings.reply_to,
         unsubscribe_base=settings.unsubscribe_url,
-        unsubscribe_secret=derived_secret(key, "unsubscribe"),
+        unsubscribe_secret=keys.derived("unsubscribe")[0],  # links are signed by the current key
         review_address=settings.review_address,
         max_post_age=timedelta(hours=settings.max_post_age_hours),
         cooldown=timedelta(days=settings.cooldown_days),
@@ -198,18 +201,23 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
 @dataclass
 class OptOutRuntime:
     state: DynamoState
-    hasher: Hasher
-    unsubscribe_secret: str
+    hasher: StackHasher
+    keys: StackKeys
     brand: Brand
+
+    def unsubscribe_keys(self) -> list[UnsubscribeKey]:
+        """Each key's link-signing secret with its fingerprint: links signed before a
+        rotation still work for their 90 days."""
+        return list(zip(self.keys.derived("unsubscribe"), self.hasher.kids, strict=True))
 
 
 def optout_runtime(env: dict[str, str] | None = None) -> OptOutRuntime:
     settings = OptOutSettings.from_env(env)
-    key = hash_key(settings)
+    keys = stack_keys(settings)
     return OptOutRuntime(
         state=DynamoState(boto3.client("dynamodb"), settings.state_table),
-        hasher=Hasher(derived_secret(key, "hash")),
-        unsubscribe_secret=derived_secret(key, "unsubscribe"),
+        hasher=StackHasher(keys),
+        keys=keys,
         brand=load_brand(),
     )
 

@@ -156,8 +156,10 @@ def send_outreach(
     # A DLQ redrive can come days later: never write about an old post.
     if now - req.post_created_at > deps.max_post_age:
         return decide(Reason.STALE)
-    if deps.state.holder(policy.optout_key(req.customer_hash)) or deps.state.holder(
-        policy.address_optout_key(deps.hasher.address(req.email))
+    # Under triage's hash too: around a key rotation it may be a key this container has
+    # not re-read yet.
+    if deps.state.holder(policy.optout_key(req.customer_hash)) or policy.opted_out(
+        deps.state, deps.hasher, req.customer_ref, req.email
     ):
         return decide(Reason.OPTED_OUT)
     if mode == "review" and not deps.review_address:
