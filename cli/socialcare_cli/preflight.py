@@ -335,11 +335,11 @@ class Aws:
                     f"status {dkim.get('Status', 'unknown')}",
                     f"publish SenderDomainDkimRecord1-3 ({outputs}); SES checks within 72 hours",
                 )
-            mail_from = found.get("MailFromAttributes", {})
-            if mail_from.get("MailFromDomainStatus") != "SUCCESS":
+            status = found.get("MailFromAttributes", {}).get("MailFromDomainStatus", "unknown")
+            if status != "SUCCESS":
                 report.block(
-                    f"MAIL FROM {mail_from.get('MailFromDomain', '')}",
-                    f"status {mail_from.get('MailFromDomainStatus', 'unknown')}",
+                    f"MAIL FROM {cfg.params['MailFromSubdomain']}.{identity}",
+                    f"status {status}",
                     f"publish SenderDomainMailFromMxRecord and ...SpfRecord ({outputs})",
                 )
 
