@@ -129,10 +129,10 @@ def test_pilot_clear_empties_the_list(
 
 
 def test_outside_the_send_window_requests_wait_on_the_queue(stack: Stack, aws: str) -> None:
-    # A window on a weekday three days from today (brand time zone): closed now, whatever
-    # the date and hour the test runs at.
+    # Tomorrow noon (brand time zone): closed now and 12 to 36 hours away, whatever the
+    # date and hour the test runs at, so no post here (at most an hour old) is stale by then.
     today = datetime.now(ZoneInfo("Europe/Copenhagen")).weekday()
-    closed = f"{DAYS[(today + 3) % 7]} 00:00-24:00"
+    closed = f"{DAYS[(today + 1) % 7]} 12:00-13:00"
     fetch(stack)
     run(stack, "TriageMentionsFunction")
     for _ in range(4):  # more rounds than maxReceiveCount: nothing may reach the DLQ
