@@ -26,7 +26,14 @@ from socialcare.triage.language import choose_language
 
 
 class Classifier(Protocol):
-    def classify(self, text: str, lang_hint: str | None = None) -> Classification: ...
+    def classify(
+        self,
+        text: str,
+        lang_hint: str | None = None,
+        *,
+        addressed: bool = False,
+        stars: int | None = None,
+    ) -> Classification: ...
 
 
 @dataclass
@@ -70,7 +77,9 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
     if not deps.state.claim(seen_key(mention_hash), mention.fetch_id, ttl, reentrant=True):
         return skip(Reason.DUPLICATE)
 
-    verdict = deps.classifier.classify(mention.text, mention.lang)
+    verdict = deps.classifier.classify(
+        mention.text, mention.lang, addressed=mention.addressed, stars=mention.stars
+    )
     about = {"language": verdict.language, "topics": verdict.topics}
     if not verdict.complaint:
         return skip(Reason.NOT_COMPLAINT, **about)
