@@ -32,14 +32,16 @@ PLACEHOLDER_HOSTS = {"example.com", "example.net", "example.org", "localhost"}
 DEMO_BRAND = "Lynet Bredbånd"  # the fictional brand the repository ships
 DEMO_PHONE = "+45 70 00 00 00"
 SOURCES = ("X", "Bluesky", "Mastodon", "Trustpilot", "Reddit", "Facebook", "Instagram")
-# What each enabled source's secret must hold (README, Sources); Mastodon's is optional.
-SECRET_KEYS = {
-    "X": ("XSourceSecret", ["bearer_token"]),
-    "Bluesky": ("BlueskySourceSecret", ["identifier", "app_password"]),
-    "Trustpilot": ("TrustpilotSourceSecret", ["api_key", "api_secret"]),
-    "Reddit": ("RedditSourceSecret", ["client_id", "client_secret"]),
-    "Facebook": ("MetaSourceSecret", ["app_secret", "verify_token", "page_access_token"]),
-    "Instagram": ("MetaSourceSecret", ["app_secret", "verify_token", "page_access_token"]),
+# What each enabled source's secret must hold, as its code reads it (one of each group);
+# Mastodon's tokens and Trustpilot's login (for reviewers' e-mails) are optional.
+_META = [("app_secret",), ("verify_token",), ("page_access_token", "access_token")]
+SECRET_KEYS: dict[str, tuple[str, list[tuple[str, ...]]]] = {
+    "X": ("XSourceSecret", [("bearer_token",)]),
+    "Bluesky": ("BlueskySourceSecret", [("identifier", "handle"), ("app_password", "password")]),
+    "Trustpilot": ("TrustpilotSourceSecret", [("api_key",)]),
+    "Reddit": ("RedditSourceSecret", [("client_id",), ("client_secret",)]),
+    "Facebook": ("MetaSourceSecret", _META),
+    "Instagram": ("MetaSourceSecret", _META),
 }
 
 
@@ -352,15 +354,18 @@ class Aws:
     def check_source_secrets(self, cfg: Config, report: Report) -> None:
         import json
 
-        for source, (logical, keys) in SECRET_KEYS.items():
-            if cfg.params[f"Enable{source}"] != "true":
+        checked = set()
+        for source, (logical, groups) in SECRET_KEYS.items():
+            if cfg.params[f"Enable{source}"] != "true" or logical in checked:
                 continue
+            checked.add(logical)
             arn, value = self.secret(logical)
             try:
                 data = json.loads(value)
             except ValueError:
                 data = {}
-            empty = [k for k in keys if not (isinstance(data, dict) and data.get(k))]
+            held = data if isinstance(data, dict) else {}
+            empty = [" or ".join(g) for g in groups if not any(held.get(k) for k in g)]
             if empty:
                 report.block(
                     logical,
