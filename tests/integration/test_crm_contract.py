@@ -247,7 +247,7 @@ def test_directory_lookups_use_indexes_not_scans(sqlite_path: Path) -> None:
     crm.find_by_name("Søren Ærø-Hansen", 20)
     crm.interactions("T-10", NOW - timedelta(days=30))
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) >= 7
+    assert len(selects) >= 5  # handles live beside the customer: one statement each
     for sql in selects:
         plan = [row[-1] for row in crm._db.execute(f"EXPLAIN QUERY PLAN {sql}")]
         # "cand" (namesakes from the pair index) and "hit" (the best `limit` of them) are

@@ -12,18 +12,22 @@ from dataclasses import dataclass
 from typing import Literal
 
 from socialcare.identity import names
+from socialcare.identity.blocking import TooManyCandidates
 from socialcare.identity.ports import Crm
+from socialcare.identity.similarity import score
 from socialcare.models import Customer, Mention, Reason
 
 NameMatching = Literal["off", "review", "on"]
 
 # A name match needs its best candidate at or above ACCEPT, and no other candidate within
-# MARGIN of it. With these, "Søren Hansen" vs two "Søren Hansen"s, or vs "Søren Ærø
-# Hansen" (a dropped middle name, 95), is ambiguous; "Anne Holm" never takes "Ane Holm"
-# (94) alone; "Soeren Aeroe Hansen" takes "Søren Ærø-Hansen" (100) over "Søren Hansen" (86).
+# MARGIN of it (similarity.py). With these, "Søren Hansen" vs two "Søren Hansen"s, or vs
+# "Søren Ærø Hansen" (a dropped middle name, 95, either way round), is ambiguous; "Anne
+# Holm" never takes "Ane Holm" (94) alone, nor "Camilla Jensen" a "Kamilla Jensen" (94).
 ACCEPT = 95.0
 MARGIN = 10.0
-CANDIDATES = 20  # asked of the CRM per name; more than MARGIN-close rivals ever need
+# Asked of the CRM per name. Adapters rank every candidate sharing a name key by the
+# project's score (blocking.py), so the best few are the true best: two suffice to decide.
+CANDIDATES = 20
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,13 @@ def by_name(mention: Mention, crm: Crm) -> Identity:
     query = names.Name.parse(mention.display_name)
     if not query.usable:
         return Identity(None, None, Reason.NO_CUSTOMER_MATCH)
-    candidates = {c.id: c for c in crm.find_by_name(mention.display_name or "", CANDIDATES)}
+    try:
+        found = crm.find_by_name(mention.display_name or "", CANDIDATES)
+    except TooManyCandidates:  # the CRM could not list them all: rivals may be missing
+        return Identity(None, "name", Reason.AMBIGUOUS_MATCH)
+    candidates = {c.id: c for c in found}
     scored = sorted(
-        ((names.score(query, names.Name.parse(c.name)), c) for c in candidates.values()),
+        ((score(query, names.Name.parse(c.name)), c) for c in candidates.values()),
         key=lambda pair: pair[0],
         reverse=True,
     )

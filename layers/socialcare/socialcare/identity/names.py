@@ -1,4 +1,4 @@
-"""Danish-aware name folding and scoring, for the careful name match in identify.py.
+"""Danish-aware personal names: folding, parsing into parts, and the sound key of a part.
 
 Both sides (the profile's display name and the CRM's name) are folded to one skeleton:
 lower-case, punctuation and hyphens to spaces, æ/ae→e, ø/oe→o, å/aa→a, other accents
@@ -6,28 +6,61 @@ dropped. "Søren Ærø-Hansen", "Soeren Aeroe Hansen" and "Soren Aero Hansen" al
 "soren ero hansen". Measured on 100k names, this beat unidecode (which maps æ→ae, ø→o and
 so misaligns "Soeren"); see shared notes "text-and-names".
 
-Scores are 0-100 (rapidfuzz). Order does not count ("Hansen, Søren"); a name given with
-fewer tokens than the CRM holds (a dropped middle name) still scores high, so two such
-candidates tie and nobody is contacted.
+Each part of a name also gets its *sound*: the skeleton with the spellings a Danish reader
+says alike rewritten to one (c/k/ch, ph/f, th/t, d/t before -sen, double letters, j/i after
+a vowel, ...), and its *key*: the sound's consonants (a leading vowel kept as "*"), so
+"Søren"/"Sørn", "Hansen"/"Hanssen"/"Hanson" and "Camilla"/"Kamilla" share a key. Two
+parts can only be the same name when their keys are equal: the score (similarity.py)
+compares only such parts, and the directory's candidate keys (blocking.py) are built
+from the same keys, which is what makes the candidate search provably complete.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from itertools import combinations
-
-from rapidfuzz import fuzz
+from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import combinations, pairwise
 
 # Danish digraphs first (the two spellings of one letter), then the letters themselves.
 _DIGRAPHS = (("aa", "a"), ("ae", "e"), ("oe", "o"))
 _LETTERS = str.maketrans({"å": "a", "æ": "e", "ø": "o", "ä": "e", "ö": "o", "ß": "ss"})
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+VOWELS = "aeiouy"
 
-# A dropped middle name ("Søren Hansen" for "Søren Ærø Hansen") scores this much: enough to
-# be accepted alone, close enough to an exact match that both count as rivals.
-SUBSET_SCORE = 95.0
+# One spelling per sound, applied in this order to a folded part. Each line is a pair of
+# spellings Danes write for one name: Schou/Skou, Schmidt/Smidt, Christian/Kristian,
+# Beck/Bek, Philip/Filip, Thomas/Tomas, Kjeld/Keld, Cecilie/Sesilie, Carl/Karl,
+# Alexander/Aleksander, Lauritzen/Lauritsen, Winther/Vinther, Kaj/Kai, Meyer/Meier,
+# Brandt/Brant, Svendsen/Svensen, Krogh/Krog and Dahl/Dal.
+_SOUNDS = tuple(
+    (re.compile(pattern), spelling)
+    for pattern, spelling in (
+        (r"sch(?=[aeiouy])", "sk"),
+        (r"sch", "s"),
+        (r"ch", "k"),
+        (r"ck", "k"),
+        (r"ph", "f"),
+        (r"th", "t"),
+        (r"kj", "k"),
+        (r"qu", "kv"),
+        (r"q", "k"),
+        (r"c(?=[eiy])", "s"),
+        (r"c", "k"),
+        (r"x", "ks"),
+        (r"z", "s"),
+        (r"w", "v"),
+        (r"(?<=[aeiouy])j", "i"),
+        (r"(?<=[aeiou])y(?=[aeiou])", "i"),
+        (r"dt", "t"),
+        (r"nds", "ns"),
+        (r"(?<=.)h", ""),
+    )
+)
+_D_BEFORE_SEN = re.compile(r"(?<=.)d(?=[a-z]*sen$)")  # Pedersen/Petersen, Lauridsen/Lauritsen
+_REPEATS = re.compile(r"(.)\1+")
+_VOWEL_RUN = re.compile(f"[{VOWELS}]+")
 
 
 def fold(text: str | None) -> str:
@@ -43,20 +76,61 @@ def fold(text: str | None) -> str:
     return " ".join(value.split())
 
 
+@lru_cache(maxsize=65_536)
+def sound(part: str) -> str:
+    """One spelling for the ways Danes write a folded name part ("christensen" ->
+    "kristensen", "pedersen" -> "petersen", "anne" -> "ane")."""
+    for pattern, spelling in _SOUNDS:
+        part = pattern.sub(spelling, part)
+    part = _D_BEFORE_SEN.sub("t", part)
+    return _REPEATS.sub(r"\1", part)
+
+
+@lru_cache(maxsize=65_536)
+def key(part: str) -> str:
+    """The sound's consonants, a leading vowel kept as "*": the parts a rule may compare
+    ("soren"/"sorn" -> "srn", "anne"/"ane" -> "*n", "camilla"/"kamilla" -> "kml")."""
+    said = sound(part)
+    if not said:
+        return ""
+    head = "*" if said[0] in VOWELS else said[0]
+    return _REPEATS.sub(r"\1", head + _VOWEL_RUN.sub("", said[1:]))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A name part as the rule compares it: one token, or two neighbours written as one
+    ("Anne-Mette" / "Annemette"). `span` is the token positions it covers."""
+
+    text: str
+    span: tuple[int, ...]
+
+    @property
+    def sound(self) -> str:
+        return sound(self.text)
+
+    @property
+    def key(self) -> str:
+        return key(self.text)
+
+
 @dataclass(frozen=True)
 class Name:
-    """A folded personal name: full tokens (2+ letters) and initials (single letters)."""
+    """A folded personal name: full tokens (2+ letters) in the order given-first, and
+    initials (single letters)."""
 
     full: tuple[str, ...]
     initials: tuple[str, ...]
+    units: tuple[Unit, ...] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        singles = [Unit(t, (i,)) for i, t in enumerate(self.full)]
+        joined = [Unit(a + b, (i, i + 1)) for i, (a, b) in enumerate(pairwise(self.full))]
+        object.__setattr__(self, "units", tuple(singles + joined))
 
     @classmethod
     def parse(cls, text: str | None) -> Name:
-        tokens = [t for t in fold(text).split() if not t.isdigit()]
-        return cls(
-            full=tuple(t for t in tokens if len(t) > 1),
-            initials=tuple(t for t in tokens if len(t) == 1),
-        )
+        return _parse(text or "")
 
     @property
     def usable(self) -> bool:
@@ -67,21 +141,21 @@ class Name:
     def skeleton(self) -> str:
         return " ".join(self.full)
 
-
-def _initials_fit(query: Name, candidate: Name) -> bool:
-    """Each initial the profile gives must start one of the candidate's names."""
-    starts = {t[0] for t in candidate.full} | set(candidate.initials)
-    return all(i in starts for i in query.initials)
+    def unit_pairs(self) -> list[tuple[Unit, Unit]]:
+        """Every two units that cover different tokens: what two names must share."""
+        return [(a, b) for a, b in combinations(self.units, 2) if not set(a.span) & set(b.span)]
 
 
-def score(query: Name, candidate: Name) -> float:
-    """How well a profile's name fits a customer's name, 0-100, order-insensitive."""
-    if not query.full or not candidate.full or not _initials_fit(query, candidate):
-        return 0.0
-    value = float(fuzz.token_sort_ratio(query.skeleton, candidate.skeleton))
-    if len(query.full) >= 2 and set(query.full) < set(candidate.full):
-        value = max(value, SUBSET_SCORE)
-    return value
+@lru_cache(maxsize=16_384)
+def _parse(text: str) -> Name:
+    family, comma, given = text.partition(",")
+    if comma and family.strip() and given.strip() and "," not in given:
+        text = f"{given} {family}"  # "Hansen, Søren": the CRM's surname-first form
+    tokens = [t for t in fold(text).split() if not t.isdigit()]
+    return Name(
+        full=tuple(t for t in tokens if len(t) > 1),
+        initials=tuple(t for t in tokens if len(t) == 1),
+    )
 
 
 def _letters(text: str) -> str:
@@ -119,27 +193,3 @@ def same_place(location: str | None, city: str | None) -> bool:
         return False
     n = len(place)
     return any(where[i : i + n] == place for i in range(len(where) - n + 1))
-
-
-_VOWELS = re.compile(r"(?<=.)[aeiouy]")
-_REPEATS = re.compile(r"(.)\1+")
-
-
-def sound_key(token: str) -> str:
-    """A crude spelling-tolerant key of one folded token: first letter, then consonants,
-    repeats collapsed ("hansen", "hanssen", "hansson" -> "hnsn"; "anne", "ane" -> "an")."""
-    return _REPEATS.sub(r"\1", _VOWELS.sub("", token))
-
-
-def search_keys(text: str | None) -> set[str]:
-    """What a directory indexes a name under, and what a name query looks up.
-
-    `p:` keys are unordered pairs of sound keys: a customer is a candidate only when two of
-    their names sound like two of the query's (first and last, in any order, with or
-    without middle names), so a lookup reads the short list of namesakes and near
-    spellings ("Jens Hanssen" for "Jens Hansen", which then makes the match ambiguous),
-    never all the Hansens. `t:` keys (exact folded tokens) rank the candidates.
-    """
-    tokens = Name.parse(text).full
-    sounds = sorted(sound_key(t) for t in tokens)
-    return {f"t:{t}" for t in tokens} | {f"p:{a}|{b}" for a, b in combinations(sounds, 2)}

@@ -1,0 +1,74 @@
+"""Candidate keys for a name, and the search every CRM adapter makes with them.
+
+The score (similarity.py) is 0 unless two names pair at least two parts with equal sound
+keys. So a customer can only score above 0 against a query when one unordered pair of
+their part keys equals one of the query's: the *name keys* below ("hnsn+srn" for "Søren
+Hansen"). A directory that indexes every customer under all their name keys, and a query
+that looks up all of its own, finds every customer the rule can rate at all — in
+particular every rival within MARGIN of the best. tests/unit/test_blocking.py checks this
+property against a full scan on generated directories.
+
+`search_by_keys` is that search for a CRM that can only match a stored key exactly (the
+HTTP contract's `name_key`, a vendor CRM's custom field): one search per key, then the
+project's own scoring. Adapters return the best `limit` by score, never the CRM's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from hashlib import blake2b
+from typing import TypeVar
+
+from socialcare.identity.names import Name
+from socialcare.identity.similarity import score
+from socialcare.models import Customer
+
+T = TypeVar("T")
+KEYS_VERSION = "1"  # stored keys of another version must be rebuilt (docs/crm-api.yaml)
+
+
+class TooManyCandidates(Exception):
+    """A key search came back full: the CRM may hold more, so the candidates are not
+    known to be complete and no name match may be made on them."""
+
+
+def name_keys(name: Name) -> set[str]:
+    """The unordered pairs of part keys a name is found by ("hnsn+srn")."""
+    return {"+".join(sorted((a.key, b.key))) for a, b in name.unit_pairs()}
+
+
+def key_hash(key: str) -> int:
+    """A name key as a signed 64-bit integer (SQLite's INTEGER): compact and fast to
+    compare. A collision only adds candidates, which the score then rejects."""
+    return int.from_bytes(blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+def best(query: Name, named: Iterable[tuple[str, str, T]], limit: int) -> list[T]:
+    """The best `limit` of (name, id, item) by score (ties by id), none that score 0."""
+    scored = [(score(query, Name.parse(name)), cid, item) for name, cid, item in named]
+    scored = [s for s in scored if s[0] > 0]
+    scored.sort(key=lambda s: (-s[0], s[1]))
+    return [item for _, _, item in scored[:limit]]
+
+
+def rank(query: Name, customers: Iterable[Customer], limit: int) -> list[Customer]:
+    """The best `limit` customers by score (ties by id), none that score 0."""
+    return best(query, ((c.name, c.id, c) for c in customers), limit)
+
+
+def search_by_keys(
+    name: str, search: Callable[[str, int], list[Customer]], limit: int, per_key: int = 100
+) -> list[Customer]:
+    """Every customer sharing a name key with `name`, asked one key at a time through
+    `search(key, per_key)`, ranked by the project's score. A key that returns `per_key`
+    customers may have more: that raises TooManyCandidates rather than decide on part."""
+    query = Name.parse(name)
+    if not query.usable:
+        return []
+    found: dict[str, Customer] = {}
+    for key in sorted(name_keys(query)):
+        batch = search(f"{KEYS_VERSION}:{key}", per_key)
+        if len(batch) >= per_key:
+            raise TooManyCandidates(f"a name key matched {len(batch)}+ customers")
+        found.update((c.id, c) for c in batch)
+    return rank(query, found.values(), limit)
