@@ -16,10 +16,11 @@ project's own scoring. Adapters return the best `limit` by score, never the CRM'
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from hashlib import blake2b
 from typing import TypeVar
 
-from socialcare.identity.names import Name
+from socialcare.identity.names import Name, key, key_pairs
 from socialcare.identity.similarity import score
 from socialcare.models import Customer
 
@@ -34,13 +35,28 @@ class TooManyCandidates(Exception):
 
 def name_keys(name: Name) -> set[str]:
     """The unordered pairs of part keys a name is found by ("hnsn+srn")."""
-    return {"+".join(sorted((a.key, b.key))) for a, b in name.unit_pairs()}
+    return {f"{a}+{b}" for a, b in key_pairs(name.full)}
 
 
-def key_hash(key: str) -> int:
-    """A name key as a signed 64-bit integer (SQLite's INTEGER): compact and fast to
-    compare. A collision only adds candidates, which the score then rejects."""
-    return int.from_bytes(blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+@lru_cache(maxsize=65_536)
+def _part_hash(part_key: str) -> int:
+    return int.from_bytes(blake2b(part_key.encode(), digest_size=8).digest(), "big")
+
+
+def _pair_hash(a: str, b: str) -> int:
+    mixed = (_part_hash(a) * 0x9E3779B97F4A7C15 + _part_hash(b)) & 0xFFFF_FFFF_FFFF_FFFF
+    return mixed - (1 << 64) if mixed >> 63 else mixed
+
+
+@lru_cache(maxsize=16_384)
+def pair_hashes(full: tuple[str, ...]) -> frozenset[int]:
+    """The name keys of a name's tokens as signed 64-bit integers (SQLite's INTEGER):
+    compact and fast to compare, and cheap to compute from the parts' hashes. A collision
+    only adds candidates, which the score then rejects."""
+    if len(full) == 2:  # most names: one pair, no joined unit
+        a, b = key(full[0]), key(full[1])
+        return frozenset((_pair_hash(a, b) if a <= b else _pair_hash(b, a),))
+    return frozenset(_pair_hash(a, b) for a, b in key_pairs(full))
 
 
 def best(query: Name, named: Iterable[tuple[str, str, T]], limit: int) -> list[T]:

@@ -73,11 +73,16 @@ def by_name(mention: Mention, crm: Crm) -> Identity:
     except TooManyCandidates:  # the CRM could not list them all: rivals may be missing
         return Identity(None, "name", Reason.AMBIGUOUS_MATCH)
     candidates = {c.id: c for c in found}
-    scored = sorted(
-        ((score(query, names.Name.parse(c.name)), c) for c in candidates.values()),
-        key=lambda pair: pair[0],
-        reverse=True,
+    return choose(
+        mention, [(score(query, names.Name.parse(c.name)), c) for c in candidates.values()]
     )
+
+
+def choose(mention: Mention, scored: list[tuple[float, Customer]]) -> Identity:
+    """The rule on scored candidates: the best at or above ACCEPT, no other within MARGIN
+    of it, and corroborated. Any candidates may be given, as long as every one within
+    MARGIN of the best is among them (the bench's full scan gives them all)."""
+    scored = sorted(scored, key=lambda pair: pair[0], reverse=True)
     if not scored or scored[0][0] < ACCEPT:
         return Identity(None, None, Reason.NO_CUSTOMER_MATCH)
     best_score, best = scored[0]

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from itertools import combinations, pairwise
 
 # Danish digraphs first (the two spellings of one letter), then the letters themselves.
@@ -35,27 +35,27 @@ VOWELS = "aeiouy"
 # Alexander/Aleksander, Lauritzen/Lauritsen, Winther/Vinther, Kaj/Kai, Meyer/Meier,
 # Brandt/Brant, Svendsen/Svensen, Krogh/Krog and Dahl/Dal.
 _SOUNDS = tuple(
-    (re.compile(pattern), spelling)
-    for pattern, spelling in (
-        (r"sch(?=[aeiouy])", "sk"),
-        (r"sch", "s"),
-        (r"ch", "k"),
-        (r"ck", "k"),
-        (r"ph", "f"),
-        (r"th", "t"),
-        (r"kj", "k"),
-        (r"qu", "kv"),
-        (r"q", "k"),
-        (r"c(?=[eiy])", "s"),
-        (r"c", "k"),
-        (r"x", "ks"),
-        (r"z", "s"),
-        (r"w", "v"),
-        (r"(?<=[aeiouy])j", "i"),
-        (r"(?<=[aeiou])y(?=[aeiou])", "i"),
-        (r"dt", "t"),
-        (r"nds", "ns"),
-        (r"(?<=.)h", ""),
+    (trigger, re.compile(pattern), spelling)
+    for trigger, pattern, spelling in (
+        ("sch", r"sch(?=[aeiouy])", "sk"),
+        ("sch", r"sch", "s"),
+        ("ch", r"ch", "k"),
+        ("ck", r"ck", "k"),
+        ("ph", r"ph", "f"),
+        ("th", r"th", "t"),
+        ("kj", r"kj", "k"),
+        ("qu", r"qu", "kv"),
+        ("q", r"q", "k"),
+        ("c", r"c(?=[eiy])", "s"),
+        ("c", r"c", "k"),
+        ("x", r"x", "ks"),
+        ("z", r"z", "s"),
+        ("w", r"w", "v"),
+        ("j", r"(?<=[aeiouy])j", "i"),
+        ("y", r"(?<=[aeiou])y(?=[aeiou])", "i"),
+        ("dt", r"dt", "t"),
+        ("nds", r"nds", "ns"),
+        ("h", r"(?<=.)h", ""),
     )
 )
 _D_BEFORE_SEN = re.compile(r"(?<=.)d(?=[a-z]*sen$)")  # Pedersen/Petersen, Lauridsen/Lauritsen
@@ -67,7 +67,13 @@ def fold(text: str | None) -> str:
     """The skeleton of a name, city or handle: folded tokens joined by single spaces."""
     if not text:
         return ""
-    value = unicodedata.normalize("NFKC", text).casefold().translate(_LETTERS)
+    return " ".join(filter(None, map(_fold_word, text.split())))
+
+
+@lru_cache(maxsize=65_536)
+def _fold_word(word: str) -> str:
+    """fold() of one whitespace-separated word (names repeat their words: cached)."""
+    value = unicodedata.normalize("NFKC", word).casefold().translate(_LETTERS)
     # Drop remaining accents (é, ü...), keeping the base letter.
     value = "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
     value = _NOT_ALNUM.sub(" ", value)
@@ -80,21 +86,33 @@ def fold(text: str | None) -> str:
 def sound(part: str) -> str:
     """One spelling for the ways Danes write a folded name part ("christensen" ->
     "kristensen", "pedersen" -> "petersen", "anne" -> "ane")."""
-    for pattern, spelling in _SOUNDS:
-        part = pattern.sub(spelling, part)
+    for trigger, pattern, spelling in _SOUNDS:
+        if trigger in part:  # a substring test is far cheaper than the pattern
+            part = pattern.sub(spelling, part)
     part = _D_BEFORE_SEN.sub("t", part)
     return _REPEATS.sub(r"\1", part)
+
+
+def _consonants(said: str) -> str:
+    if not said:
+        return ""
+    head = "*" if said[0] in VOWELS else said[0]
+    return _REPEATS.sub(r"\1", head + _VOWEL_RUN.sub("", said[1:]))
 
 
 @lru_cache(maxsize=65_536)
 def key(part: str) -> str:
     """The sound's consonants, a leading vowel kept as "*": the parts a rule may compare
     ("soren"/"sorn" -> "srn", "anne"/"ane" -> "*n", "camilla"/"kamilla" -> "kml")."""
-    said = sound(part)
-    if not said:
-        return ""
-    head = "*" if said[0] in VOWELS else said[0]
-    return _REPEATS.sub(r"\1", head + _VOWEL_RUN.sub("", said[1:]))
+    return _consonants(sound(part))
+
+
+@lru_cache(maxsize=65_536)
+def joined(first: str, second: str) -> tuple[str, str]:
+    """Sound and key of two neighbouring parts written as one ("anne"+"mette"): from the
+    parts' sounds, so it is cheap; "Annemette" as one word gets the same key."""
+    said = _REPEATS.sub(r"\1", sound(first) + sound(second))
+    return said, _consonants(said)
 
 
 @dataclass(frozen=True)
@@ -104,14 +122,16 @@ class Unit:
 
     text: str
     span: tuple[int, ...]
+    sound: str
+    key: str
 
-    @property
-    def sound(self) -> str:
-        return sound(self.text)
-
-    @property
-    def key(self) -> str:
-        return key(self.text)
+    @classmethod
+    def of(cls, full: tuple[str, ...], start: int, width: int = 1) -> Unit:
+        if width == 1:
+            part = full[start]
+            return cls(part, (start,), sound(part), key(part))
+        a, b = full[start], full[start + 1]
+        return cls(a + b, (start, start + 1), *joined(a, b))
 
 
 @dataclass(frozen=True)
@@ -121,12 +141,15 @@ class Name:
 
     full: tuple[str, ...]
     initials: tuple[str, ...]
-    units: tuple[Unit, ...] = field(init=False, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        singles = [Unit(t, (i,)) for i, t in enumerate(self.full)]
-        joined = [Unit(a + b, (i, i + 1)) for i, (a, b) in enumerate(pairwise(self.full))]
-        object.__setattr__(self, "units", tuple(singles + joined))
+    @cached_property
+    def units(self) -> tuple[Unit, ...]:
+        """Each token, then each two neighbours as one."""
+        n = len(self.full)
+        return tuple(
+            [Unit.of(self.full, i) for i in range(n)]
+            + [Unit.of(self.full, i, 2) for i in range(n - 1)]
+        )
 
     @classmethod
     def parse(cls, text: str | None) -> Name:
@@ -141,21 +164,44 @@ class Name:
     def skeleton(self) -> str:
         return " ".join(self.full)
 
-    def unit_pairs(self) -> list[tuple[Unit, Unit]]:
-        """Every two units that cover different tokens: what two names must share."""
-        return [(a, b) for a, b in combinations(self.units, 2) if not set(a.span) & set(b.span)]
+
+@lru_cache(maxsize=16_384)
+def key_pairs(full: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """The (sorted) keys of every two units of a name that cover different tokens: what two
+    names must share to pair two parts (similarity.py). The directory computes them for
+    every customer, so this works on the tokens alone. With two tokens the joined unit
+    covers both and pairs with nothing."""
+    if len(full) == 2:
+        a, b = key(full[0]), key(full[1])
+        return frozenset({(a, b) if a <= b else (b, a)})
+    units = [(key(t), i, i) for i, t in enumerate(full)]
+    units += [(joined(a, b)[1], i, i + 1) for i, (a, b) in enumerate(pairwise(full))]
+    return frozenset(
+        (ka, kb) if ka <= kb else (kb, ka)
+        for (ka, s1, e1), (kb, s2, e2) in combinations(units, 2)
+        if e1 < s2 or e2 < s1
+    )
+
+
+def _tokens(text: str) -> list[str]:
+    family, comma, given = text.partition(",")
+    if comma and family.strip() and given.strip() and "," not in given:
+        text = f"{given} {family}"  # "Hansen, Søren": the CRM's surname-first form
+    return [t for t in fold(text).split() if not t.isdigit()]
 
 
 @lru_cache(maxsize=16_384)
 def _parse(text: str) -> Name:
-    family, comma, given = text.partition(",")
-    if comma and family.strip() and given.strip() and "," not in given:
-        text = f"{given} {family}"  # "Hansen, Søren": the CRM's surname-first form
-    tokens = [t for t in fold(text).split() if not t.isdigit()]
+    tokens = _tokens(text)
     return Name(
         full=tuple(t for t in tokens if len(t) > 1),
         initials=tuple(t for t in tokens if len(t) == 1),
     )
+
+
+def full_tokens(text: str) -> tuple[str, ...]:
+    """Name.parse(text).full without building the Name (the directory's import path)."""
+    return tuple(t for t in _tokens(text) if len(t) > 1)
 
 
 def _letters(text: str) -> str:

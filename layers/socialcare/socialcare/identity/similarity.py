@@ -103,8 +103,8 @@ def _rate(pairs: Pairing, query: Name, candidate: Name, spelling: str) -> float:
     paired = sum(len(text(u)) + len(text(v)) for u, v in pairs)
     covered_q = {i for u, _ in pairs for i in u.span}
     covered_c = {i for _, v in pairs for i in v.span}
-    left_q = [Unit(t, (i,)) for i, t in enumerate(query.full) if i not in covered_q]
-    left_c = [Unit(t, (i,)) for i, t in enumerate(candidate.full) if i not in covered_c]
+    left_q = [Unit.of(query.full, i) for i in range(len(query.full)) if i not in covered_q]
+    left_c = [Unit.of(candidate.full, i) for i in range(len(candidate.full)) if i not in covered_c]
     if left_q and left_c:  # other parts on both sides: they count against the score
         paired += sum(len(text(u)) for u in left_q + left_c)
         return 200.0 * common / paired

@@ -22,6 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -30,8 +31,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from socialcare.errors import BadInputError, ConfigError, CrmError, what_failed
-from socialcare.identity.blocking import best, key_hash, name_keys
-from socialcare.identity.names import Name
+from socialcare.identity.blocking import best, pair_hashes
+from socialcare.identity.names import Name, full_tokens
 from socialcare.models import Customer, Interaction
 
 # 3: rowid tables keyed by integers, name keys as 64-bit hashes of blocking.name_keys,
@@ -108,8 +109,9 @@ def _customer(row: tuple[Any, ...]) -> Customer:
     )
 
 
-def _name_hashes(name: str) -> set[int]:
-    return {key_hash(k) for k in name_keys(Name.parse(name))}
+@lru_cache(maxsize=32_768)
+def _name_hashes(name: str) -> frozenset[int]:
+    return pair_hashes(full_tokens(name))
 
 
 class SqliteCrm:
@@ -183,7 +185,7 @@ class SqliteCrm:
         query = Name.parse(name)
         if not query.usable:
             return []
-        hashes = sorted({key_hash(k) for k in name_keys(query)})
+        hashes = sorted(pair_hashes(query.full))
         with self._cursor("lookup") as cur:
             rows = cur.execute(
                 "SELECT c.rowid, c.id, c.name FROM name_keys k "  # noqa: S608 - placeholders only
@@ -374,7 +376,7 @@ def build(
             # A file nobody reads yet: no journal, no fsync per commit; a bigger page cache
             # keeps the random inserts into the key and e-mail indexes in memory.
             crm._db.executescript(
-                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;"
+                "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -40000;"
             )
             count = crm.upsert(customers, interactions, now, progress)
             crm._db.execute("PRAGMA optimize")
