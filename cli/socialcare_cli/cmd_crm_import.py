@@ -18,15 +18,17 @@ customer's position, never its content, and leaves the directory as it was.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 from socialcare.errors import BadInputError
+from socialcare_cli.jsonl import open_lines
 
 Interactions = dict[str, list[dict[str, Any]]]
 
@@ -57,23 +59,19 @@ def _opened(file: str) -> Iterator[IO[bytes]]:
     if file == "-":
         yield sys.stdin.buffer
         return
-    try:
-        stream = Path(file).open("rb", buffering=1 << 20)  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise BadInputError(f"cannot read {file}: {type(exc).__name__}") from exc
-    with stream:
+    with Path(file).open("rb", buffering=1 << 20) as stream:  # OSError: main() reports it
         yield stream
 
 
-def json_lines(stream: IO[bytes], interactions: Interactions) -> Iterator[dict[str, Any]]:
+def json_lines(lines: Iterable[str], interactions: Interactions) -> Iterator[dict[str, Any]]:
     """Customers from JSON Lines; each line's own interactions go into `interactions`."""
     decode = json.JSONDecoder().decode
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            customer = decode(line.decode("utf-8"))
-        except ValueError as exc:  # UnicodeDecodeError is one too
+            customer = decode(line)
+        except ValueError as exc:
             raise BadInputError(f"line {number} is not JSON") from exc
         if not isinstance(customer, dict):
             raise BadInputError(f"line {number} is not a JSON object")
@@ -137,11 +135,13 @@ def run(args: argparse.Namespace) -> int:
     )
     interactions: Interactions = {}
     progress = _progress(sys.stderr)
-    with _opened(args.file) as stream:
-        read = json_lines if lines else json_document
-        count = build(
-            path, read(stream, interactions), interactions, replace=args.replace, progress=progress
-        )
+    with contextlib.ExitStack() as stack:
+        if lines:
+            text = open_lines(args.file, sys.stderr, "socialcare crm-import")
+            customers = json_lines(text, interactions)
+        else:
+            customers = json_document(stack.enter_context(_opened(args.file)), interactions)
+        count = build(path, customers, interactions, replace=args.replace, progress=progress)
     if progress:
         print(file=sys.stderr)
     print(f"{count} customers in {path}", file=sys.stderr)

@@ -24,6 +24,7 @@ COMMANDS = [
     "socialcare_cli.cmd_redrive",
     "socialcare_cli.cmd_decide",
     "socialcare_cli.cmd_crm_import",
+    "socialcare_cli.cmd_name_keys",
     "socialcare_cli.cmd_triage",
     "socialcare_cli.cmd_parse",
 ]

@@ -38,7 +38,7 @@ def name_keys(name: Name) -> set[str]:
     return {f"{a}+{b}" for a, b in key_pairs(name.full)}
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _part_hash(part_key: str) -> int:
     return int.from_bytes(blake2b(part_key.encode(), digest_size=8).digest(), "big")
 
@@ -48,7 +48,6 @@ def _pair_hash(a: str, b: str) -> int:
     return mixed - (1 << 64) if mixed >> 63 else mixed
 
 
-@lru_cache(maxsize=16_384)
 def pair_hashes(full: tuple[str, ...]) -> frozenset[int]:
     """The name keys of a name's tokens as signed 64-bit integers (SQLite's INTEGER):
     compact and fast to compare, and cheap to compute from the parts' hashes. A collision
@@ -82,8 +81,8 @@ def search_by_keys(
     if not query.usable:
         return []
     found: dict[str, Customer] = {}
-    for key in sorted(name_keys(query)):
-        batch = search(f"{KEYS_VERSION}:{key}", per_key)
+    for name_key in sorted(name_keys(query)):
+        batch = search(f"{KEYS_VERSION}:{name_key}", per_key)
         if len(batch) >= per_key:
             raise TooManyCandidates(f"a name key matched {len(batch)}+ customers")
         found.update((c.id, c) for c in batch)

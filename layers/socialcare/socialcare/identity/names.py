@@ -70,7 +70,7 @@ def fold(text: str | None) -> str:
     return " ".join(filter(None, map(_fold_word, text.split())))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _fold_word(word: str) -> str:
     """fold() of one whitespace-separated word (names repeat their words: cached)."""
     value = unicodedata.normalize("NFKC", word).casefold().translate(_LETTERS)
@@ -82,7 +82,7 @@ def _fold_word(word: str) -> str:
     return " ".join(value.split())
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def sound(part: str) -> str:
     """One spelling for the ways Danes write a folded name part ("christensen" ->
     "kristensen", "pedersen" -> "petersen", "anne" -> "ane")."""
@@ -100,14 +100,14 @@ def _consonants(said: str) -> str:
     return _REPEATS.sub(r"\1", head + _VOWEL_RUN.sub("", said[1:]))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def key(part: str) -> str:
     """The sound's consonants, a leading vowel kept as "*": the parts a rule may compare
     ("soren"/"sorn" -> "srn", "anne"/"ane" -> "*n", "camilla"/"kamilla" -> "kml")."""
     return _consonants(sound(part))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def joined(first: str, second: str) -> tuple[str, str]:
     """Sound and key of two neighbouring parts written as one ("anne"+"mette"): from the
     parts' sounds, so it is cheap; "Annemette" as one word gets the same key."""
@@ -165,7 +165,6 @@ class Name:
         return " ".join(self.full)
 
 
-@lru_cache(maxsize=16_384)
 def key_pairs(full: tuple[str, ...]) -> frozenset[tuple[str, str]]:
     """The (sorted) keys of every two units of a name that cover different tokens: what two
     names must share to pair two parts (similarity.py). The directory computes them for
@@ -190,7 +189,7 @@ def _tokens(text: str) -> list[str]:
     return [t for t in fold(text).split() if not t.isdigit()]
 
 
-@lru_cache(maxsize=16_384)
+@lru_cache(maxsize=4_096)
 def _parse(text: str) -> Name:
     tokens = _tokens(text)
     return Name(

@@ -32,7 +32,7 @@ SUBSET = 0.95  # a part more or less: "Søren Hansen" vs "Søren Ærø Hansen" s
 SOUND_CAP = 94.0  # alike only as said: a rival (within MARGIN of 100), never accepted alone
 
 
-@lru_cache(maxsize=131_072)
+@lru_cache(maxsize=32_768)
 def lcs(a: str, b: str) -> int:
     """Length of the longest common subsequence (Hyyrö's bit-parallel algorithm)."""
     if a == b:
@@ -112,7 +112,7 @@ def _rate(pairs: Pairing, query: Name, candidate: Name, spelling: str) -> float:
     return factor * 200.0 * common / paired
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=8_192)
 def score(query: Name, candidate: Name) -> float:
     """How well a profile's name fits a customer's name, 0-100 (see the module doc)."""
     if not query.full or not candidate.full or not _initials_fit(query, candidate):

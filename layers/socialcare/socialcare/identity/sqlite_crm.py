@@ -22,8 +22,8 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from functools import lru_cache
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ def _customer(row: tuple[Any, ...]) -> Customer:
     )
 
 
-@lru_cache(maxsize=32_768)
+@lru_cache(maxsize=16_384)
 def _name_hashes(name: str) -> frozenset[int]:
     return pair_hashes(full_tokens(name))
 
