@@ -21,10 +21,13 @@ from hashlib import blake2b
 from typing import TypeVar
 
 from socialcare.identity.names import Name, key, key_pairs
-from socialcare.identity.similarity import score
+from socialcare.identity.similarity import MARGIN, score
 from socialcare.models import Customer
 
 T = TypeVar("T")
+# Two candidates at or above this make any name match ambiguous, whatever else the CRM
+# holds (the best can be at most 100): a search may stop there.
+STRONG = 100.0 - MARGIN
 KEYS_VERSION = "1"  # stored keys of another version must be rebuilt (docs/crm-api.yaml)
 
 
@@ -59,11 +62,25 @@ def pair_hashes(full: tuple[str, ...]) -> frozenset[int]:
 
 
 def best(query: Name, named: Iterable[tuple[str, str, T]], limit: int) -> list[T]:
-    """The best `limit` of (name, id, item) by score (ties by id), none that score 0."""
-    scored = [(score(query, Name.parse(name)), cid, item) for name, cid, item in named]
-    scored = [s for s in scored if s[0] > 0]
-    scored.sort(key=lambda s: (-s[0], s[1]))
-    return [item for _, _, item in scored[:limit]]
+    """The best `limit` of (name, id, item) by score, best first (ties by id), none that
+    score 0. Reads `named` as a stream and stops once `limit` of them score at least
+    STRONG: then no single candidate can be accepted alone, whatever the rest hold, and
+    a common name does not cost a score for each of its hundreds of holders. Each
+    distinct spelling is scored once."""
+    scores: dict[str, float] = {}
+    kept: list[tuple[float, str, T]] = []
+    strong = 0
+    for name, cid, item in named:
+        value = scores.get(name)
+        if value is None:
+            value = scores[name] = score(query, Name.parse(name))
+        if value > 0:
+            kept.append((value, cid, item))
+            strong += value >= STRONG
+            if strong >= limit:
+                break
+    kept.sort(key=lambda s: (-s[0], s[1]))
+    return [item for _, _, item in kept[:limit]]
 
 
 def rank(query: Name, customers: Iterable[Customer], limit: int) -> list[Customer]:

@@ -14,7 +14,7 @@ from typing import Literal
 from socialcare.identity import names
 from socialcare.identity.blocking import TooManyCandidates
 from socialcare.identity.ports import Crm
-from socialcare.identity.similarity import score
+from socialcare.identity.similarity import ACCEPT, MARGIN, score
 from socialcare.models import Customer, Mention, Reason
 
 NameMatching = Literal["off", "review", "on"]
@@ -23,11 +23,9 @@ NameMatching = Literal["off", "review", "on"]
 # MARGIN of it (similarity.py). With these, "Søren Hansen" vs two "Søren Hansen"s, or vs
 # "Søren Ærø Hansen" (a dropped middle name, 95, either way round), is ambiguous; "Anne
 # Holm" never takes "Ane Holm" (94) alone, nor "Camilla Jensen" a "Kamilla Jensen" (94).
-ACCEPT = 95.0
-MARGIN = 10.0
-# Asked of the CRM per name. Adapters rank every candidate sharing a name key by the
-# project's score (blocking.py), so the best few are the true best: two suffice to decide.
-CANDIDATES = 20
+# Adapters rank every candidate sharing a name key by the project's score (blocking.py),
+# so the best two are the true best two, or two that already make the match ambiguous.
+CANDIDATES = 2
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,10 @@ from functools import lru_cache
 
 from socialcare.identity.names import Name, Unit
 
+# The rule (matching.by_name): the best candidate must score ACCEPT or more and no other
+# may be within MARGIN of it.
+ACCEPT = 95.0
+MARGIN = 10.0
 SUBSET = 0.95  # a part more or less: "Søren Hansen" vs "Søren Ærø Hansen" scores 95
 SOUND_CAP = 94.0  # alike only as said: a rival (within MARGIN of 100), never accepted alone
 
@@ -95,21 +99,23 @@ def _pairings(query: Name, candidate: Name) -> Iterator[Pairing]:
     yield from extend((), -1, -1)
 
 
-def _rate(pairs: Pairing, query: Name, candidate: Name, spelling: str) -> float:
-    def text(unit: Unit) -> str:
-        return unit.sound if spelling == "sound" else unit.text
-
-    common = sum(lcs(text(u), text(v)) for u, v in pairs)
-    paired = sum(len(text(u)) + len(text(v)) for u, v in pairs)
+def _rate(pairs: Pairing, query: Name, candidate: Name) -> tuple[float, float]:
+    """(letters, sound) similarity of one pairing."""
+    common = sum(lcs(u.text, v.text) for u, v in pairs)
+    common_said = sum(lcs(u.sound, v.sound) for u, v in pairs)
+    paired = sum(len(u.text) + len(v.text) for u, v in pairs)
+    paired_said = sum(len(u.sound) + len(v.sound) for u, v in pairs)
     covered_q = {i for u, _ in pairs for i in u.span}
     covered_c = {i for _, v in pairs for i in v.span}
-    left_q = [Unit.of(query.full, i) for i in range(len(query.full)) if i not in covered_q]
-    left_c = [Unit.of(candidate.full, i) for i in range(len(candidate.full)) if i not in covered_c]
-    if left_q and left_c:  # other parts on both sides: they count against the score
-        paired += sum(len(text(u)) for u in left_q + left_c)
-        return 200.0 * common / paired
-    factor = SUBSET if left_q or left_c else 1.0
-    return factor * 200.0 * common / paired
+    # the first units of a name are its single tokens, in order
+    left = [query.units[i] for i in range(len(query.full)) if i not in covered_q]
+    left_c = [candidate.units[i] for i in range(len(candidate.full)) if i not in covered_c]
+    if left and left_c:  # other parts on both sides: they count against the score
+        paired += sum(len(u.text) for u in left + left_c)
+        paired_said += sum(len(u.sound) for u in left + left_c)
+        return 200.0 * common / paired, 200.0 * common_said / paired_said
+    factor = SUBSET if left or left_c else 1.0
+    return factor * 200.0 * common / paired, factor * 200.0 * common_said / paired_said
 
 
 @lru_cache(maxsize=8_192)
@@ -117,11 +123,12 @@ def score(query: Name, candidate: Name) -> float:
     """How well a profile's name fits a customer's name, 0-100 (see the module doc)."""
     if not query.full or not candidate.full or not _initials_fit(query, candidate):
         return 0.0
+    if query.full == candidate.full:
+        return 100.0  # the common case among candidates: a namesake
     best = 0.0
     for side in _orientations(query):
         for pairs in _pairings(side, candidate):
-            letters = _rate(pairs, side, candidate, "letters")
-            said = _rate(pairs, side, candidate, "sound")
+            letters, said = _rate(pairs, side, candidate)
             respelled = any(u.text != v.text and u.sound == v.sound for u, v in pairs)
             if respelled:
                 best = max(best, min(SOUND_CAP, max(letters, said)))

@@ -109,6 +109,14 @@ def _customer(row: tuple[Any, ...]) -> Customer:
     )
 
 
+def _first(seen: set[int], rowid: int) -> bool:
+    """False the first time a rowid is seen (and remembers it), True after."""
+    if rowid in seen:
+        return True
+    seen.add(rowid)
+    return False
+
+
 @lru_cache(maxsize=16_384)
 def _name_hashes(name: str) -> frozenset[int]:
     return pair_hashes(full_tokens(name))
@@ -191,8 +199,10 @@ class SqliteCrm:
                 "SELECT c.rowid, c.id, c.name FROM name_keys k "  # noqa: S608 - placeholders only
                 f"JOIN customers c ON c.rowid = k.customer WHERE k.key IN ({_marks(hashes)})",
                 hashes,
-            ).fetchall()
-            chosen = best(query, {row[0]: (row[2], row[1], row[0]) for row in rows}.values(), limit)
+            )
+            seen: set[int] = set()  # a customer sharing two keys with the query comes twice
+            named = ((name, cid, rowid) for rowid, cid, name in rows if not _first(seen, rowid))
+            chosen = best(query, named, limit)
             if not chosen:
                 return []
             found = {
