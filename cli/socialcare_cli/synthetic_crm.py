@@ -308,7 +308,7 @@ class Case:
 class Scenario:
     size: int
     lookalike_cases: int = 200
-    unique_cases: int = 40
+    unique_cases: int = 100
     sampled_cases: int = 200
     seed: int = 6
 
@@ -331,10 +331,11 @@ class Scenario:
             if i in chosen:
                 self._case(chosen[i], customer, rng)
             yield customer
-        for k in range(min(self.unique_cases, len(RARE_GIVEN))):
+        rare = len(RARE_GIVEN)  # each rare given name once per common surname
+        for k in range(min(self.unique_cases, rare * len(COMMON_SURNAMES))):
             person = {
                 "id": f"U-{k:04d}",
-                "name": f"{RARE_GIVEN[k]} {COMMON_SURNAMES[k % len(COMMON_SURNAMES)]}",
+                "name": f"{RARE_GIVEN[k % rare]} {COMMON_SURNAMES[k // rare]}",
                 "email": f"unik{k}@example.net",
                 "city": self.gen.city(rng)[0],
                 "handles": [],
