@@ -21,7 +21,7 @@ from hashlib import blake2b
 from typing import TypeVar
 
 from socialcare.identity.names import Name, key, key_pairs
-from socialcare.identity.similarity import MARGIN, score
+from socialcare.identity.similarity import ACCEPT, MARGIN, score
 from socialcare.models import Customer
 
 T = TypeVar("T")
@@ -64,12 +64,12 @@ def pair_hashes(full: tuple[str, ...]) -> frozenset[int]:
 def best(query: Name, named: Iterable[tuple[str, str, T]], limit: int) -> list[T]:
     """The best `limit` of (name, id, item) by score, best first (ties by id), none that
     score 0. Reads `named` as a stream and stops once `limit` of them score at least
-    STRONG: then no single candidate can be accepted alone, whatever the rest hold, and
-    a common name does not cost a score for each of its hundreds of holders. Each
-    distinct spelling is scored once."""
+    STRONG, one of them at least ACCEPT: then the match is ambiguous whatever the rest
+    hold (the best is at most 100), and a common name does not cost a score for each of
+    its hundreds of holders. Each distinct spelling is scored once."""
     scores: dict[str, float] = {}
     kept: list[tuple[float, str, T]] = []
-    strong = 0
+    strong, accepted = 0, False
     for name, cid, item in named:
         value = scores.get(name)
         if value is None:
@@ -77,7 +77,8 @@ def best(query: Name, named: Iterable[tuple[str, str, T]], limit: int) -> list[T
         if value > 0:
             kept.append((value, cid, item))
             strong += value >= STRONG
-            if strong >= limit:
+            accepted = accepted or value >= ACCEPT
+            if strong >= limit and accepted:
                 break
     kept.sort(key=lambda s: (-s[0], s[1]))
     return [item for _, _, item in kept[:limit]]
