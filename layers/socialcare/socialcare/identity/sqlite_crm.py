@@ -3,8 +3,10 @@
 For the demo and for small companies (`--crm sqlite:///path`, SQLAlchemy-style: three
 slashes and a relative path, four for an absolute one). Every lookup goes through an
 index: handles, lower-case e-mails, and the name keys of socialcare.identity.blocking
-(64-bit hashes), so a name lookup reads the posting lists of the customers the rule can
-rate at all, never the whole table, and returns the best of them by the project's score.
+(64-bit hashes) of each distinct name, so a name lookup reads the short posting lists of
+the spellings the rule can rate at all (never the whole table, and never the hundreds of
+holders of a common name one by one), scores them with the project's rule, and only then
+reads the best customers.
 The file *is* customer data (names, addresses): it belongs with the CRM, not with
 socialcare's own state, and is readable only by whoever runs the functions.
 
@@ -23,7 +25,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -35,13 +36,18 @@ from socialcare.identity.blocking import best, pair_hashes
 from socialcare.identity.names import Name, full_tokens
 from socialcare.models import Customer, Interaction
 
-# 3: rowid tables keyed by integers, name keys as 64-bit hashes of blocking.name_keys,
-# handles beside the customer; 2: sound-key pairs and exact tokens as text.
+# 3: distinct names apart, rowid tables keyed by integers, name keys as 64-bit hashes of
+# blocking.name_keys per distinct name, handles beside the customer; 2: sound-key pairs
+# and exact tokens as text, per customer.
 SCHEMA_VERSION = 3
 _SCHEMA = """
+CREATE TABLE names (                      -- each distinct name once, however many hold it
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
 CREATE TABLE customers (
     id TEXT NOT NULL UNIQUE,
-    name TEXT NOT NULL DEFAULT '',
+    name INTEGER NOT NULL,                -- names.id
     email_key TEXT,                       -- trimmed, lower-case: what lookups compare
     email TEXT,                           -- as given, only where it differs from email_key
     language TEXT,
@@ -50,15 +56,16 @@ CREATE TABLE customers (
     do_not_contact INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX customers_email ON customers (email_key) WHERE email_key IS NOT NULL;
+CREATE INDEX customers_name ON customers (name, id);
 CREATE TABLE handles (                    -- "platform:handle", lower-case, no "@"
     handle TEXT NOT NULL,
     customer INTEGER NOT NULL,            -- customers.rowid
     PRIMARY KEY (handle, customer)
 ) WITHOUT ROWID;
-CREATE TABLE name_keys (                  -- blocking.key_hash of each blocking.name_keys
+CREATE TABLE name_keys (                  -- blocking.pair_hashes of each distinct name
     key INTEGER NOT NULL,
-    customer INTEGER NOT NULL,
-    PRIMARY KEY (key, customer)
+    name INTEGER NOT NULL,                -- names.id
+    PRIMARY KEY (key, name)
 ) WITHOUT ROWID;
 CREATE TABLE interactions (
     customer INTEGER NOT NULL,
@@ -71,8 +78,9 @@ CREATE TABLE interactions (
 CREATE INDEX interactions_customer ON interactions (customer, at);
 """
 _COLUMNS = (
-    "c.id, c.name, coalesce(c.email, c.email_key), c.language, c.city, c.do_not_contact, c.handles"
+    "c.id, n.name, coalesce(c.email, c.email_key), c.language, c.city, c.do_not_contact, c.handles"
 )
+_NAMED = "JOIN names n ON n.id = c.name"
 _BATCH = 2_000  # customers per round of statements while importing
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
@@ -109,15 +117,6 @@ def _customer(row: tuple[Any, ...]) -> Customer:
     )
 
 
-def _first(seen: set[int], rowid: int) -> bool:
-    """False the first time a rowid is seen (and remembers it), True after."""
-    if rowid in seen:
-        return True
-    seen.add(rowid)
-    return False
-
-
-@lru_cache(maxsize=16_384)
 def _name_hashes(name: str) -> frozenset[int]:
     return pair_hashes(full_tokens(name))
 
@@ -177,43 +176,45 @@ class SqliteCrm:
         key = f"{platform}:{handle.lstrip('@')}".lower()
         return self._customers(
             f"SELECT {_COLUMNS} FROM handles h JOIN customers c ON c.rowid = h.customer "  # noqa: S608 - constant columns
-            "WHERE h.handle = ? ORDER BY c.id",
+            f"{_NAMED} WHERE h.handle = ? ORDER BY c.id",
             [key],
         )
 
     def find_by_email(self, email: str) -> list[Customer]:
         return self._customers(
-            f"SELECT {_COLUMNS} FROM customers c WHERE c.email_key = ? ORDER BY c.id",  # noqa: S608 - constant columns
+            f"SELECT {_COLUMNS} FROM customers c {_NAMED} WHERE c.email_key = ? ORDER BY c.id",  # noqa: S608 - constant columns
             [email.strip().lower()],
         )
 
     def find_by_name(self, name: str, limit: int = 10) -> list[Customer]:
         """The best `limit` customers by the project's score among all who share a name
-        key with `name` (blocking.py: that is everyone the rule rates above 0)."""
+        key with `name` (blocking.py: that is everyone the rule rates above 0): the
+        distinct names are scored, then their holders read, best name first."""
         query = Name.parse(name)
         if not query.usable:
             return []
         hashes = sorted(pair_hashes(query.full))
         with self._cursor("lookup") as cur:
             rows = cur.execute(
-                "SELECT c.rowid, c.id, c.name FROM name_keys k "  # noqa: S608 - placeholders only
-                f"JOIN customers c ON c.rowid = k.customer WHERE k.key IN ({_marks(hashes)})",
+                "SELECT DISTINCT n.id, n.name FROM name_keys k JOIN names n ON n.id = k.name "  # noqa: S608 - placeholders only
+                f"WHERE k.key IN ({_marks(hashes)})",
                 hashes,
-            )
-            seen: set[int] = set()  # a customer sharing two keys with the query comes twice
-            named = ((name, cid, rowid) for rowid, cid, name in rows if not _first(seen, rowid))
-            chosen = best(query, named, limit)
-            if not chosen:
-                return []
-            found = {
-                row[-1]: _customer(row)
-                for row in cur.execute(
-                    f"SELECT {_COLUMNS}, c.rowid FROM customers c "  # noqa: S608 - placeholders only
-                    f"WHERE c.rowid IN ({_marks(chosen)})",
-                    chosen,
+            ).fetchall()
+            # a few names more than needed: one nobody holds any more (renamed) is skipped
+            ranked = best(query, ((text, text, nid) for nid, text in rows), limit + 8)
+            found: list[Customer] = []
+            for nid in ranked:
+                found += map(
+                    _customer,
+                    cur.execute(
+                        f"SELECT {_COLUMNS} FROM customers c {_NAMED} "  # noqa: S608 - constant columns
+                        "WHERE c.name = ? ORDER BY c.id LIMIT ?",
+                        (nid, limit - len(found)),
+                    ),
                 )
-            }
-        return [found[rowid] for rowid in chosen]
+                if len(found) >= limit:
+                    break
+        return found
 
     def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:
         """Closed interactions since `since`; open ones always (as the contract says)."""
@@ -278,24 +279,46 @@ class SqliteCrm:
         return count
 
 
+def _in_chunks(cur: sqlite3.Cursor, sql: str, values: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql` (with one `IN ({})`) for all `values`, a chunk at a time."""
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start : start + _CHUNK]
+        yield from cur.execute(sql.format(_marks(chunk)), chunk)
+
+
+def _name_ids(cur: sqlite3.Cursor, texts: set[str]) -> dict[str, int]:
+    """The names table's ids for these names, adding the new ones with their keys."""
+    ids = dict(_in_chunks(cur, "SELECT name, id FROM names WHERE name IN ({})", list(texts)))
+    new = sorted(texts - ids.keys())
+    if new:
+        first = cur.execute("SELECT coalesce(max(id), 0) + 1 FROM names").fetchone()[0]
+        ids.update((text, first + i) for i, text in enumerate(new))
+        cur.executemany("INSERT INTO names (id, name) VALUES (?, ?)", [(ids[t], t) for t in new])
+        cur.executemany(
+            "INSERT OR IGNORE INTO name_keys (key, name) VALUES (?, ?)",
+            [(k, ids[t]) for t in new for k in _name_hashes(t)],
+        )
+    return ids
+
+
 def _replace_customers(cur: sqlite3.Cursor, customers: list[Customer], next_rowid: int) -> int:
     """Write one batch: new customers get fresh rowids, known ones keep theirs (and their
-    interactions) and lose their old name keys and handles. Returns the next free rowid."""
-    old: dict[str, tuple[int, str, str | None]] = {}
-    ids = [c.id for c in customers]
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        for rowid, cid, name, handles in cur.execute(
-            f"SELECT rowid, id, name, handles FROM customers WHERE id IN ({_marks(chunk)})",  # noqa: S608 - placeholders only
-            chunk,
-        ):
-            old[cid] = (rowid, name, handles)
-    stale_keys, stale_handles, new_rows, old_rows, keys, handles = [], [], [], [], [], []
+    interactions) and lose their old handles. Returns the next free rowid."""
+    old = {
+        cid: (rowid, handles)
+        for rowid, cid, handles in _in_chunks(
+            cur,
+            "SELECT rowid, id, handles FROM customers WHERE id IN ({})",
+            [c.id for c in customers],
+        )
+    }
+    name_ids = _name_ids(cur, {c.name for c in customers})
+    stale_handles, new_rows, old_rows, handles = [], [], [], []
     for c in customers:
         email_key = c.email.strip().lower() if c.email else None
         own = sorted({h.strip().lstrip("@").lower() for h in c.handles if h.strip()})
         fields = (
-            c.name,
+            name_ids[c.name],
             email_key,
             c.email if c.email and c.email != email_key else None,
             c.language,
@@ -304,16 +327,13 @@ def _replace_customers(cur: sqlite3.Cursor, customers: list[Customer], next_rowi
             int(c.do_not_contact),
         )
         if c.id in old:
-            rowid, old_name, old_handles = old[c.id]
-            stale_keys += [(k, rowid) for k in _name_hashes(old_name)]
+            rowid, old_handles = old[c.id]
             stale_handles += [(h, rowid) for h in json.loads(old_handles or "[]")]
             old_rows.append((*fields, rowid))
         else:
             rowid, next_rowid = next_rowid, next_rowid + 1
             new_rows.append((rowid, c.id, *fields))
-        keys += [(k, rowid) for k in _name_hashes(c.name)]
         handles += [(h, rowid) for h in own]
-    cur.executemany("DELETE FROM name_keys WHERE key = ? AND customer = ?", stale_keys)
     cur.executemany("DELETE FROM handles WHERE handle = ? AND customer = ?", stale_handles)
     cur.executemany(
         "UPDATE customers SET name = ?, email_key = ?, email = ?, language = ?, city = ?, "
@@ -325,7 +345,6 @@ def _replace_customers(cur: sqlite3.Cursor, customers: list[Customer], next_rowi
         "do_not_contact) VALUES (?,?,?,?,?,?,?,?,?)",
         new_rows,
     )
-    cur.executemany("INSERT OR IGNORE INTO name_keys (key, customer) VALUES (?, ?)", keys)
     cur.executemany("INSERT OR IGNORE INTO handles (handle, customer) VALUES (?, ?)", handles)
     return next_rowid
 
