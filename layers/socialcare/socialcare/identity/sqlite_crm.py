@@ -56,7 +56,7 @@ CREATE TABLE customers (
     do_not_contact INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX customers_email ON customers (email_key) WHERE email_key IS NOT NULL;
-CREATE INDEX customers_name ON customers (name, id);
+CREATE INDEX customers_name ON customers (name);   -- holders of a name, in rowid order
 CREATE TABLE handles (                    -- "platform:handle", lower-case, no "@"
     handle TEXT NOT NULL,
     customer INTEGER NOT NULL,            -- customers.rowid
@@ -115,6 +115,15 @@ def _customer(row: tuple[Any, ...]) -> Customer:
         do_not_contact=bool(row[5]),
         handles=json.loads(row[6]) if row[6] else [],
     )
+
+
+def _distinct(rows: Iterable[tuple[int, str]]) -> Iterator[tuple[str, str, int]]:
+    """(name, name, id) of each name once (a name comes once per key it shares)."""
+    seen: set[int] = set()
+    for nid, text in rows:
+        if nid not in seen:
+            seen.add(nid)
+            yield text, text, nid
 
 
 def _name_hashes(name: str) -> frozenset[int]:
@@ -194,26 +203,28 @@ class SqliteCrm:
         if not query.usable:
             return []
         hashes = sorted(pair_hashes(query.full))
+        names = (
+            "SELECT n.id, n.name FROM name_keys k JOIN names n ON n.id = k.name "  # noqa: S608 - placeholders only
+            f"WHERE k.key IN ({_marks(hashes)})"
+        )
+        holders = (
+            f"SELECT {_COLUMNS} FROM customers c {_NAMED} "  # noqa: S608 - constant columns
+            "WHERE c.name = ? ORDER BY c.rowid LIMIT ?"
+        )
         with self._cursor("lookup") as cur:
-            rows = cur.execute(
-                "SELECT DISTINCT n.id, n.name FROM name_keys k JOIN names n ON n.id = k.name "  # noqa: S608 - placeholders only
-                f"WHERE k.key IN ({_marks(hashes)})",
-                hashes,
-            ).fetchall()
-            # a few names more than needed: one nobody holds any more (renamed) is skipped
-            ranked = best(query, ((text, text, nid) for nid, text in rows), limit + 8)
-            found: list[Customer] = []
-            for nid in ranked:
-                found += map(
-                    _customer,
-                    cur.execute(
-                        f"SELECT {_COLUMNS} FROM customers c {_NAMED} "  # noqa: S608 - constant columns
-                        "WHERE c.name = ? ORDER BY c.id LIMIT ?",
-                        (nid, limit - len(found)),
-                    ),
-                )
-                if len(found) >= limit:
+            want = limit
+            while True:
+                # best() stops reading the names once the match is known to be ambiguous
+                ranked = best(query, _distinct(cur.execute(names, hashes)), want)
+                found: list[Customer] = []
+                for nid in ranked:
+                    found += map(_customer, cur.execute(holders, (nid, limit - len(found))))
+                    if len(found) >= limit:
+                        break
+                # a name nobody holds any more (renamed) gave no one: rank more names
+                if len(found) >= limit or len(ranked) < want:
                     break
+                want *= 4
         return found
 
     def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:
