@@ -237,3 +237,27 @@ def test_outreach_request_round_trips_a_plain_address() -> None:
     request = make_request(email="Mette.Jensen+x@Example.net")
     again = OutreachRequest.model_validate_json(request.model_dump_json())
     assert again.email == "Mette.Jensen+x@Example.net"
+
+
+# ------------------------------------------------------------------ the CLI
+def test_cli_reads_deep_json_and_binary_brand_files_without_a_traceback(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from socialcare_cli.main import main
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200_000 + "]" * 200_000)
+    assert main(["parse", "--source", "x", str(deep)]) == 2  # was RecursionError
+    assert "nested too deeply" in capsys.readouterr().err
+
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1, "text": ' + "[" * 200_000 + "}\n"))
+    assert main(["triage", "-"]) == 1
+    assert "line 1: JSON nested too deeply" in capsys.readouterr().err
+
+    binary = tmp_path / "brand.toml"
+    binary.write_bytes(bytes(range(256)))
+    monkeypatch.setattr("sys.stdin", io.StringIO('{"id": 1, "text": "hej"}\n'))
+    assert main(["triage", "--brand-file", str(binary)]) == 2  # was UnicodeDecodeError
+    assert "not UTF-8 text" in capsys.readouterr().err
