@@ -260,6 +260,11 @@ def test_a_crm_outage_waits_on_the_queue_then_decides_once(
     assert json.loads(waiting.messages[0])["fetch_id"] == mention.fetch_id
 
 
+def test_a_negative_wait_count_is_refused_at_the_edge() -> None:
+    with pytest.raises(ValueError, match="deferred"):  # it would make the backoff zero
+        make_mention(deferred=-1)
+
+
 def test_a_crm_outage_longer_than_the_post_age_ends_stale(triage_deps: TriageDeps) -> None:
     triage_deps.crm = CrmDown()  # type: ignore[assignment]
     old = make_mention(created_at=NOW - timedelta(hours=73), deferred=300)

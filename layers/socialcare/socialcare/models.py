@@ -91,7 +91,7 @@ class Mention(BaseModel):
     # before these fields: read as unaddressed, no stars.
     addressed: bool = Field(default=False, strict=True)
     stars: int | None = Field(default=None, ge=1, le=5, strict=True)
-    deferred: int = 0  # times triage put it back on the queue to wait for the CRM
+    deferred: int = Field(default=0, ge=0)  # times triage put it back to wait for the CRM
 
     @field_validator("text")
     @classmethod
