@@ -4,10 +4,7 @@ stopped and started again on its port, its state kept, as a restart looks to a c
 
 from __future__ import annotations
 
-import logging
 import os
-import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,40 +14,7 @@ import requests
 
 from socialcare_cli import local_aws
 from socialcare_cli.template import Stack
-from tests.faults.harness import ROWS, table
-
-
-class Emulator:
-    def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
-
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.port = local_aws.free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
-        if self.server._server is not None:  # free the port: clients get "refused"
-            self.server._server.server_close()
-
-    def restart(self, down_s: float) -> None:
-        """Down for `down_s` seconds, then back with everything it held (moto keeps its
-        backends in this process; only the server goes)."""
-        self.stop()
-        time.sleep(down_s)
-        for _ in range(50):
-            try:
-                self.server.start()
-                return
-            except OSError:  # the port is still being released
-                time.sleep(0.1)
-        raise RuntimeError("the emulator did not come back")
-
-    def up(self) -> bool:
-        with socket.socket() as sock:
-            return sock.connect_ex(("127.0.0.1", self.port)) == 0
+from tests.faults.harness import ROWS, Emulator, table
 
 
 @pytest.fixture(scope="session")

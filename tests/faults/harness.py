@@ -18,8 +18,34 @@ from typing import Any
 import boto3
 import requests
 
-from socialcare_cli import lambda_local
+from socialcare_cli import lambda_local, local_aws
 from socialcare_cli.template import Stack
+
+
+# ------------------------------------------------------------------ the emulator
+class Emulator:
+    """moto's server on 127.0.0.1 that can be stopped and started again on its port."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self.port = local_aws.free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+        if self.server._server is not None:  # free the port: clients get "refused"
+            self.server._server.server_close()
+
+    def restart(self, down_s: float) -> None:
+        """Down for `down_s` seconds, then back with everything it held (moto keeps its
+        backends in this process; only the server goes)."""
+        self.stop()
+        time.sleep(down_s)
+        self.server.start()  # the same port: the socket was closed, its address reusable
 
 
 # ------------------------------------------------------------------ the table

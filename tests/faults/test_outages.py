@@ -24,8 +24,7 @@ from socialcare.sources.auth import TOKENS
 from socialcare.sources.fetch import pause_key
 from socialcare_cli import lambda_local, local_aws, platforms, servers
 from socialcare_cli.template import Stack, load_template
-from tests.faults.conftest import Emulator
-from tests.faults.harness import captured, consumer, depth, row, sent_to
+from tests.faults.harness import Emulator, captured, consumer, depth, row, sent_to
 from tests.integration.platform_cases import BY_NAME, SECRETS, load
 
 CONTACTS = {"mette.jensen@example.net", "oliver.smith@example.net", "emma.wilson@example.net"}
