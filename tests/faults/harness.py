@@ -175,9 +175,12 @@ class Consumer:
     timeout_s: int = 30
     errors: list[str] = field(default_factory=list)
 
-    def drain(self, until: Callable[[], bool] | None = None, idle_s: float = 1.5) -> None:
+    def drain(
+        self, until: Callable[[], bool] | None = None, idle_s: float = 1.5, limit_s: float = 120
+    ) -> None:
         """Poll with every container until the queue stays empty for `idle_s` (or `until`
-        says done); AWS errors (the emulator down) are waited out, as Lambda does."""
+        says done); AWS errors (the emulator down) are waited out, as Lambda does. After
+        `limit_s` it stops anyway: what is left then counts as lost, never as a hang."""
         logical, _ = self.stack.sqs_event(self.function)
         url, arn = self.stack.physical[logical], self.stack.attributes[(logical, "Arn")]
         stop = threading.Event()
@@ -209,8 +212,9 @@ class Consumer:
         threads = [threading.Thread(target=container, args=(h,)) for h in self.handlers]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + limit_s
         try:
-            while True:
+            while time.monotonic() < deadline:
                 time.sleep(0.1)
                 with lock:
                     quiet = time.monotonic() - idle_since[0] > idle_s

@@ -135,10 +135,10 @@ def test_a_poison_message_in_a_batch_of_ten(quick: Stack, crm: Any) -> None:
         classifier = module.runtime.deps.classifier
 
         class Bug:  # a defect that only this post meets
-            def classify(self, text: str, lang: str | None = None) -> Any:
+            def classify(self, text: str, *args: Any, **kwargs: Any) -> Any:
                 if "POISON" in text:
                     raise RuntimeError("a bug in the classifier")
-                return classifier.classify(text, lang)
+                return classifier.classify(text, *args, **kwargs)
 
         module.runtime.deps.classifier = Bug()
         triage = consumer(quick, "TriageMentionsFunction")
