@@ -24,28 +24,50 @@ from socialcare_cli.template import Stack
 
 # ------------------------------------------------------------------ the emulator
 class Emulator:
-    """moto's server on 127.0.0.1 that can be stopped and started again on its port."""
+    """moto's server on 127.0.0.1 that can be stopped and started again on its port, its
+    state kept (moto holds its backends in this process; only the server goes).
+
+    Requests are served one at a time: DynamoDB applies each conditional write or ADD to
+    an item atomically, and moto's backends, under concurrent server threads, do not (a
+    loaded machine showed lost ADDs). The clients still race freely."""
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.port = local_aws.free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
+        self._app = DomainDispatcherApplication(create_backend_app)
+        self._lock = threading.Lock()
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self.start()
+
+    def _serialized(self, environ: Any, start_response: Any) -> Any:
+        with self._lock:
+            return self._app(environ, start_response)
+
+    def start(self) -> None:
+        from moto.moto_server.werkzeug_app import MotoRequestHandler
+        from werkzeug.serving import make_server
+
+        self._server = make_server(
+            "127.0.0.1", self.port, self._serialized, True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        self.server.stop()
-        if self.server._server is not None:  # free the port: clients get "refused"
-            self.server._server.server_close()
+        self._server.shutdown()
+        self._server.server_close()  # free the port: clients get "connection refused"
+        if self._thread is not None:
+            self._thread.join()
 
     def restart(self, down_s: float) -> None:
-        """Down for `down_s` seconds, then back with everything it held (moto keeps its
-        backends in this process; only the server goes)."""
+        """Down for `down_s` seconds, then back with everything it held."""
         self.stop()
         time.sleep(down_s)
-        self.server.start()  # the same port: the socket was closed, its address reusable
+        self.start()
 
 
 # ------------------------------------------------------------------ the table
