@@ -52,8 +52,7 @@ test-clock: $(STAMP)
 FUZZ_SEED ?= 22
 FUZZ_CASES ?= 200
 fuzz: $(STAMP)
-	FUZZ_CASES=$(FUZZ_CASES) $(BIN)/pytest tests/fuzz -p hypothesispytest -p no:cacheprovider -q \
-		--hypothesis-seed=$(FUZZ_SEED)
+	FUZZ_CASES=$(FUZZ_CASES) $(BIN)/pytest tests/fuzz -p no:cacheprovider -q --hypothesis-seed=$(FUZZ_SEED)
 
 # The fault table through the emulator (tests/faults): redelivery, concurrency, outages,
 # poison messages, throttling, crashes, a restarted emulator. Fails on any loss or duplicate.
