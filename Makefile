@@ -12,8 +12,8 @@ SAM := $(SAM_VENV)/bin/sam
 PY313_BIN := $(dir $(PY))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-clock lint typecheck unit integration bench identity-scale eval \
-	validate e2e clean print-py lock audit privacy
+.PHONY: demo test test-clock fuzz faults lint typecheck unit integration bench identity-scale \
+	eval validate e2e clean print-py lock audit privacy
 
 # Every venv installs from a lock with hashes (requirements/README.md); `make lock`
 # writes them all from the ranges in pyproject.toml and requirements/*.in.
@@ -45,6 +45,19 @@ test-clock: $(STAMP)
 		$$(command -v sudo) apt-get update -qq && $$(command -v sudo) apt-get install -y -qq faketime >/dev/null; }
 	faketime -f '$(CLOCK)' $(BIN)/python -c 'import datetime; print("clock:", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))'
 	faketime -f '$(CLOCK)' $(BIN)/pytest -p no:cacheprovider -q
+
+# Property-based tests over every edge (tests/fuzz, hypothesis): a table of targets with
+# cases, unhandled exceptions (must be 0) and the slowest case. The seed pins the cases
+# (CI runs the default); FUZZ_CASES=3000 runs more per target.
+FUZZ_SEED ?= 22
+FUZZ_CASES ?= 200
+fuzz: $(STAMP)
+	FUZZ_CASES=$(FUZZ_CASES) $(BIN)/pytest tests/fuzz -p no:cacheprovider -q --hypothesis-seed=$(FUZZ_SEED)
+
+# The fault table through the emulator (tests/faults): redelivery, concurrency, outages,
+# poison messages, throttling, crashes, a restarted emulator. Fails on any loss or duplicate.
+faults: $(STAMP)
+	$(BIN)/pytest tests/faults -p no:cacheprovider -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

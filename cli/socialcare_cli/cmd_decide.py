@@ -29,6 +29,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
+from socialcare import safejson
 from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Interaction, Mention
 from socialcare_cli.jsonl import open_lines
@@ -142,7 +143,7 @@ def decide(
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = safejson.loads(line)
             mention = to_mention(raw, datetime.now(UTC))
         except (ValueError, ValidationError) as exc:
             # Say where, not what: the line may hold post text and names.

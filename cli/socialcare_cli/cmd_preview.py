@@ -18,7 +18,7 @@ from socialcare.hashing import Hasher
 from socialcare.models import TOPICS, OutreachRequest
 from socialcare.outreach.mailer import MailerDeps, build_email
 from socialcare.outreach.render import PLATFORMS
-from socialcare.outreach.ses import to_mime
+from socialcare.outreach.ses import mime_bytes
 
 
 def register(sub: Any) -> None:
@@ -61,7 +61,7 @@ def render_preview(args: argparse.Namespace) -> str:
         post_url=f"https://{domain}/example-post",
         post_created_at=datetime.now(UTC),
     )
-    raw = to_mime(build_email(request, deps, args.mode)).as_bytes()
+    raw = mime_bytes(build_email(request, deps, args.mode))
     message = message_from_bytes(raw, policy=policy.default)
     lines = [
         f"{key}: {value}"

@@ -23,11 +23,11 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
         "dynamodb:GetItem": {"cursor#*", "pause#*"},
         "dynamodb:PutItem": {"cursor#*", "pause#*"},
     },
-    "TriageMentionsFunction": {
-        "dynamodb:GetItem": {"optout#*", "person#*"},
-        "dynamodb:PutItem": {"seen#*", "optout#*"},
-        "dynamodb:UpdateItem": {"optout#*"},
-        "dynamodb:DeleteItem": {"optout#*"},
+    "TriageMentionsFunction": {  # decided#: the lease and mark of one decision per fetch
+        "dynamodb:GetItem": {"optout#*", "person#*", "decided#*"},
+        "dynamodb:PutItem": {"seen#*", "optout#*", "decided#*"},
+        "dynamodb:UpdateItem": {"optout#*", "decided#*"},
+        "dynamodb:DeleteItem": {"optout#*", "decided#*"},
     },
     "SendOutreachFunction": {
         "dynamodb:GetItem": {"person#*", "idem#*", "optout#*"},

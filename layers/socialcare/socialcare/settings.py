@@ -100,6 +100,8 @@ class _CustomerSettings(_Settings):
 
 
 class TriageSettings(_CustomerSettings):
+    # Mentions wait out a CRM outage here, delayed (pipeline.handle).
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")

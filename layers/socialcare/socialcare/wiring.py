@@ -127,6 +127,7 @@ def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
 class TriageRuntime:
     deps: TriageDeps
     outreach_queue: SqsQueue
+    mentions_queue: SqsQueue  # where a mention waits out a CRM outage
 
 
 def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> TriageRuntime:
@@ -148,7 +149,12 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         incident=IncidentSwitch(ssm, settings.incident_parameter),
         pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
     )
-    return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
+    sqs = boto3.client("sqs")
+    return TriageRuntime(
+        deps,
+        SqsQueue(sqs, settings.outreach_queue_url),
+        SqsQueue(sqs, settings.mentions_queue_url),
+    )
 
 
 @dataclass
