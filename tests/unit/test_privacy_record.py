@@ -91,7 +91,7 @@ def test_hash_keys_are_derived_as_written() -> None:
     assert derived_secret("k" * 48, "hash") == hmac.new(b"k" * 48, b"hash", "sha256").hexdigest()
     wiring = (LIBRARY / "wiring.py").read_text()
     purposes = set(re.findall(r'derived_secret\([^,]+, "(\w+)"\)', wiring))
-    assert purposes == {"hash", "unsubscribe"}
+    assert purposes == {"hash", "unsubscribe", "digest"}
     assert all(f"`{p}`" in PRIVACY for p in purposes)
 
 

@@ -18,7 +18,7 @@ from socialcare.models import (
     Reason,
     TriageResult,
 )
-from socialcare.operations import audit
+from socialcare.operations import audit, digest
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.ports import Queue, State
 from socialcare.triage.language import choose_language
@@ -47,6 +47,7 @@ class TriageDeps:
     incident_topics: frozenset[str] = frozenset()  # fixed topics (tests, the decide tool)
     incident: IncidentSwitch | None = None  # the live switch (SSM), read at most once a minute
     name_matching: matching.NameMatching = "off"  # careful name match: off | review | on
+    digest: Queue | None = None  # DigestQueue when the shadow digest is on (ShadowDigest)
 
 
 def seen_key(mention_hash: str) -> str:
@@ -129,5 +130,7 @@ def handle(mention: Mention, deps: TriageDeps, outreach_queue: Queue) -> Decisio
     result = triage(mention, deps)
     if result.outreach is not None:
         outreach_queue.send_all([result.outreach])
+    if deps.digest is not None:
+        deps.digest.send_all([digest.entry(mention, result.decision)])
     audit.record(result.decision)
     return result.decision

@@ -17,7 +17,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 
 from socialcare.adapters.dynamodb import DynamoState
-from socialcare.adapters.sqs import SqsQueue
+from socialcare.adapters.sqs import SqsInbox, SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
 from socialcare.hashing import Hasher
@@ -25,11 +25,14 @@ from socialcare.http import make_session
 from socialcare.identity.crm import crm_from_url
 from socialcare.identity.policy import PolicyConfig
 from socialcare.identity.ports import Crm
+from socialcare.operations.digest import DigestDeps
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.outreach.mailer import MailerDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
 from socialcare.pipeline import TriageDeps
 from socialcare.settings import (
+    DigestSettings,
+    FeedbackSettings,
     FetchSettings,
     MailerSettings,
     OptOutSettings,
@@ -142,6 +145,9 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         incident=IncidentSwitch(
             parameters.SSMProvider(boto3_client=boto3.client("ssm")), settings.incident_parameter
         ),
+        digest=SqsQueue(boto3.client("sqs"), settings.digest_queue_url)
+        if settings.digest_queue_url
+        else None,
     )
     return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
 
@@ -247,4 +253,35 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
         graph=lambda source: GraphApi(session, source, settings.meta_graph_url, secret),
         sources=frozenset(settings.sources),
         own=own,
+    )
+
+
+def digest_deps(env: dict[str, str] | None = None) -> DigestDeps:
+    """SendDigest's dependencies: the queue it drains, SES, and the mark-wrong link key."""
+    settings = DigestSettings.from_env(env)
+    return DigestDeps(
+        inbox=SqsInbox(boto3.client("sqs"), settings.digest_queue_url, settings.visibility_s),
+        mailer=SesMailer(boto3.client("sesv2", config=SES_CLIENT_CONFIG)),
+        brand=load_brand(),
+        sender=settings.sender,
+        to=settings.digest_address,
+        mark_wrong_url=settings.mark_wrong_url,
+        link_secret=derived_secret(hash_key(settings), "digest"),
+        period=settings.period,
+    )
+
+
+@dataclass
+class FeedbackRuntime:
+    state: DynamoState
+    link_secret: str
+    brand: Brand
+
+
+def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
+    settings = FeedbackSettings.from_env(env)
+    return FeedbackRuntime(
+        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
+        link_secret=derived_secret(hash_key(settings), "digest"),
+        brand=load_brand(),
     )
