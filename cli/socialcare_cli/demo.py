@@ -42,6 +42,7 @@ class DemoResult:
     posts: dict[str, dict[str, Any]] = field(default_factory=dict)
     incident: str = "off"
     report: Path | None = None
+    digest: Path | None = None  # --digest: the agents' shadow digest as SES took it
 
     @property
     def reasons(self) -> Counter[str]:
@@ -92,6 +93,7 @@ def run_demo(
     progress: Any = print,
     incident_alarm: str | None = None,
     platforms: bool = False,
+    digest: bool = False,
 ) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     (out / "outbox").mkdir(exist_ok=True)
@@ -125,6 +127,7 @@ def run_demo(
                 # Name matches (sample: "Soeren Aeroe Hansen") go to the agents first.
                 "NameMatching": "review",
                 **sources.overrides,
+                **({"ShadowDigest": "daily"} if digest else {}),
             },
         )
         local_aws.provision(stack)
@@ -164,6 +167,10 @@ def run_demo(
             path = out / "outbox" / f"{i:03d}.eml"
             path.write_text(message["raw_data"] if "raw_data" in message else message["body"])
             result.emails.append(path)
+        if digest:
+            with capture.active():
+                result.digest = _send_digest(stack, local_env, endpoint, out / "digest.eml")
+            progress(f"shadow digest: one e-mail to the agents in {result.digest}")
 
     lines = capture.lines()
     (out / "logs.jsonl").write_text(
@@ -190,6 +197,16 @@ def run_demo(
             fh.write(json.dumps(decision) + "\n")
     result.report = report.write(_report(result, mode), out / "report.html")
     return result
+
+
+def _send_digest(stack: Stack, env: dict[str, str], endpoint: str, path: Path) -> Path:
+    """SendDigest invoked as its schedule would; the one e-mail it sent, saved."""
+    before = len(local_aws.sent_emails(endpoint))
+    send = lambda_local.load_handler(stack, "SendDigestFunction", env)[1]
+    send({}, lambda_local.FakeContext("SendDigestFunction"))
+    (message,) = local_aws.sent_emails(endpoint)[before:]
+    path.write_text(message["raw_data"])
+    return path
 
 
 def _watching(handler: lambda_local.Handler, posts: dict[str, Any]) -> lambda_local.Handler:
@@ -231,6 +248,7 @@ def _report(result: DemoResult, mode: str) -> report.Report:
             "beside this file: decisions.jsonl (the audit lines), logs.jsonl, outbox/*.eml",
         ],
         incident=result.incident,
+        digest=report.read_email(result.digest) if result.digest else None,
     )
     built.link_emails_by_post_url()
     return built
@@ -265,6 +283,8 @@ def print_funnel(result: DemoResult, file: Any = None) -> None:
     )
     if any(result.dead_letters.values()):
         print(f"dead letters: {result.dead_letters}", file=file)
+    if result.digest:
+        print(f"shadow digest: {result.digest}", file=file)
     if result.report:
         print(f"report: {result.report}", file=file)  # the last line: the file to open
 

@@ -78,6 +78,7 @@ class Report:
     email_of: dict[int, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # mode, run details: one line each
     incident: str = "off"
+    digest: EmailView | None = None  # the agents' shadow digest, when one was sent
 
     def link_emails_by_post_url(self) -> None:
         """Pair each `contact` decision with the e-mail that links to its post."""

@@ -79,7 +79,7 @@ def confirm_page(secret: str, brand: Brand, token: str) -> tuple[int, str]:
     except TokenError as error:
         return _refused(brand, error)
     text = f"Markér beslutningen som forkert? / Mark this decision wrong? ({marked.reason})"
-    return 200, page(brand, TITLE, text, form_token=token)
+    return 200, page(brand, TITLE, text, form_token=token, action="Forkert / Wrong")
 
 
 def record_page(state: State, secret: str, brand: Brand, token: str) -> tuple[int, str]:
