@@ -22,6 +22,7 @@ from tests.e2e import emulator
 
 STACK = "socialcare-e2e"
 SENDER = "kundeservice@lynet.example"
+AGENTS = "agents@lynet.example"
 PAGE_ID = "101234567890123"  # the Facebook Page of tests/data/platforms/facebook
 META_SECRET = {
     "app_secret": "e2e-app-secret",
@@ -46,6 +47,8 @@ class Deployed:
         "UnsubscribeFunction",
         "EmailEventsFunction",
         "IncidentSwitchFunction",
+        "SendDigestFunction",
+        "MarkWrongFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 
@@ -171,6 +174,10 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
                 # Deploys the webhook's source switch (its Function URL always exists).
                 "EnableFacebook": "true",
                 "FacebookPageId": PAGE_ID,
+                # The shadow digest to the agents' mailbox (test_shadow_digest.py); daily,
+                # so the emulator's scheduler does not send it mid-test.
+                "ShadowDigest": "daily",
+                "ReviewAddress": AGENTS,
             },
         )
         stack = Deployed(endpoint, {}, {}, pages, crm, work)
