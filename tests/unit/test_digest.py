@@ -161,7 +161,8 @@ def test_decisions_wait_at_most_the_period_plus_an_hour(period: str, hours: int)
     )
     assert stack.resolve(schedule["State"]) == ("DISABLED" if period == "off" else "ENABLED")
     assert queue["VisibilityTimeout"] > fn["Timeout"]
-    assert int(fn["Environment"]["Variables"]["DIGEST_VISIBILITY_S"]) > fn["Timeout"]
+    visibility = fn["Environment"]["Variables"]["DIGEST_VISIBILITY_S"]
+    assert isinstance(visibility, str) and int(visibility) > fn["Timeout"]  # env: strings
     triage = res["TriageMentionsFunction"]["Properties"]
     url = stack.resolve(triage["Environment"]["Variables"]["DIGEST_QUEUE_URL"]["Fn::If"][2])
     assert url == ""  # the off branch: triage writes nothing
