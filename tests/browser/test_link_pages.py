@@ -23,8 +23,7 @@ from socialcare_cli import lambda_local, servers
 from socialcare_cli.template import Stack
 from tests.browser.conftest import as_page
 from tests.browser.webdriver import Browser
-from tests.conftest import context
-from tests.integration.test_digest import digest_parts, mail, run_pipeline, schedule_input
+from tests.integration.test_digest import digest_parts, mail, run_pipeline, send_digest
 from tests.integration.test_pipeline_handlers import drain
 
 
@@ -138,7 +137,7 @@ def test_mark_a_digest_decision_wrong(
 ) -> None:
     stack.overrides.update({"ShadowDigest": "daily", "OutreachMode": "shadow"})
     run_pipeline(stack, handler)
-    handler("SendDigestFunction")(schedule_input(stack), context("SendDigestFunction"))
+    send_digest(stack, handler)
     (message,) = mail(aws)
     _, html, _ = digest_parts(message)
     local = serve_function("MarkWrongFunction")

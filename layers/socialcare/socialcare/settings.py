@@ -168,6 +168,9 @@ class DigestSettings(_Settings):
     # Longer than the function's timeout: a message received is not handed out again
     # while this run still works on it.
     visibility_s: int = Field(default=300, ge=30, le=43_200, alias="DIGEST_VISIBILITY_S")
+    # Long polling, so an empty answer means an empty queue (0: short polls, for
+    # emulators whose long poll does not survive a shifted clock).
+    wait_s: int = Field(default=1, ge=0, le=20, alias="DIGEST_WAIT_S")
 
 
 class FeedbackSettings(_Settings):

@@ -260,7 +260,9 @@ def digest_deps(env: dict[str, str] | None = None) -> DigestDeps:
     """SendDigest's dependencies: the queue it drains, SES, and the mark-wrong link key."""
     settings = DigestSettings.from_env(env)
     return DigestDeps(
-        inbox=SqsInbox(boto3.client("sqs"), settings.digest_queue_url, settings.visibility_s),
+        inbox=SqsInbox(
+            boto3.client("sqs"), settings.digest_queue_url, settings.visibility_s, settings.wait_s
+        ),
         mailer=SesMailer(boto3.client("sesv2", config=SES_CLIENT_CONFIG)),
         brand=load_brand(),
         sender=settings.sender,

@@ -54,20 +54,21 @@ class SqsInbox:
     """A queue drained by a scheduled function rather than an event source mapping:
     receive what is there, then delete it once handled (or release it for a retry)."""
 
-    def __init__(self, client: Any, url: str, visibility_s: int) -> None:
+    def __init__(self, client: Any, url: str, visibility_s: int, wait_s: int = 1) -> None:
         self._sqs = client
         self._url = url
         self._visibility = visibility_s  # longer than the run: nothing comes back mid-run
+        self._wait = wait_s
 
     def receive(self, limit: int) -> list[tuple[str, str]]:
         """Up to `limit` (receipt handle, body) pairs; stops at the first empty receive,
-        which long-polls a second so that every SQS server is asked."""
+        which long-polls (`wait_s` > 0) so that every SQS server is asked."""
         got: list[tuple[str, str]] = []
         while len(got) < limit:
             out = self._sqs.receive_message(
                 QueueUrl=self._url,
                 MaxNumberOfMessages=min(BATCH, limit - len(got)),
-                WaitTimeSeconds=1,
+                WaitTimeSeconds=self._wait,
                 VisibilityTimeout=self._visibility,
             )
             messages = out.get("Messages", [])
