@@ -3,8 +3,9 @@
 moto's server on 127.0.0.1 provisioned from template.yaml; a replay source and a sample
 CRM over real HTTP; the three handlers imported as Lambda imports them and driven the way
 Lambda's schedules and SQS pollers would. Writes DIR/outbox/*.eml, DIR/decisions.jsonl,
-DIR/logs.jsonl (every log line and metric the functions wrote) and DIR/report.html (each
-post beside its decision: a local file for people, see socialcare_cli.report).
+DIR/logs.jsonl (every log line and metric the functions wrote), DIR/state.jsonl (the
+state table's items at the end) and DIR/report.html (each post beside its decision: a
+local file for people, see socialcare_cli.report).
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ def run_demo(
             )
         result.dead_letters = _dead_letters(stack)
         result.incident = _incident(stack)
+        _dump_state(stack, out / "state.jsonl")
         for i, message in enumerate(local_aws.sent_emails(endpoint), start=1):
             path = out / "outbox" / f"{i:03d}.eml"
             path.write_text(message["raw_data"] if "raw_data" in message else message["body"])
@@ -252,6 +254,21 @@ def _report(result: DemoResult, mode: str) -> report.Report:
     )
     built.link_emails_by_post_url()
     return built
+
+
+def _dump_state(stack: Stack, path: Path) -> None:
+    """The state table's items as the run left them (hashed keys only; make privacy)."""
+    import boto3
+
+    pages = (
+        boto3.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=stack.physical["StateTable"])
+    )
+    with path.open("w") as fh:
+        for page in pages:
+            for item in page["Items"]:
+                fh.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def _dead_letters(stack: Stack) -> dict[str, int]:

@@ -25,13 +25,15 @@ def _token() -> str:
 
 @app.get("/")
 def confirm() -> Response:
-    status, html = feedback.confirm_page(runtime.link_secret, runtime.brand, _token())
+    status, html = feedback.confirm_page(runtime.link_secrets(), runtime.brand, _token())
     return Response(status, HTML, html)
 
 
 @app.post("/")
 def record() -> Response:
-    status, html = feedback.record_page(runtime.state, runtime.link_secret, runtime.brand, _token())
+    status, html = feedback.record_page(
+        runtime.state, runtime.link_secrets(), runtime.brand, _token()
+    )
     return Response(status, HTML, html)
 
 

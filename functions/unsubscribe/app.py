@@ -35,21 +35,26 @@ def _refused(error: TokenError) -> Response:
     return Response(error.status, HTML, optout.page(runtime.brand, title, text))
 
 
-@app.get("/")
+# Any path: on the company's own domain a proxy forwards e.g. /afmeld unchanged
+# (docs/deploy.md, Unsubscribe link); the token is what counts.
+ANY_PATH = ".+"
+
+
+@app.get(ANY_PATH)
 def confirm() -> Response:
     token = _token()
     try:
-        optout.check(runtime.unsubscribe_secret, token)
+        optout.check(runtime.unsubscribe_keys(), token)
     except TokenError as error:
         return _refused(error)
     text = "Vil du ikke have flere e-mails om dine opslag? / Stop e-mails about your posts?"
     return Response(200, HTML, optout.page(runtime.brand, "Afmeld", text, form_token=token))
 
 
-@app.post("/")
+@app.post(ANY_PATH)
 def one_click() -> Response:
     try:
-        optout.unsubscribe(runtime.state, runtime.unsubscribe_secret, _token())
+        optout.unsubscribe(runtime.state, runtime.unsubscribe_keys(), _token())
     except TokenError as error:
         return _refused(error)
     text = "Du får ikke flere af disse e-mails. / You will not get these e-mails again."

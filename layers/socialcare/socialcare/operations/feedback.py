@@ -8,6 +8,7 @@ go-live: 1 - MarkedWrong / DigestDecisions, reason by reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from socialcare.brand import Brand
 from socialcare.models import Decision, Reason
 from socialcare.observability import count, logger
 from socialcare.outreach.optout import page
-from socialcare.outreach.unsubscribe import TokenError, make_token, verify_token
+from socialcare.outreach.unsubscribe import TokenError, make_token, verify_any
 from socialcare.ports import State
 
 LINK_TTL_S = 14 * 86_400  # a mark is remembered as long as its link works
@@ -41,18 +42,20 @@ def link(base: str, secret: str, decision: Decision) -> str:
     return f"{base}{'&' if '?' in base else '?'}token={quote(token)}"
 
 
-def verify(secret: str, token: str) -> Marked:
-    """The decision a token was made for, or TokenError (forged, altered, expired)."""
-    parts = verify_token(secret, token).split("-", 2)
+def verify(secrets: Sequence[str], token: str) -> Marked:
+    """The decision a token was made for, or TokenError (forged, altered, expired).
+    `secrets`: the current key's first, then the previous one's (keyring.py)."""
+    payload, _ = verify_any([(secret, "") for secret in secrets], token)
+    parts = payload.split("-", 2)
     if len(parts) != 3 or parts[1] not in _CODES:
         raise TokenError("malformed token", status=400)
     return Marked(*parts)
 
 
-def mark_wrong(state: State, secret: str, token: str) -> tuple[Marked, bool]:
+def mark_wrong(state: State, secrets: Sequence[str], token: str) -> tuple[Marked, bool]:
     """Record the mark for a valid token; True the first time, False when it was already
     marked (a second click counts once)."""
-    marked = verify(secret, token)
+    marked = verify(secrets, token)
     first = state.claim(wrong_key(marked.mention_id), marked.reason, LINK_TTL_S)
     if first:
         count("MarkedWrong", reason=marked.reason)
@@ -72,20 +75,20 @@ def mark_wrong(state: State, secret: str, token: str) -> tuple[Marked, bool]:
 TITLE = "Forkert beslutning / Wrong decision"
 
 
-def confirm_page(secret: str, brand: Brand, token: str) -> tuple[int, str]:
+def confirm_page(secrets: Sequence[str], brand: Brand, token: str) -> tuple[int, str]:
     """GET: the question and a button that POSTs the token; nothing is recorded."""
     try:
-        marked = verify(secret, token)
+        marked = verify(secrets, token)
     except TokenError as error:
         return _refused(brand, error)
     text = f"Markér beslutningen som forkert? / Mark this decision wrong? ({marked.reason})"
     return 200, page(brand, TITLE, text, form_token=token, action="Forkert / Wrong")
 
 
-def record_page(state: State, secret: str, brand: Brand, token: str) -> tuple[int, str]:
+def record_page(state: State, secrets: Sequence[str], brand: Brand, token: str) -> tuple[int, str]:
     """POST: the mark, once; a second POST says it was noted already."""
     try:
-        _, first = mark_wrong(state, secret, token)
+        _, first = mark_wrong(state, secrets, token)
     except TokenError as error:
         return _refused(brand, error)
     text = "Tak, noteret. / Thanks, noted." if first else "Allerede noteret. / Already noted."
