@@ -125,7 +125,7 @@ def run_demo(
                 "CrmUrl": crm_url,
                 "OutreachMode": mode,
                 "ReviewAddress": "agents@lynet.example",
-                # Name matches (sample: "Soeren Aeroe Hansen") go to the agents first.
+                # Name matches (sample: "Joergen Aeroe Aagaard") go to the agents first.
                 "NameMatching": "review",
                 **sources.overrides,
                 **({"ShadowDigest": "daily"} if digest else {}),
