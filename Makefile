@@ -13,7 +13,7 @@ PY313_BIN := $(dir $(PY))
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo test test-clock fuzz faults lint typecheck unit integration bench identity-scale \
-	eval validate e2e clean print-py lock audit privacy
+	eval validate e2e clean print-py lock audit privacy browser-test
 
 # Every venv installs from a lock with hashes (requirements/README.md); `make lock`
 # writes them all from the ranges in pyproject.toml and requirements/*.in.
@@ -69,6 +69,19 @@ typecheck: $(STAMP)
 	$(BIN)/mypy layers/socialcare/socialcare cli/socialcare_cli
 	# each is module `app`; its own cache, so the package check never reads their view
 	for f in functions/*/app.py; do $(BIN)/mypy --cache-dir .mypy_cache/functions $$f || exit 1; done
+
+# The pages people open, in a real headless Chromium (tests/browser, outside the default
+# test paths, so neither `make test` nor `make test-clock` starts a browser): the demo's
+# report, the unsubscribe page, the digest's mark-wrong page. Debian's chromium and
+# chromium-driver are installed when missing; screenshots go to test-out/screenshots/.
+browser-test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+		echo "installing chromium and chromium-driver (Debian packages)"; \
+		$$(command -v sudo) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$$(command -v sudo) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	rm -rf test-out/screenshots
+	SOCIALCARE_BROWSER_REQUIRED=1 $(BIN)/pytest -p no:cacheprovider tests/browser
+	@echo "screenshots: $$(ls test-out/screenshots | wc -l) in test-out/screenshots/"
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -169,4 +182,5 @@ print-py:
 	@echo $(PY)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) sbom-*.json privacy-out
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) sbom-*.json privacy-out \
+		test-out

@@ -94,7 +94,7 @@ def test_hash_keys_are_derived_as_written() -> None:
     assert derived_secret("k" * 48, "hash") == hmac.new(b"k" * 48, b"hash", "sha256").hexdigest()
     code = (LIBRARY / "wiring.py").read_text() + (LIBRARY / "keyring.py").read_text()
     purposes = set(re.findall(r'\.derived\("(\w+)"\)', code))
-    assert purposes == {"hash", "unsubscribe", "cursor"}
+    assert purposes == {"hash", "unsubscribe", "cursor", "digest"}
     assert all(f"`{p}`" in PRIVACY for p in purposes)
 
 

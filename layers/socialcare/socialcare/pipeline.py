@@ -23,7 +23,7 @@ from socialcare.models import (
     TriageResult,
 )
 from socialcare.observability import count, logger
-from socialcare.operations import audit
+from socialcare.operations import audit, digest
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.operations.pilot import Pilot
 from socialcare.ports import Queue, State
@@ -54,6 +54,7 @@ class TriageDeps:
     incident: IncidentSwitch | None = None  # the live switch (SSM), read at most once a minute
     name_matching: matching.NameMatching = "off"  # careful name match: off | review | on
     pilot: Pilot | None = None  # when set, only its customers are e-mailed (not_in_pilot)
+    digest: Queue | None = None  # DigestQueue when the shadow digest is on (ShadowDigest)
 
 
 def seen_key(mention_hash: str) -> str:
@@ -183,6 +184,8 @@ def handle(
         result = triage(mention, deps)
         if result.outreach is not None:
             outreach_queue.send_all([result.outreach])
+        if deps.digest is not None:
+            deps.digest.send_all([digest.entry(mention, result.decision)])
     except Exception as exc:
         with contextlib.suppress(Exception):  # if the release fails too, the lease expires
             deps.state.release(key, attempt)

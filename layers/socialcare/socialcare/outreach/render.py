@@ -67,6 +67,11 @@ def _env() -> Environment:
     )
 
 
+def templates() -> Environment:
+    """The package's templates (autoescaped HTML), also for the agents' digest."""
+    return _env()
+
+
 def render(
     *,
     brand: Brand,

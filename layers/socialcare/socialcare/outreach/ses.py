@@ -60,6 +60,9 @@ def to_mime(email: Email) -> EmailMessage:
         msg[name] = value
     msg.set_content(email.text)
     msg.add_alternative(email.html, subtype="html")
+    for item in email.attachments:  # the message becomes multipart/mixed
+        maintype, subtype = item.content_type.split("/", 1)
+        msg.add_attachment(item.data, maintype, subtype, filename=item.filename)
     return msg
 
 
