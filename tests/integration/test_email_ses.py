@@ -11,10 +11,11 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from socialcare.adapters.memory import MemoryCrm, MemoryState
+from socialcare.adapters.memory import MemoryCrm, MemorySealer, MemoryState
 from socialcare.brand import load_brand
 from socialcare.errors import MailRejected
 from socialcare.hashing import Hasher
+from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps, send_outreach
 from socialcare.outreach.ses import SesMailer
 from socialcare.outreach.unsubscribe import verify_token
@@ -39,6 +40,7 @@ def deps(aws: str) -> MailerDeps:
         unsubscribe_base="https://unsub.lynet.example/",
         unsubscribe_secret="integration-unsubscribe",
         review_address="agents@lynet.example",
+        review=ReviewLinks("https://review.lynet.example/", MemorySealer()),
     )
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
 from collections.abc import Sequence
+from urllib.parse import parse_qs
 
 from socialcare.errors import BadInputError
 
@@ -60,3 +62,19 @@ def verify_any(
                 raise  # malformed or expired: no other key changes that
             refused = error
     raise refused or TokenError("no key to verify with")
+
+
+def token_of(query_token: str | None, body: str | None, base64_encoded: bool) -> str:
+    """The token of a link's request: the link's query, else the form body (the
+    confirmation page's POST). A body that is not UTF-8 text has no token, never an error."""
+    if query_token:
+        return query_token
+    if not body:
+        return ""
+    raw = body
+    if base64_encoded:
+        try:
+            raw = base64.b64decode(body, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+            return ""
+    return parse_qs(raw).get("token", [""])[0]
