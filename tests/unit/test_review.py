@@ -121,7 +121,7 @@ def test_approve_sends_exactly_one_email_to_the_customer(
     token = reviewed(mailer_deps)
     decision = approve_and_send(mailer_deps, agents, token)
     assert decision is not None and decision.reason is Reason.CONTACT
-    review_copy, customer = sent(mailer_deps)
+    _, customer = sent(mailer_deps)
     assert customer.to == "mette@example.net" and "REVIEW" not in customer.text
     assert customer.headers["List-Unsubscribe"].startswith("<https://lynet.example/unsubscribe")
     assert mailer_deps.crm.recorded[0][1]["kind"] == "social_outreach"  # type: ignore[attr-defined]
@@ -177,7 +177,7 @@ def test_expired_forged_and_malformed_links_change_nothing(
     forged = "A" * len(token)  # the right shape, not sealed by us
     altered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     cases = [(token, later, 410), (forged, None, 403), (altered, None, 403), ("x!", None, 400)]
-    for bad, now, status in cases + [("", None, 400)]:
+    for bad, now, status in [*cases, ("", None, 400)]:
         for page in (review.confirm, review.decide):
             answer = page(agents, "approve", bad, now)
             assert answer.status == status, (bad, page)
