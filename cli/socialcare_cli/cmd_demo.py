@@ -23,11 +23,29 @@ def register(sub: Any) -> None:
         action="store_true",
         help="also read X, Bluesky and Trustpilot sample pages through their real sources",
     )
+    demo.add_argument(
+        "--approve",
+        metavar="all|N",
+        default=None,
+        type=_approve,
+        help="with --mode review: follow the Approve link of all (or the first N) review "
+        "e-mails as an agent would, then run the mailer again",
+    )
     demo.set_defaults(func=run)
+
+
+def _approve(value: str) -> str:
+    if value != "all" and not (value.isdigit() and int(value) >= 0):
+        raise argparse.ArgumentTypeError("all or a number")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     from socialcare_cli.demo import print_funnel, run_demo
+
+    if args.approve and args.mode != "review":
+        print("socialcare demo: --approve needs --mode review", file=sys.stderr)
+        return 2
 
     result = run_demo(
         Path(args.out),
@@ -35,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda msg: print(msg, file=sys.stderr),
         incident_alarm=args.incident_alarm,
         platforms=args.platforms,
+        approve=args.approve,
     )
     print_funnel(result)
     return 0

@@ -4,7 +4,8 @@ moto's server on 127.0.0.1 provisioned from template.yaml; a replay source and a
 CRM over real HTTP; the three handlers imported as Lambda imports them and driven the way
 Lambda's schedules and SQS pollers would. Writes DIR/outbox/*.eml, DIR/decisions.jsonl,
 DIR/logs.jsonl (every log line and metric the functions wrote) and DIR/state.jsonl (the
-state table's items at the end).
+state table's items at the end). In review mode the Review function answers on a local
+Function URL; `approve` follows the review e-mails' Approve links as an agent would.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from socialcare_cli import demo_platforms, lambda_local, local_aws, servers
+from socialcare_cli import demo_platforms, lambda_local, local_aws, review_agent, servers
 from socialcare_cli.template import Stack, load_template
 
 FUNCTIONS = ("FetchMentionsFunction", "TriageMentionsFunction", "SendOutreachFunction")
@@ -38,6 +39,7 @@ class DemoResult:
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     emails: list[Path] = field(default_factory=list)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    approvals: list[review_agent.Click] = field(default_factory=list)  # --approve
 
     @property
     def reasons(self) -> Counter[str]:
@@ -88,6 +90,7 @@ def run_demo(
     progress: Any = print,
     incident_alarm: str | None = None,
     platforms: bool = False,
+    approve: str | None = None,
 ) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     (out / "outbox").mkdir(exist_ok=True)
@@ -105,6 +108,7 @@ def run_demo(
         servers.serve(replay) as replay_url,
         servers.serve(directory) as crm_url,
         demo_platforms.serve(enabled=platforms) as sources,  # --platforms: X, Bluesky, Trustpilot
+        contextlib.ExitStack() as later,
     ):
         progress(
             f"local AWS (moto) on {endpoint}; replay source on {replay_url}; "
@@ -123,12 +127,14 @@ def run_demo(
                 **sources.overrides,
             },
         )
+        bind_review = later.enter_context(review_agent.function_url(stack))
         local_aws.provision(stack)
         sources.store_secrets(stack)
         progress(f"provisioned from template.yaml: {len(stack.physical)} resources")
         local_env = {"SOCIALCARE_CRM_TOKEN": crm["token"], **sources.env}
         with capture.active():
             handlers = {f: lambda_local.load_handler(stack, f, local_env)[1] for f in FUNCTIONS}
+            bind_review(lambda_local.load_handler(stack, review_agent.FUNCTION, local_env)[1])
             fetch = handlers["FetchMentionsFunction"](
                 {"source": "replay"}, lambda_local.FakeContext("FetchMentionsFunction")
             )
@@ -153,6 +159,18 @@ def run_demo(
                 f"{function}: {stats.records} records in {stats.batches} batches, "
                 f"{stats.failures} failed"
             )
+        if approve and mode == "review":
+            with capture.active():
+                result.approvals = review_agent.approve(local_aws.sent_emails(endpoint), approve)
+                queue, props = stack.sqs_event("SendOutreachFunction")
+                lambda_local.poll(
+                    stack.physical[queue],
+                    stack.attributes[(queue, "Arn")],
+                    handlers["SendOutreachFunction"],
+                    function_name="SendOutreachFunction",
+                    batch_size=int(props.get("BatchSize", 10)),
+                )
+            progress(f"approved {len(result.approvals)} review e-mails by their links")
         result.dead_letters = _dead_letters(stack)
         _dump_state(stack, out / "state.jsonl")
         for i, message in enumerate(local_aws.sent_emails(endpoint), start=1):
@@ -232,11 +250,29 @@ def print_funnel(result: DemoResult, file: Any = None) -> None:
         if reason != "contact":
             print(f"    {reason:<20} {n:>3}", file=file)
     print(f"\noutbox: {len(result.emails)} e-mails in {result.out / 'outbox'}", file=file)
+    if result.approvals:
+        done = sum(c.page == 200 and c.done == 200 for c in result.approvals)
+        reviews, customers = _recipients(result.emails)
+        print(
+            f"review: {reviews} review e-mails to the agents; {len(result.approvals)} Approve "
+            f"links followed (GET the page, POST its form), {done} approved; "
+            f"{sum(customers.values())} e-mails to {len(customers)} customers",
+            file=file,
+        )
     print(
         f"decisions: {result.out / 'decisions.jsonl'}; logs: {result.out / 'logs.jsonl'}", file=file
     )
     if any(result.dead_letters.values()):
         print(f"dead letters: {result.dead_letters}", file=file)
+
+
+def _recipients(emails: list[Path]) -> tuple[int, Counter[str]]:
+    """The review copies among the e-mails, and how many each customer got."""
+    from email import message_from_bytes, policy
+
+    messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in emails]
+    reviews = [m for m in messages if m.get("X-Socialcare-Review") == "1"]
+    return len(reviews), Counter(str(m["To"]) for m in messages if m not in reviews)
 
 
 def alarm_notification(stack: Stack, topic: str) -> dict[str, Any]:

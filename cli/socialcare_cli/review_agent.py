@@ -41,7 +41,8 @@ def review_copies(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
         if message.get("X-Socialcare-Review") != "1":
             continue
         part = message.get_body(preferencelist=("plain",))
-        links = {m.group(1): m.group(0) for m in _LINK.finditer(str(part.get_content()))}
+        text = str(part.get_content()) if part is not None else ""
+        links = {m.group(1): m.group(0) for m in _LINK.finditer(text)}
         if links:
             out.append(links)
     return out
@@ -81,3 +82,10 @@ def function_url(stack: Stack) -> Iterator[Callable[[lambda_local.Handler], None
             route.target = lambda_local.function_url_route(handler, FUNCTION)
 
         yield bind
+
+
+def approve(messages: list[dict[str, Any]], how_many: str) -> list[Click]:
+    """Follow the Approve link of the first `how_many` review e-mails ("all" or a number)."""
+    copies = review_copies(messages)
+    count = len(copies) if how_many == "all" else int(how_many)
+    return [click(links["approve"]) for links in copies[:count]]
