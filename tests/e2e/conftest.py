@@ -24,6 +24,7 @@ from tests.e2e import emulator
 STACK = "socialcare-e2e"
 SENDER = "kundeservice@lynet.example"
 PILOT = f"/{STACK}/pilot"
+REVIEW_ADDRESS = "agents@lynet.example"
 PAGE_ID = "101234567890123"  # the Facebook Page of tests/data/platforms/facebook
 META_SECRET = {
     "app_secret": "e2e-app-secret",
@@ -49,6 +50,7 @@ class Deployed:
         "UnsubscribeFunction",
         "EmailEventsFunction",
         "IncidentSwitchFunction",
+        "ReviewFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 
@@ -189,6 +191,8 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
             "PilotCustomers": PILOT,
             # E-mails at any hour the test runs; the window's waiting is tests/integration's.
             "SendWindow": "always",
+            # Name matches go to the agents first (NameMatching off): test_review_links.py.
+            "ReviewAddress": REVIEW_ADDRESS,
         }
         emulator.sam_deploy(tools, deployable, endpoint, STACK, bucket, config, overrides)
         stack = Deployed(endpoint, {}, {}, pages, crm, work, overrides)
