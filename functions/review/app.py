@@ -1,9 +1,5 @@
-"""Review (Function URL): an agent's Approve or Reject of a review e-mail.
-
-`/approve` and `/reject` carry the held request, sealed, in their token. GET shows the
-confirmation page and changes nothing (mail scanners and link previews follow links);
-only the page's POST decides (socialcare.outreach.review).
-"""
+"""Review (Function URL): an agent's Approve or Reject (`/approve`, `/reject`, the held
+request sealed in the token). GET only shows the page (scanners); its POST decides."""
 
 from typing import Any
 
@@ -15,13 +11,12 @@ from socialcare.observability import logger, metrics
 from socialcare.outreach import review
 from socialcare.outreach.unsubscribe import token_of
 
-HTML = "text/html; charset=utf-8"
 runtime = wiring.review_runtime()
 app = LambdaFunctionUrlResolver()
 
 
-def _answer(answer: review.Answer) -> Response:
-    return Response(answer.status, HTML, answer.html, headers=review.HEADERS)
+def _page(answer: review.Answer) -> Response:
+    return Response(answer.status, "text/html; charset=utf-8", answer.html, review.HEADERS)
 
 
 def _token() -> str:
@@ -31,12 +26,12 @@ def _token() -> str:
 
 @app.get("/<action>")
 def confirm(action: str) -> Response:
-    return _answer(review.confirm(runtime, action, _token()))
+    return _page(review.confirm(runtime, action, _token()))
 
 
 @app.post("/<action>")
 def decide(action: str) -> Response:
-    return _answer(review.decide(runtime, action, _token()))
+    return _page(review.decide(runtime, action, _token()))
 
 
 @logger.inject_lambda_context(clear_state=True)

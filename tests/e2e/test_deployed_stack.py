@@ -160,6 +160,7 @@ def test_preflight_reads_the_deployed_stack(
         "brand URLs",
         "SenderAddress",
         "ReplyToAddress",
+        "ReviewAddress",
         "OpsEmail",
         "SenderDomain",
         "UnsubscribeBaseUrl",

@@ -11,6 +11,7 @@ real AES-GCM refusal is tests/integration/test_review.py's.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -28,14 +29,25 @@ from tests.e2e.test_deployed_stack import decisions, queue_depth
 
 pytestmark = pytest.mark.e2e
 WAIT_S = 60
+HTTP_S = 60  # a Function URL's first call starts the function (a cold start on a busy machine)
+PILOT_REREAD_S = 61  # socialcare.operations.pilot.Pilot's max_age_s, and a second
 CUSTOMERS = {c["id"]: c for c in load_json("crm.json")["customers"]}
 
 
-def name_match(deployed: Deployed, customer_id: str) -> OutreachRequest:
-    """What triage sends for a careful name match, put on OutreachQueue; the customer is
-    added to the pilot first, as an operator would (`socialcare pilot add --stack`)."""
+@pytest.fixture(scope="module")
+def in_pilot(deployed: Deployed) -> list[str]:
+    """This module's customers join the stack's pilot, as an operator adds them
+    (`socialcare pilot add --stack`); the functions re-read the list within a minute."""
+    customers = ["C-1003", "C-1004"]
     with deployed.as_operator():
-        assert main(["pilot", "add", "--stack", STACK, "--customer", customer_id]) == 0
+        args = [arg for c in customers for arg in ("--customer", c)]
+        assert main(["pilot", "add", "--stack", STACK, *args]) == 0
+    time.sleep(PILOT_REREAD_S)
+    return customers
+
+
+def name_match(deployed: Deployed, customer_id: str) -> OutreachRequest:
+    """What triage sends for a careful name match, put on OutreachQueue."""
     customer = CUSTOMERS[customer_id]
     request = OutreachRequest(
         mention_id=uuid.uuid4().hex,
@@ -72,12 +84,12 @@ def review_link(deployed: Deployed, request: OutreachRequest, action: str) -> st
     return f"{deployed.function_url('ReviewUrl')}{action}?token={token}"
 
 
-def test_approve_sends_once_to_the_customer(deployed: Deployed) -> None:
+def test_approve_sends_once_to_the_customer(deployed: Deployed, in_pilot: list[str]) -> None:
     request = name_match(deployed, "C-1003")
     link = review_link(deployed, request, "approve")
     assert deployed.outputs["ReviewUrl"].startswith("https://")
     assert deployed.emails_to(request.email) == []  # the agents first
-    clicked = review_agent.click(link)
+    clicked = review_agent.click(link, timeout_s=HTTP_S)
     assert (clicked.page, clicked.done) == (200, 200), clicked.text[:300]
     emulator.wait_for(
         lambda: deployed.emails_to(request.email),
@@ -85,7 +97,7 @@ def test_approve_sends_once_to_the_customer(deployed: Deployed) -> None:
         "the approved e-mail to the customer",
         explain=deployed.explain,
     )
-    again = review_agent.click(link)  # a second click: nothing more
+    again = review_agent.click(link, timeout_s=HTTP_S)  # a second click: nothing more
     assert again.page == 200 and "Allerede godkendt" in again.text
     emulator.wait_for(
         lambda: queue_depth(deployed, "OutreachQueue") == 0, WAIT_S, "OutreachQueue to drain"
@@ -96,14 +108,14 @@ def test_approve_sends_once_to_the_customer(deployed: Deployed) -> None:
     assert queue_depth(deployed, "OutreachDeadLetterQueue") == 0
 
 
-def test_reject_sends_nothing_and_is_audited(deployed: Deployed) -> None:
+def test_reject_sends_nothing_and_is_audited(deployed: Deployed, in_pilot: list[str]) -> None:
     request = name_match(deployed, "C-1004")
     link = review_link(deployed, request, "reject")
-    page = requests.get(link, timeout=30)
+    page = requests.get(link, timeout=HTTP_S)
     assert page.status_code == 200 and '<form method="post"' in page.text  # GET: a question
-    clicked = review_agent.click(link)
+    clicked = review_agent.click(link, timeout_s=HTTP_S)
     assert (clicked.page, clicked.done) == (200, 200), clicked.text[:300]
-    late = review_agent.click(link.replace("/reject?", "/approve?"))
+    late = review_agent.click(link.replace("/reject?", "/approve?"), timeout_s=HTTP_S)
     assert late.page == 409 and late.done == 0
     audits: Any = emulator.wait_for(
         lambda: [
@@ -128,6 +140,6 @@ def test_a_forged_link_gets_a_page_and_changes_nothing(deployed: Deployed) -> No
         (f"{base}approve", {400}),
     ]:
         for method in (requests.get, requests.post):
-            answer = method(url, timeout=30)
+            answer = method(url, timeout=HTTP_S)
             assert answer.status_code in statuses, (url, answer.status_code)
             assert "Linket" in answer.text
