@@ -113,6 +113,8 @@ def build_email(
     }
     to, text, html = req.email, body.text, body.html
     if review:
+        if links is None:
+            raise ConfigError("a review copy needs its Approve and Reject links")
         # An agent reads this first; the block says who it would go to and why.
         block = (
             f"REVIEW: would go to {req.email} (customer {req.customer_ref}), matched by "
@@ -144,18 +146,14 @@ def _expiry(links: Links) -> str:
     return f"{links.expires:%Y-%m-%d %H:%M} UTC"
 
 
-def _links_text(links: Links | None) -> str:
-    if links is None:
-        return "(no Approve or Reject links: REVIEW_URL is not configured)"
+def _links_text(links: Links) -> str:
     return (
         f"{APPROVE}: {links.approve}\n{REJECT}: {links.reject}\n"
         f"Linkene udløber / The links expire: {_expiry(links)}"
     )
 
 
-def _links_html(links: Links | None) -> str:
-    if links is None:
-        return ""
+def _links_html(links: Links) -> str:
     return (
         f'<p><a href="{_escape(links.approve)}"><b>{APPROVE}</b></a> &middot; '
         f'<a href="{_escape(links.reject)}">{REJECT}</a><br>'
