@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from typing import Any
 
-from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
+from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemorySealer, MemoryState
 from socialcare.brand import Brand, load_brand
 from socialcare.hashing import Hasher
 from socialcare.models import TOPICS, OutreachRequest
+from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps, build_email
 from socialcare.outreach.render import PLATFORMS
 from socialcare.outreach.ses import mime_bytes
@@ -72,7 +73,11 @@ def render_preview(args: argparse.Namespace) -> str:
         post_url=f"https://{domain}/example-post",
         post_created_at=datetime.now(UTC),
     )
-    raw = mime_bytes(build_email(request, deps, args.mode))
+    # Review copies carry an agent's Approve and Reject links (sealed only when deployed).
+    links = ReviewLinks(f"https://review.{domain}/", MemorySealer()).make(
+        request, request.post_created_at
+    )
+    raw = mime_bytes(build_email(request, deps, args.mode, links))
     message = message_from_bytes(raw, policy=policy.default)
     lines = [
         f"{key}: {value}"

@@ -136,6 +136,12 @@ def provision(stack: Stack, region: str = "eu-west-1") -> Stack:
         )
         stack.physical[logical] = props["Name"]
 
+    kms = boto3.client("kms", region_name=region)
+    for logical, res in stack.of_type("AWS::KMS::Key").items():
+        key = kms.create_key(Description=str(res["Properties"].get("Description", logical)))
+        stack.physical[logical] = key["KeyMetadata"]["KeyId"]
+        stack.attributes[(logical, "Arn")] = key["KeyMetadata"]["Arn"]
+
     # Function URLs: a placeholder address until something serves them locally
     # (tests and the demo may point the attribute at a local server instead).
     for logical, res in stack.of_type("AWS::Serverless::Function").items():

@@ -114,11 +114,18 @@ def refs_and_literals(value: Any) -> tuple[list[str], list[Any]]:
     return refs, [x for x in literals if not (isinstance(x, str) and x.endswith("Enabled"))]
 
 
+def is_kms_key_arn(value: Any) -> bool:
+    target = value.get("Fn::GetAtt", [None, None]) if isinstance(value, dict) else [None, None]
+    return target[1] == "Arn" and RES.get(target[0], {}).get("Type") == "AWS::KMS::Key"
+
+
 def test_no_secret_in_plain_environment_values() -> None:
     for function in FUNCTIONS.values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         for key, value in variables.items():
             if any(word in key for word in ("TOKEN", "SECRET", "KEY", "PASSWORD")):
+                if is_kms_key_arn(value):
+                    continue  # names a KMS key; its material never leaves KMS
                 refs, literals = refs_and_literals(value)
                 assert refs and all(
                     RES[r]["Type"] == "AWS::SecretsManager::Secret" for r in refs

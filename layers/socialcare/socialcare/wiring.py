@@ -15,6 +15,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 
 from socialcare.adapters.dynamodb import DynamoState
+from socialcare.adapters.kms import KmsSealer
 from socialcare.adapters.sqs import SqsInbox, SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
@@ -27,7 +28,9 @@ from socialcare.keyring import derived_secret as derived_secret  # re-exported f
 from socialcare.operations.digest import DigestDeps
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.operations.pilot import Pilot
+from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps
+from socialcare.outreach.review import ReviewDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
 from socialcare.outreach.unsubscribe import UnsubscribeKey
 from socialcare.outreach.window import SendWindow
@@ -38,6 +41,7 @@ from socialcare.settings import (
     FetchSettings,
     MailerSettings,
     OptOutSettings,
+    ReviewSettings,
     TriageSettings,
     WebhookSettings,
     _Settings,
@@ -206,6 +210,8 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         name_matching=settings.name_matching,
         pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
         window=SendWindow.parse(settings.send_window, brand.time_zone),
+        review=_review_links(settings),
+        in_contact_hours=settings.in_contact_hours,
     )
     return MailerRuntime(
         deps,
@@ -312,4 +318,25 @@ def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
         state=DynamoState(boto3.client("dynamodb"), settings.state_table),
         keys=keys,
         brand=load_brand(),
+    )
+
+
+def _review_links(settings: MailerSettings) -> ReviewLinks | None:
+    if not settings.review_url:
+        return None
+    if not settings.review_key_id:
+        raise ConfigError("REVIEW_URL needs REVIEW_KEY_ID (the key that seals the links)")
+    sealer = KmsSealer(settings.review_key_id, lambda: boto3.client("kms"))
+    return ReviewLinks(settings.review_url, sealer, timedelta(hours=settings.review_link_hours))
+
+
+def review_runtime(env: dict[str, str] | None = None) -> ReviewDeps:
+    """The Review function's deps: no hash key, no CRM, no SES; the mailer does the rest."""
+    settings = ReviewSettings.from_env(env)
+    return ReviewDeps(
+        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
+        sealer=KmsSealer(settings.review_key_id, lambda: boto3.client("kms")),
+        queue=SqsQueue(boto3.client("sqs"), settings.outreach_queue_url),
+        brand=load_brand(),
+        cooldown=timedelta(days=settings.cooldown_days),
     )
