@@ -11,15 +11,15 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from socialcare.brand import load_brand
 from socialcare.errors import ConfigError
 from socialcare.models import TOPICS
 from socialcare.operations import incident
+from socialcare_cli.options import add_aws_options, aws_session, load_cli_brand
 
 
 def register(sub: Any) -> None:
     cmd = sub.add_parser("incident", help="turn incident mode on or off, or show it")
-    cmd.add_argument("action", choices=["on", "off", "status"])
+    cmd.add_argument("action", choices=["on", "off", "status"], help="turn it on, off, or show it")
     where = cmd.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="the deployed stack's name (parameter /STACK/incident)")
     where.add_argument("--parameter", help="the SSM parameter's name")
@@ -30,6 +30,7 @@ def register(sub: Any) -> None:
     )
     cmd.add_argument("--hours", type=float, default=4.0, help="expires after this (default 4)")
     cmd.add_argument("--status-url", default=None, help="default: status_url in brand.toml")
+    add_aws_options(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -38,9 +39,7 @@ def parameter_name(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    ssm = boto3.client("ssm")
+    ssm = aws_session(args).client("ssm")
     name = parameter_name(args)
     if args.action == "status":
         value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
@@ -66,9 +65,8 @@ def run(args: argparse.Namespace) -> int:
     unknown = sorted(set(topics) - set(TOPICS))
     if unknown or not topics:
         raise ConfigError(f"unknown topics {unknown}; choose from {', '.join(TOPICS)}")
-    declared = incident.declare(
-        topics, args.hours, args.status_url or load_brand().status_url, set_by="cli"
-    )
+    status_url = args.status_url or load_cli_brand(None, "socialcare incident").status_url
+    declared = incident.declare(topics, args.hours, status_url, set_by="cli")
     # Added to what is active (e.g. topics the spike alarm turned on), not written over it.
     try:
         current = incident.parse(ssm.get_parameter(Name=name)["Parameter"]["Value"])

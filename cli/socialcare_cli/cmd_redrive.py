@@ -9,6 +9,7 @@ from typing import Any
 
 from socialcare.errors import ConfigError
 from socialcare_cli.deployed import stack_outputs
+from socialcare_cli.options import add_aws_options, aws_session
 from socialcare_cli.redrive import redrive
 
 OUTPUTS = {
@@ -19,11 +20,14 @@ OUTPUTS = {
 
 def register(sub: Any) -> None:
     cmd = sub.add_parser("redrive", help="move messages from a DLQ back to its queue")
-    cmd.add_argument("--queue", required=True, choices=sorted(OUTPUTS))
+    cmd.add_argument(
+        "--queue", required=True, choices=sorted(OUTPUTS), help="which DLQ to move back"
+    )
     cmd.add_argument("--stack", help="the deployed stack (queue URLs from its Outputs)")
     cmd.add_argument("--source-url", help="the source queue URL (instead of --stack)")
     cmd.add_argument("--dlq-url", help="the dead-letter queue URL (instead of --stack)")
     cmd.add_argument("--max", type=int, default=None, help="move at most this many")
+    add_aws_options(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -44,10 +48,11 @@ def bar(moved: int, total: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    source_url, dlq_url = queue_urls(args)
-    result = redrive(boto3.client("sqs"), dlq_url, source_url, progress=bar, max_messages=args.max)
+    session = aws_session(args)
+    source_url, dlq_url = queue_urls(args, session.client("cloudformation"))
+    result = redrive(
+        session.client("sqs"), dlq_url, source_url, progress=bar, max_messages=args.max
+    )
     sys.stderr.write("\n")
     print(
         f"moved {result.moved} messages from the {args.queue} DLQ back to its queue "

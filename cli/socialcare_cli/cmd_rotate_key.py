@@ -20,6 +20,7 @@ from socialcare.hashing import Hasher
 from socialcare.keyring import derived_secret, read_hash_keys
 from socialcare.outreach.unsubscribe import make_token
 from socialcare_cli.deployed import stack_outputs
+from socialcare_cli.options import add_aws_options, aws_session
 
 LINK_LIFETIME = timedelta(
     seconds=inspect.signature(make_token).parameters["ttl_s"].default
@@ -36,6 +37,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="rotate even if opt-outs or links under the previous key would be orphaned",
     )
+    add_aws_options(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -80,13 +82,12 @@ def current_since(secrets: Any, secret_id: str) -> datetime | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    secret_id, table = targets(args)
-    secrets = boto3.client("secretsmanager")
+    session = aws_session(args)
+    secret_id, table = targets(args, session.client("cloudformation"))
+    secrets = session.client("secretsmanager")
     keys = read_hash_keys(secrets, secret_id)
     if len(keys) > 1 and not args.force:
-        left = not_current(boto3.client("dynamodb"), table, kid(keys[0]))
+        left = not_current(session.client("dynamodb"), table, kid(keys[0]))
         since = current_since(secrets, secret_id)
         links_until = since + LINK_LIFETIME if since else datetime.min.replace(tzinfo=UTC)
         if left or datetime.now(UTC) < links_until:
