@@ -16,7 +16,7 @@ from socialcare.brand import Brand
 def add_aws_options(cmd: Any) -> None:
     cmd.add_argument(
         "--region",
-        help="AWS region of the stack (default: $AWS_REGION, $AWS_DEFAULT_REGION or the profile's)",
+        help="AWS region of the stack (default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's)",
     )
     cmd.add_argument(
         "--profile", help="AWS profile from ~/.aws/config (default: $AWS_PROFILE, else default)"
@@ -24,13 +24,14 @@ def add_aws_options(cmd: Any) -> None:
 
 
 def aws_session(args: argparse.Namespace) -> Any:
-    """A boto3 session for `--profile`/`--region`; unset, boto3's own chain applies
-    (AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, instance roles)."""
+    """A boto3 session for `--profile`/`--region`; unset, the variables the AWS CLI reads
+    apply: AWS_REGION (which boto3 alone ignores), then boto3's own chain (AWS_PROFILE,
+    AWS_DEFAULT_REGION, AWS_ENDPOINT_URL, the profile's region, instance roles)."""
     import boto3
 
     return boto3.Session(
         profile_name=getattr(args, "profile", None) or None,
-        region_name=getattr(args, "region", None) or None,
+        region_name=getattr(args, "region", None) or os.environ.get("AWS_REGION") or None,
     )
 
 

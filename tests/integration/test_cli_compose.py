@@ -173,10 +173,14 @@ def test_aws_commands_say_how_to_give_a_region_and_a_profile(
     assert main([*argv, "--profile", "nope"]) == 2
     assert "(--profile or AWS_PROFILE" in capsys.readouterr().err
 
-    # with --region the request reaches the emulator: it answers that nothing is there
+    # with --region, or AWS_REGION as the AWS CLI reads it, the request reaches the
+    # emulator: it answers that nothing is there
     assert main([*argv, "--region", "eu-west-1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"socialcare {cmd}: AWS: An error occurred"), err
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert main(argv) == 2
+    assert capsys.readouterr().err.startswith(f"socialcare {cmd}: AWS: An error occurred")
 
 
 def test_a_profile_gives_the_region(
