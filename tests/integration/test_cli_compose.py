@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +215,38 @@ def test_progress_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
         assert list(progress.tracked(lines, stream, "socialcare triage")) == lines
         assert ("socialcare triage" in stream.getvalue()) is shown
         assert ("0/500" in stream.getvalue() and " lines/s" in stream.getvalue()) is shown
+
+
+CLI_DOC = REPO / "docs" / "cli.md"
+EXAMPLE = re.compile(r"```sh\n(socialcare [^\n]+)\n```\n```json\n(.*?)\n```", re.DOTALL)
+
+
+def test_the_documented_examples_give_the_documented_output(
+    crm_db: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(REPO)
+    examples = EXAMPLE.findall(CLI_DOC.read_text(encoding="utf-8"))
+    assert {shlex.split(command)[1] for command, _ in examples} >= {"parse", "triage", "decide"}
+    for command, shown in examples:
+        argv = shlex.split(command.replace("sqlite:///crm.db", crm_db))[1:]
+        assert main(argv) == 0, command
+        out = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        for line in shown.splitlines():
+            assert json.loads(line) in out, (command, line)
+
+
+def test_every_example_file_is_documented_and_read_without_error(
+    crm_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = sorted(p.name for p in (REPO / "docs" / "examples").iterdir())
+    doc = CLI_DOC.read_text(encoding="utf-8")
+    assert examples and all(f"(examples/{name})" in doc for name in examples), examples
+    body = REPO / "docs" / "examples" / "trustpilot-reviews.json"
+    assert main(["parse", "--source", "trustpilot", str(body)]) == 0
+    mentions = capsys.readouterr().out
+    sys_stdin = io.StringIO(mentions)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", sys_stdin)
+        assert main(["decide", "--crm", crm_db, "--max-post-age-hours", EVER]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (row["reason"], row["customer_id"], row["match"]) == ("contact", "C-1003", "email")
