@@ -2,12 +2,15 @@
 
 During an outage the affected topics get a status page instead of individual e-mails:
 triage skips them with reason `incident_mode` until the switch expires or is cleared.
+Each action prints the switch as it now stands, one JSON line; `on` and `off` also say
+so on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,28 +41,29 @@ def parameter_name(args: argparse.Namespace) -> str:
     return str(args.parameter or f"/{args.stack}/incident")
 
 
+def state(name: str, switch: incident.Incident) -> dict[str, Any]:
+    active = sorted(switch.active_topics(datetime.now(UTC)))
+    return {
+        "parameter": name,
+        "active": bool(active),
+        "topics": active,
+        "expires_at": str(switch.expires_at) if active else None,
+        "status_url": switch.status_url,
+        "set_by": switch.set_by,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     ssm = aws_session(args).client("ssm")
     name = parameter_name(args)
     if args.action == "status":
         value = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-        current = incident.parse(value)
-        active = sorted(current.active_topics(datetime.now(UTC)))
-        print(
-            json.dumps(
-                {
-                    "active": bool(active),
-                    "topics": active,
-                    "expires_at": str(current.expires_at) if active else None,
-                    "status_url": current.status_url,
-                    "set_by": current.set_by,
-                }
-            )
-        )
+        print(json.dumps(state(name, incident.parse(value))))
         return 0
     if args.action == "off":
         ssm.put_parameter(Name=name, Value=incident.OFF, Type="String", Overwrite=True)
-        print(f"incident mode off ({name})")
+        print(json.dumps(state(name, incident.parse(incident.OFF))))
+        print(f"socialcare incident: off ({name})", file=sys.stderr)
         return 0
     topics = [t.strip() for t in args.topics.split(",") if t.strip()]
     unknown = sorted(set(topics) - set(TOPICS))
@@ -76,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
     if args.status_url:  # the operator's own status page wins
         merged = merged.model_copy(update={"status_url": args.status_url})
     ssm.put_parameter(Name=name, Value=merged.to_json(), Type="String", Overwrite=True)
+    print(json.dumps(state(name, merged)))
     print(
-        f"incident mode on for {', '.join(merged.topics)} until "
-        f"{merged.expires_at:%Y-%m-%d %H:%M} UTC ({name})"
+        f"socialcare incident: on for {', '.join(merged.topics)} until "
+        f"{merged.expires_at:%Y-%m-%d %H:%M} UTC ({name})",
+        file=sys.stderr,
     )
     return 0

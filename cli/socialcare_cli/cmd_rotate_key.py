@@ -5,13 +5,16 @@ AWSPREVIOUS. The functions re-read the secret within five minutes, write under t
 key, look opt-outs and cooldowns up under both and re-key an opt-out when they meet it
 (identity/policy.py). Only one previous key is kept, so a second rotation would orphan
 what is still under the first one: it is refused while opt-outs remain under the
-previous key, or while links signed with it can still be used (their 90 days).
+previous key, or while links signed with it can still be used (their 90 days). Prints
+the new and the previous key's fingerprints as a JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import json
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,8 +105,11 @@ def run(args: argparse.Namespace) -> int:
             )
     new = secrets.get_random_password(PasswordLength=48, ExcludePunctuation=True)["RandomPassword"]
     secrets.put_secret_value(SecretId=secret_id, SecretString=new)
+    print(json.dumps({"rotated": True, "current_kid": kid(new), "previous_kid": kid(keys[0])}))
     print(
-        f"hash key rotated: current {kid(new)}, previous {kid(keys[0])}. The functions use it "
-        "within 5 minutes; opt-outs under the previous key are re-keyed as they are met."
+        f"socialcare rotate-key: hash key rotated: current {kid(new)}, previous {kid(keys[0])}. "
+        "The functions use it within 5 minutes; opt-outs under the previous key are re-keyed "
+        "as they are met.",
+        file=sys.stderr,
     )
     return 0

@@ -200,7 +200,7 @@ def test_a_profile_gives_the_region(
     )
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     assert main(["incident", "on", "--parameter", "/s/incident", "--profile", "ops"]) == 0
-    assert "incident mode on for outage" in capsys.readouterr().out
+    assert json.loads(capsys.readouterr().out)["topics"] == ["outage"]
 
 
 class Terminal(io.StringIO):
@@ -250,3 +250,12 @@ def test_every_example_file_is_documented_and_read_without_error(
         assert main(["decide", "--crm", crm_db, "--max-post-age-hours", EVER]) == 0
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["reason"], row["customer_id"], row["match"]) == ("contact", "C-1003", "email")
+
+
+def test_a_callback_bar_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(progress, "DELAY_S", 0)
+    for stream, shown in ((io.StringIO(), False), (Terminal(), True)):
+        bar = progress.Bar(stream, "socialcare redrive")
+        bar(2, 4)
+        bar.close()
+        assert ("2/4" in stream.getvalue()) is shown
