@@ -77,9 +77,9 @@ def build_classifier(brand_name: str | None, brand_file: str | None = None) -> A
 
 def triage_lines(
     lines: Iterable[str], classifier: Any, out: IO[str], err: IO[str]
-) -> tuple[int, int, int]:
-    """Classify each JSON line; returns (lines written, complaints, bad lines)."""
-    written = complaints = bad = 0
+) -> tuple[int, int]:
+    """Classify each JSON line; returns (lines written, bad lines)."""
+    written = bad = 0
     for number, line in enumerate(tracked(lines, err, PROG), 1):
         if not line.strip():
             continue
@@ -101,16 +101,12 @@ def triage_lines(
         out.write(json.dumps({"id": given_id, **verdict.model_dump()}, ensure_ascii=False))
         out.write("\n")
         written += 1
-        complaints += bool(verdict.complaint)
-    return written, complaints, bad
+    return written, bad
 
 
 def run(args: argparse.Namespace) -> int:
     classifier = build_classifier(args.brand, args.brand_file)
     lines = open_lines(args.file, sys.stderr, PROG)
-    written, complaints, bad = triage_lines(lines, classifier, sys.stdout, sys.stderr)
-    print(
-        f"{PROG}: {written} posts classified, {complaints} complaints; {bad} unreadable lines",
-        file=sys.stderr,
-    )
+    written, bad = triage_lines(lines, classifier, sys.stdout, sys.stderr)
+    print(f"{PROG}: {written} posts classified; {bad} unreadable lines", file=sys.stderr)
     return 1 if bad else 0

@@ -68,7 +68,7 @@ def test_bad_lines_are_reported_by_number_and_the_rest_go_through(
     assert 'field "id": missing' in errors[1] and errors[1].endswith("; skipped")
     assert errors[2] == 'socialcare triage: line 5: field "text": must be a string; skipped'
     assert captured.err.splitlines()[-1] == (
-        "socialcare triage: 2 posts classified, 2 complaints; 5 unreadable lines"
+        "socialcare triage: 2 posts classified; 5 unreadable lines"
     )
 
 
