@@ -89,6 +89,7 @@ $(CHECKOV_VENV)/.installed: requirements/checkov.txt
 # justified next to each resource (Metadata.checkov.skip).
 validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM) validate --lint
+	$(SAM) validate --lint --config-env prod  # samconfig.toml's production environment
 	AWS_DEFAULT_REGION=eu-west-1 $(SAM) validate  # also runs the SAM transform
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build

@@ -34,6 +34,8 @@ COMMANDS = [
     "socialcare_cli.cmd_crm_import",
     "socialcare_cli.cmd_triage",
     "socialcare_cli.cmd_parse",
+    "socialcare_cli.cmd_pilot",
+    "socialcare_cli.cmd_preflight",
     "socialcare_cli.cmd_rights",
 ]
 

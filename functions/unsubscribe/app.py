@@ -35,7 +35,12 @@ def _refused(error: TokenError) -> Response:
     return Response(error.status, HTML, optout.page(runtime.brand, title, text))
 
 
-@app.get("/")
+# Any path: on the company's own domain a proxy forwards e.g. /afmeld unchanged
+# (docs/deploy.md, Unsubscribe link); the token is what counts.
+ANY_PATH = ".+"
+
+
+@app.get(ANY_PATH)
 def confirm() -> Response:
     token = _token()
     try:
@@ -46,7 +51,7 @@ def confirm() -> Response:
     return Response(200, HTML, optout.page(runtime.brand, "Afmeld", text, form_token=token))
 
 
-@app.post("/")
+@app.post(ANY_PATH)
 def one_click() -> Response:
     try:
         optout.unsubscribe(runtime.state, runtime.unsubscribe_keys(), _token())

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     ALREADY_IN_CONTACT = "already_in_contact"
     RECENTLY_CONTACTED = "recently_contacted"
     INCIDENT_MODE = "incident_mode"
+    NOT_IN_PILOT = "not_in_pilot"  # a pilot audience is set and this customer is not in it
 
 
 class Mention(BaseModel):

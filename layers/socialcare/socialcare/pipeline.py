@@ -20,6 +20,7 @@ from socialcare.models import (
 )
 from socialcare.operations import audit
 from socialcare.operations.incident import IncidentSwitch
+from socialcare.operations.pilot import Pilot
 from socialcare.ports import Queue, State
 from socialcare.triage.language import choose_language
 
@@ -47,6 +48,7 @@ class TriageDeps:
     incident_topics: frozenset[str] = frozenset()  # fixed topics (tests, the decide tool)
     incident: IncidentSwitch | None = None  # the live switch (SSM), read at most once a minute
     name_matching: matching.NameMatching = "off"  # careful name match: off | review | on
+    pilot: Pilot | None = None  # when set, only its customers are e-mailed (not_in_pilot)
 
 
 def seen_key(mention_hash: str) -> str:
@@ -104,6 +106,12 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
         return skip(reason, **found)
 
     assert customer.email  # policy.check returns NO_EMAIL otherwise
+    # Decided in full, as in shadow mode; only the pilot's customers go on to the mailer.
+    if deps.pilot is not None and not deps.pilot.admits(
+        customer_hash, deps.hasher.address(customer.email)
+    ):
+        return skip(Reason.NOT_IN_PILOT, **found)
+
     outreach = OutreachRequest(
         mention_id=mention_hash,
         fetch_id=mention.fetch_id,

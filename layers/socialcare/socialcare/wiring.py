@@ -25,9 +25,11 @@ from socialcare.identity.ports import Crm
 from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
 from socialcare.keyring import derived_secret as derived_secret  # re-exported for the tools
 from socialcare.operations.incident import IncidentSwitch
+from socialcare.operations.pilot import Pilot
 from socialcare.outreach.mailer import MailerDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
 from socialcare.outreach.unsubscribe import UnsubscribeKey
+from socialcare.outreach.window import SendWindow
 from socialcare.pipeline import TriageDeps
 from socialcare.settings import (
     FetchSettings,
@@ -131,6 +133,7 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     settings = TriageSettings.from_env(env)
     brand = brand or load_brand()
     state = DynamoState(boto3.client("dynamodb"), settings.state_table)
+    ssm = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
     deps = TriageDeps(
         brand=brand,
         classifier=RuleClassifier(brand),
@@ -142,9 +145,8 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
             in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
         ),
         name_matching=settings.name_matching,
-        incident=IncidentSwitch(
-            parameters.SSMProvider(boto3_client=boto3.client("ssm")), settings.incident_parameter
-        ),
+        incident=IncidentSwitch(ssm, settings.incident_parameter),
+        pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
     )
     return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
 
@@ -171,8 +173,10 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     settings = MailerSettings.from_env(env)
     keys = stack_keys(settings)
     dynamodb = boto3.client("dynamodb")
+    ssm = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+    brand = brand or load_brand()
     deps = MailerDeps(
-        brand=brand or load_brand(),
+        brand=brand,
         mailer=SesMailer(
             boto3.client("sesv2", config=SES_CLIENT_CONFIG), settings.configuration_set
         ),
@@ -188,12 +192,14 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         cooldown=timedelta(days=settings.cooldown_days),
         max_per_hour=settings.max_emails_per_hour,
         name_matching=settings.name_matching,
+        pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
+        window=SendWindow.parse(settings.send_window, brand.time_zone),
     )
     return MailerRuntime(
         deps,
         settings,
         dynamodb,
-        parameters.SSMProvider(boto3_client=boto3.client("ssm")),
+        ssm,
         SqsQueue(boto3.client("sqs"), settings.outreach_queue_url),
     )
 
