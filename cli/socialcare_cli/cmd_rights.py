@@ -1,10 +1,12 @@
 """`socialcare optout | forget | export`: a person's requests, against the deployed stack.
 
 - `optout --email X | --customer-id ID` adds them to the opt-out register by hand.
-- `forget --email X | --customer-id ID` erases their cooldown keys and the mailer's
-  idempotency records, and keeps their opt-out (an e-mail is looked up in the CRM).
+- `forget --email X | --customer-id ID` erases their cooldown keys, the mailer's
+  idempotency records and their place in a pilot audience, and keeps their opt-out (an
+  e-mail is looked up in the CRM).
 - `export --email X | --customer-id ID` prints what is held about them, by hash: opt-outs,
-  cooldown keys, idempotency records and the log lines that carry their hash.
+  cooldown keys, idempotency records, pilot entries and the log lines that carry their
+  hash.
 
 Results go to stdout as JSON Lines, one per item; a summary to stderr. Every request is
 written as one line, hashes only, to the stack's data-subject log (docs/dpo.md, *Rights*).
@@ -23,7 +25,7 @@ from socialcare.errors import ConfigError
 from socialcare.hashing import Hasher
 from socialcare.keyring import derived_secret, read_hash_keys
 from socialcare_cli import rights
-from socialcare_cli.deployed import stack_log_groups, stack_outputs, stack_parameter
+from socialcare_cli.deployed import describe, stack_log_groups, stack_outputs, stack_parameter
 from socialcare_cli.options import add_aws_options, aws_session
 
 ACTIONS: dict[str, tuple[str, Callable[[rights.Stack, rights.Subject], list[dict[str, Any]]]]] = {
@@ -75,11 +77,14 @@ def register(sub: Any) -> None:
 
 def open_stack(args: argparse.Namespace, session: Any) -> rights.Stack:
     cfn = session.client("cloudformation")
+    pilot = None
     if args.stack:
         table, secret, requests_log = stack_outputs(
             args.stack, ("StateTableName", "HashKeySecretArn", "DataSubjectLogGroupName"), cfn
         )
         log_groups = stack_log_groups(args.stack, cfn)
+        stack = describe(args.stack, cfn)
+        pilot = stack.outputs.get("PilotParameterName") if stack else None
     else:
         given = {"--table": args.table, "--secret-id": args.secret_id}
         given["--requests-log"] = args.requests_log
@@ -97,6 +102,8 @@ def open_stack(args: argparse.Namespace, session: Any) -> rights.Stack:
         logs=session.client("logs"),
         log_groups=sorted(set(log_groups)),
         requests_log=requests_log,
+        ssm=session.client("ssm"),
+        pilot=pilot,
         operator=session.client("sts").get_caller_identity()["Arn"],
     )
 

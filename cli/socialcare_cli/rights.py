@@ -27,6 +27,7 @@ from socialcare.identity import policy
 
 # The kinds of state-table item a person can have, by key prefix.
 KINDS = {"optout": "optout", "person": "cooldown", "idem": "idempotency"}
+PILOT_LISTS = {"customer_id": "customers", "address": "emails"}  # in the pilot audience
 KEY_VERSIONS = ("current", "previous")
 
 
@@ -79,6 +80,8 @@ class Stack:
     logs: Any
     log_groups: list[str]
     requests_log: str
+    ssm: Any = None
+    pilot: str | None = None  # the pilot audience's SSM parameter, while a pilot is set
     operator: str = ""
     counts: Counter[str] = field(default_factory=Counter)
     stream: str = ""
@@ -188,25 +191,64 @@ def audit_lines(stack: Stack, hashes: list[Hashed]) -> list[dict[str, Any]]:
     return sorted(rows.values(), key=lambda row: (row["time"], row["log_group"]))
 
 
+def pilot_entries(stack: Stack, hashes: list[Hashed]) -> list[dict[str, Any]]:
+    """The subject's hashes in the pilot audience (socialcare pilot), while one is set."""
+    if not stack.pilot:
+        return []
+    from socialcare.operations import pilot
+
+    audience = pilot.parse(_pilot_value(stack), stack.pilot).model_dump()
+    return [
+        {"kind": "pilot", "key": stack.pilot, **h.label(), "item": {"list": PILOT_LISTS[h.of]}}
+        for h in hashes
+        if h.value in audience[PILOT_LISTS[h.of]]
+    ]
+
+
+def _pilot_value(stack: Stack) -> str:
+    return str(stack.ssm.get_parameter(Name=stack.pilot)["Parameter"]["Value"])
+
+
 def export(stack: Stack, subject: Subject) -> list[dict[str, Any]]:
     hashes = subject.hashes(stack.hasher)
-    rows = state_items(stack, hashes) + audit_lines(stack, hashes)
+    rows = state_items(stack, hashes) + pilot_entries(stack, hashes) + audit_lines(stack, hashes)
     stack.counts.update(row["kind"] for row in rows)
     return rows
 
 
 def forget(stack: Stack, subject: Subject) -> list[dict[str, Any]]:
-    """Erase the cooldown keys and idempotency records; keep the opt-outs (an objection
-    must outlive the erasure, or the next complaint would e-mail the person again)."""
+    """Erase the cooldown keys, idempotency records and pilot entries; keep the opt-outs
+    (an objection must outlive the erasure, or the next complaint would e-mail the person
+    again)."""
+    hashes = subject.hashes(stack.hasher)
     rows = []
-    for row in state_items(stack, subject.hashes(stack.hasher)):
+    for row in state_items(stack, hashes):
         keep = row["kind"] == "optout"
         if not keep:
             stack.dynamodb.delete_item(TableName=stack.table, Key={"pk": {"S": row["key"]}})
-        action = "kept" if keep else "erased"
-        stack.counts[f"{action} {row['kind']}"] += 1
-        rows.append({"action": action, **{k: v for k, v in row.items() if k != "item"}})
+        rows.append(_done(stack, "kept" if keep else "erased", row))
+    listed = pilot_entries(stack, hashes)
+    if listed:
+        _leave_pilot(stack, [h.value for h in hashes])
+    rows += [_done(stack, "erased", row) for row in listed]
     return rows
+
+
+def _done(stack: Stack, action: str, row: dict[str, Any]) -> dict[str, Any]:
+    stack.counts[f"{action} {row['kind']}"] += 1
+    return {"action": action, **{k: v for k, v in row.items() if k != "item"}}
+
+
+def _leave_pilot(stack: Stack, hashes: list[str]) -> None:
+    """Take the hashes off the pilot list, as `socialcare pilot remove --hash` does."""
+    from socialcare.operations import pilot
+    from socialcare_cli.cmd_pilot import TIER, edit
+
+    current = pilot.parse(_pilot_value(stack), str(stack.pilot))
+    changed = edit(current, "remove", [], [], hashes)
+    stack.ssm.put_parameter(
+        Name=stack.pilot, Value=changed.to_json(), Type="String", Overwrite=True, Tier=TIER
+    )
 
 
 def opt_out(stack: Stack, subject: Subject) -> list[dict[str, Any]]:

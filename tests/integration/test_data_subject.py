@@ -17,7 +17,7 @@ from socialcare.wiring import derived_secret
 from socialcare_cli import local_aws
 from socialcare_cli.demo import LogCapture
 from socialcare_cli.main import main
-from socialcare_cli.template import Stack
+from socialcare_cli.template import Stack, load_template
 from tests.conftest import CRM_TOKEN, HASH_KEY, context
 from tests.integration.test_pipeline_handlers import drain
 
@@ -223,3 +223,33 @@ def test_a_failed_request_is_recorded_as_failed(
     events = boto3.client("logs").filter_log_events(logGroupName=group)["events"]
     (line,) = [json.loads(e["message"]) for e in events]
     assert line["request"] == "forget" and line["outcome"] == "failed"
+
+
+def test_a_pilot_entry_is_exported_and_forgotten(
+    aws: str,
+    replay: tuple[Any, str],
+    crm: tuple[Any, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stack = Stack(
+        load_template(),
+        overrides={"CrmUrl": crm[1], "PilotCustomers": "/socialcare-local/pilot"},
+    )
+    local_aws.provision(stack)
+    local_aws.set_secret(stack, "HashKeySecret", HASH_KEY)
+    local_aws.set_secret(stack, "CrmTokenSecret", CRM_TOKEN)
+    local_aws.publish_stack(stack)
+    monkeypatch.setenv("SOCIALCARE_HASH_KEY", HASH_KEY)  # what the stack's secret holds
+    add = ["pilot", "add", "--customer", METTE[0], "--customer", "C-1002"]
+    assert main([*add, "--parameter", "/socialcare-local/pilot"]) == 0
+    capsys.readouterr()
+
+    code, rows, _ = cli(capsys, "export", "--customer-id", METTE[0], "--stack", stack.name)
+    assert [(r["kind"], r["item"]) for r in rows] == [("pilot", {"list": "customers"})]
+    code, rows, err = cli(capsys, "forget", "--customer-id", METTE[0], "--stack", stack.name)
+    assert code == 0 and [(r["action"], r["kind"]) for r in rows] == [("erased", "pilot")]
+    assert "no opt-out is registered" in err
+
+    value = boto3.client("ssm").get_parameter(Name="/socialcare-local/pilot")["Parameter"]
+    assert json.loads(value["Value"])["customers"] == [hasher().person("C-1002")]
