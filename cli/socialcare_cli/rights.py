@@ -94,7 +94,7 @@ def _plain(value: Any) -> Any:
     """DynamoDB's numbers (Decimal) as JSON numbers; stored JSON (`data`) read back."""
     if isinstance(value, Decimal):
         return int(value) if value == int(value) else float(value)
-    if isinstance(value, str) and value[:1] in "{[":
+    if isinstance(value, str) and value.startswith(("{", "[")):
         try:
             return json.loads(value)
         except ValueError:
