@@ -11,7 +11,12 @@ from typing import Any
 def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run the whole pipeline locally on sample data")
     demo.add_argument("--out", default="demo-out", help="where outbox/ and decisions go")
-    demo.add_argument("--mode", default="live", choices=["shadow", "review", "live"])
+    demo.add_argument(
+        "--mode",
+        default="live",
+        choices=["shadow", "review", "live"],
+        help="the outreach mode the mailer runs in (default: live, against the emulator)",
+    )
     demo.add_argument(
         "--incident-alarm",
         metavar="TOPIC",

@@ -1,13 +1,15 @@
 """`socialcare triage [--brand NAME] [FILE]`: classify posts from JSON Lines, offline.
 
 Reads `{"id": ..., "text": ..., "lang": optional, "addressed": optional, "stars":
-optional}` per line from FILE (or standard input when FILE is absent or `-`) and writes
-one JSON line per input, `id` echoed as given: `{"id": ..., "language": "da",
+optional}` per line from FILE (or standard input when FILE is absent or `-`); `post_id`
+may stand for `id`, so `socialcare parse` output reads as it is. Writes one JSON line per
+input, the id echoed as given: `{"id": ..., "language": "da",
 "complaint": true, "score": 0.93, "topics": ["outage"], "reasons": ["problem cue: nede"]}`.
 `addressed` (true/false, default false) says the post sits where it is directed at the
 brand (a review on its page, a comment under its post), so it need not name it; `stars`
 (1-5, default none) is a review's rating. A bad line gets an error on stderr naming its
-line number; the other lines still go through, and the exit code is 1 at the end.
+line number and field; the other lines still go through, and the exit code is 1 at the
+end. A summary goes to stderr at the end, and progress while it runs on a terminal.
 
 It is the tool a company uses to backtest the classifier on an export of last month's
 posts before turning outreach on. `--brand any` counts complaints addressed to any
@@ -23,8 +25,19 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
-from socialcare import safejson
-from socialcare_cli.jsonl import open_lines
+from socialcare_cli.jsonl import (
+    LINE_ERRORS,
+    FieldError,
+    open_lines,
+    placement,
+    post_id,
+    read_object,
+    skipped,
+)
+from socialcare_cli.options import add_brand_option, load_cli_brand
+from socialcare_cli.progress import tracked
+
+PROG = "socialcare triage"
 
 ANY = "any"
 
@@ -41,16 +54,16 @@ def register(sub: Any) -> None:
         metavar="NAME",
         help="brand name to look for (default: the brand file's); 'any' = any company",
     )
-    cmd.add_argument("--brand-file", metavar="TOML", help="brand configuration file")
+    add_brand_option(cmd)
     cmd.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     cmd.set_defaults(func=run)
 
 
 def build_classifier(brand_name: str | None, brand_file: str | None = None) -> Any:
-    from socialcare.brand import Brand, load_brand
+    from socialcare.brand import Brand
     from socialcare.triage.classifier import RuleClassifier
 
-    brand = load_brand(brand_file)
+    brand = load_cli_brand(brand_file, PROG)
     if brand_name and brand_name.lower() == ANY:
         return RuleClassifier(brand, mode="any")
     if brand_name:
@@ -62,47 +75,30 @@ def build_classifier(brand_name: str | None, brand_file: str | None = None) -> A
     return RuleClassifier(brand)
 
 
-def placement(item: dict[str, Any]) -> tuple[bool, int | None]:
-    """The optional `addressed` and `stars` of an input line; absent or null is the
-    default (lines written before these fields read as before)."""
-    addressed = item.get("addressed")
-    if addressed is not None and not isinstance(addressed, bool):
-        raise ValueError('"addressed" must be true or false')
-    stars = item.get("stars")
-    if stars is not None and (
-        isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5
-    ):
-        raise ValueError('"stars" must be a whole number from 1 to 5')
-    return bool(addressed), stars
-
-
 def triage_lines(
     lines: Iterable[str], classifier: Any, out: IO[str], err: IO[str]
 ) -> tuple[int, int]:
     """Classify each JSON line; returns (lines written, bad lines)."""
     written = bad = 0
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(tracked(lines, err, PROG), 1):
         if not line.strip():
             continue
         try:
-            item = safejson.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError("expected a JSON object")
-            if "id" not in item:
-                raise ValueError('missing "id"')
+            item = read_object(line)
+            given_id = post_id(item)
             text = item.get("text")
             if not isinstance(text, str):
-                raise ValueError('"text" must be a string')
+                raise FieldError("text", "must be a string")
             lang = item.get("lang")
             if lang is not None and not isinstance(lang, str):
-                raise ValueError('"lang" must be a string')
+                raise FieldError("lang", "must be a string")
             addressed, stars = placement(item)
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        except LINE_ERRORS as exc:
             bad += 1
-            print(f"socialcare triage: line {number}: {exc}", file=err)
+            skipped(err, PROG, number, exc)
             continue
         verdict = classifier.classify(text, lang, addressed=addressed, stars=stars)
-        out.write(json.dumps({"id": item["id"], **verdict.model_dump()}, ensure_ascii=False))
+        out.write(json.dumps({"id": given_id, **verdict.model_dump()}, ensure_ascii=False))
         out.write("\n")
         written += 1
     return written, bad
@@ -110,10 +106,7 @@ def triage_lines(
 
 def run(args: argparse.Namespace) -> int:
     classifier = build_classifier(args.brand, args.brand_file)
-    try:
-        lines = open_lines(args.file, sys.stderr, "socialcare triage")
-    except OSError as exc:
-        print(f"socialcare triage: {exc}", file=sys.stderr)
-        return 2
-    _, bad = triage_lines(lines, classifier, sys.stdout, sys.stderr)
+    lines = open_lines(args.file, sys.stderr, PROG)
+    written, bad = triage_lines(lines, classifier, sys.stdout, sys.stderr)
+    print(f"{PROG}: {written} posts classified; {bad} unreadable lines", file=sys.stderr)
     return 1 if bad else 0

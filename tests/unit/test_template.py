@@ -87,11 +87,24 @@ def test_state_table_is_on_demand_with_ttl() -> None:
 
 
 def test_every_function_has_a_log_group_with_retention() -> None:
-    groups = [r for r in RES.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    groups = [
+        r
+        for k, r in RES.items()
+        if r["Type"] == "AWS::Logs::LogGroup" and k != "DataSubjectLogGroup"  # not a function's
+    ]
     named = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups}
     for name in FUNCTIONS:
         assert f"/aws/lambda/${{{name}}}" in named
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
+
+
+def test_the_record_of_data_subject_requests_outlives_the_stack() -> None:
+    group = RES["DataSubjectLogGroup"]
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    retention = T["Parameters"]["DataSubjectLogRetentionDays"]
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "DataSubjectLogRetentionDays"}
+    assert min(retention["AllowedValues"]) >= 365
+    assert T["Outputs"]["DataSubjectLogGroupName"]["Value"] == {"Ref": "DataSubjectLogGroup"}
 
 
 def refs_and_literals(value: Any) -> tuple[list[str], list[Any]]:
