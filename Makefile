@@ -98,7 +98,7 @@ identity-scale: $(STAMP)
 	SOCIALCARE_IDENTITY_SCALE=300000 $(BIN)/pytest -s -p no:cacheprovider tests/integration/test_identity_at_scale.py
 
 # Triage quality: P/R/F1 per language on the dev set, then the public benchmark when
-# ../shared is present (README "Triage quality").
+# ../shared is present (docs/triage.md, "Measuring").
 BENCHMARK_CSV := ../shared/fixtures/benchmarks/complaints-social-media/complaints-data.csv
 eval: $(STAMP)
 	$(BIN)/python scripts/evaluate_triage.py
@@ -125,7 +125,7 @@ validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build
 
-# End-to-end (README "End-to-end test"): sam build + sam deploy onto MiniStack on
+# End-to-end (docs/testing.md, "End-to-end test"): sam build + sam deploy onto MiniStack on
 # 127.0.0.1, a replayed page to e-mails. MiniStack runs the handlers on its own venv's
 # Python, so that venv is 3.13 and has boto3 (as the Lambda runtime does). Not in `test`.
 # MiniStack's version is pinned in requirements/ministack.in.

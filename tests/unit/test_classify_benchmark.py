@@ -1,7 +1,7 @@
 """The public complaints benchmark (ACL 2019), read from ../shared; skipped without it.
 
-Never copied into the project (no licence): see the fixture's ORIGIN.md. The README's
-"Triage quality" section has the figures and the command that reproduces them.
+Never copied into the project (no licence): see the fixture's ORIGIN.md. docs/triage.md's
+"Measuring" section has the figures and the command that reproduces them.
 """
 
 from __future__ import annotations

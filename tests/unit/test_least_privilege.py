@@ -1,7 +1,7 @@
 """template.yaml grants each function what its code uses, and keeps the durable data.
 
 The deploy proof (make e2e) runs every function under its own role; MiniStack does not
-evaluate `dynamodb:LeadingKeys` or `ses:FromAddress` (README, emulator gaps), so these
+evaluate `dynamodb:LeadingKeys` or `ses:FromAddress` (docs/testing.md, emulator gaps), so these
 tests are where those conditions are held.
 """
 

@@ -326,8 +326,8 @@ def test_privacy_record_and_runbook_exist_and_name_every_alarm_kind() -> None:
         "seen#",
     ):
         assert fact in privacy, fact
-    readme = (root / "README.md").read_text()
-    runbook = readme[readme.index("## Runbook") :]
+    operations = (root / "docs" / "operations.md").read_text()
+    runbook = operations[operations.index("## Runbook") :]
     for alarm in (
         "DeadLetterQueueAlarm",
         "ErrorsAlarm",

@@ -88,7 +88,7 @@ def _crm(settings: TriageSettings | MailerSettings) -> Crm:
 
 
 def _secret_json(name: str) -> dict[str, Any]:
-    """A platform source's secret: one JSON object per source (README, "Sources")."""
+    """A platform source's secret: one JSON object per source (docs/sources.md)."""
     try:
         value = json.loads(_secret(name))
     except ValueError as exc:
