@@ -15,7 +15,9 @@ interactions carry the cooldown). Nothing is sent, recorded or written; the seen
 per-person keys live in memory for this run, so a post repeated in the file is `duplicate`
 and a second complaint of a person already decided `contact` is `recently_contacted`, as
 the mailer's per-person key would make it live.
-The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN.
+The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN. `--model DIR` uses a
+triage model trained with `socialcare train` (default: the shipped one), `--rules` the
+cue rules it replaced.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import IO, Any
 
 from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Interaction, Mention
+from socialcare_cli.cmd_triage import add_model_options, build_classifier
 from socialcare_cli.jsonl import open_lines
 
 MATCHING = ("off", "review", "on")
@@ -57,6 +60,7 @@ def register(sub: Any) -> None:
     cmd.add_argument("--cooldown-days", type=int, default=30)
     cmd.add_argument("--max-post-age-hours", type=int, default=72)
     cmd.add_argument("--timeout", type=float, default=5.0, help="CRM request timeout, seconds")
+    add_model_options(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -116,7 +120,6 @@ def decide(
     from socialcare.identity import policy
     from socialcare.identity.crm import crm_from_url
     from socialcare.pipeline import TriageDeps, triage
-    from socialcare.triage.classifier import RuleClassifier
 
     brand = load_brand()
     hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists
@@ -127,7 +130,7 @@ def decide(
     )
     deps = TriageDeps(
         brand=brand,
-        classifier=RuleClassifier(brand),
+        classifier=build_classifier(None, brand=brand, model=args.model, rules=args.rules),
         crm=crm,
         state=MemoryState(),
         hasher=hasher,

@@ -12,7 +12,9 @@ line number; the other lines still go through, and the exit code is 1 at the end
 It is the tool a company uses to backtest the classifier on an export of last month's
 posts before turning outreach on. `--brand any` counts complaints addressed to any
 company (generic data such as public benchmarks); `--brand NAME` overrides the
-configured brand's name, keeping the rest of the brand file.
+configured brand's name, keeping the rest of the brand file. `--model DIR` uses a model
+trained with `socialcare train` instead of the shipped one; `--rules` the cue rules the
+model replaced (the baseline in docs/triage.md).
 """
 
 from __future__ import annotations
@@ -41,24 +43,49 @@ def register(sub: Any) -> None:
         help="brand name to look for (default: the brand file's); 'any' = any company",
     )
     cmd.add_argument("--brand-file", metavar="TOML", help="brand configuration file")
+    add_model_options(cmd)
     cmd.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     cmd.set_defaults(func=run)
 
 
-def build_classifier(brand_name: str | None, brand_file: str | None = None) -> Any:
+def add_model_options(cmd: Any) -> None:
+    """--model DIR and --rules, shared with `socialcare decide`."""
+    which = cmd.add_mutually_exclusive_group()
+    which.add_argument("--model", metavar="DIR", help="a model from `socialcare train`")
+    which.add_argument("--rules", action="store_true", help="the cue rules (the baseline)")
+
+
+def named_brand(brand_name: str | None, brand_file: str | None = None) -> Any:
+    """The brand file's brand; `brand_name` replaces its names and handles (competitors
+    and the language stay). Validated anew: model_copy would keep the cached pattern."""
     from socialcare.brand import Brand, load_brand
-    from socialcare.triage.classifier import RuleClassifier
 
     brand = load_brand(brand_file)
-    if brand_name and brand_name.lower() == ANY:
-        return RuleClassifier(brand, mode="any")
-    if brand_name:
-        # The given name replaces the configured names and handles; competitors and the
-        # language stay. Validated anew: model_copy would keep the cached name pattern.
+    if brand_name and brand_name.lower() != ANY:
         fields = brand.model_dump()
         fields.update(name=brand_name, aliases=[], products=[], own_accounts={})
         brand = Brand.model_validate(fields)
-    return RuleClassifier(brand)
+    return brand
+
+
+def build_classifier(
+    brand_name: str | None,
+    brand_file: str | None = None,
+    *,
+    model: str | None = None,
+    rules: bool = False,
+    brand: Any = None,
+) -> Any:
+    """The learned classifier (the model at `model`, else the configured or shipped one),
+    or with `rules` the cue rules; for `brand` if given, else the named brand."""
+    from socialcare.triage.classifier import RuleClassifier
+    from socialcare.triage.learned import load_classifier
+
+    mode = "any" if (brand_name or "").lower() == ANY else "brand"
+    brand = brand or named_brand(brand_name, brand_file)
+    if rules:
+        return RuleClassifier(brand, mode=mode)
+    return load_classifier(brand, model, mode=mode)
 
 
 def placement(item: dict[str, Any]) -> tuple[bool, int | None]:
@@ -108,7 +135,7 @@ def triage_lines(
 
 
 def run(args: argparse.Namespace) -> int:
-    classifier = build_classifier(args.brand, args.brand_file)
+    classifier = build_classifier(args.brand, args.brand_file, model=args.model, rules=args.rules)
     try:
         lines = open_lines(args.file, sys.stderr, "socialcare triage")
     except OSError as exc:

@@ -25,6 +25,7 @@ COMMANDS = [
     "socialcare_cli.cmd_decide",
     "socialcare_cli.cmd_crm_import",
     "socialcare_cli.cmd_triage",
+    "socialcare_cli.cmd_train",
     "socialcare_cli.cmd_parse",
 ]
 

@@ -89,6 +89,6 @@ def load_classifier(
     *,
     mode: BrandMode = "brand",
 ) -> LearnedClassifier:
-    """The classifier with the model at `location` (a directory or file), else
-    $SOCIALCARE_TRIAGE_MODEL, else the shipped one."""
+    """The classifier with the model at `location` (a directory or file), else the
+    shipped one. Loads both models now: call it at cold start."""
     return LearnedClassifier(Model.load(location), brand, mode=mode)

@@ -15,12 +15,14 @@ it is computed once per word and cached.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import itertools
 import json
 import math
 import os
 import sys
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -31,8 +33,8 @@ from socialcare.triage import features
 
 MAGIC = b"socialcare-triage-model 1\n"
 FILE_NAME = "triage-model.bin"
-MODEL_ENV = "SOCIALCARE_TRIAGE_MODEL"  # a model directory (or file) to use instead
 _WORD_CACHE = 100_000  # distinct words remembered per model; cleared when full
+SHOWN = 3  # words given back with their contribution (for the reasons)
 
 
 def shipped_path() -> Path:
@@ -40,10 +42,9 @@ def shipped_path() -> Path:
 
 
 def resolve(location: str | os.PathLike[str] | None = None) -> Path:
-    """The model file: `location` (a directory or the file), else $SOCIALCARE_TRIAGE_MODEL,
-    else the one shipped in the layer."""
-    chosen = location or os.environ.get(MODEL_ENV) or shipped_path()
-    path = Path(chosen)
+    """The model file: `location` (a directory or the file), else the one shipped in the
+    layer."""
+    path = Path(location or shipped_path())
     return path / FILE_NAME if path.is_dir() else path
 
 
@@ -51,7 +52,7 @@ def resolve(location: str | os.PathLike[str] | None = None) -> Path:
 class Score:
     probability: float  # calibrated
     topics: list[str]
-    words: list[tuple[str, float]]  # (token, contribution to the complaint logit), by weight
+    words: list[tuple[str, float]]  # the SHOWN tokens that moved the complaint logit most
 
 
 class Model:
@@ -61,20 +62,16 @@ class Model:
         self.header = header
         self.outputs: list[str] = header["outputs"]  # "complaint", then topic names
         self.topics = self.outputs[1:]
-        width = len(self.outputs)
-        scales = header["scales"]
+        self._width = len(self.outputs)
+        self._scales: list[float] = header["scales"]
         self.bias: list[float] = header["bias"]
         self.placement = {int(k): v for k, v in header["placement"].items()}
         self.calibration: tuple[float, float] = tuple(header["calibration"])  # type: ignore[assignment]
         self.thresholds: dict[str, float] = header["thresholds"]
-        self.topic_thresholds: list[float] = header["topic_thresholds"]
-        # bucket -> per-output weights, dequantised once at load
-        rows = [
-            tuple(weights[i * width + k] * scales[k] for k in range(width)) for i in range(len(ids))
-        ]
-        self._rows = dict(zip(ids, rows, strict=True))
-        self._zero = (0.0,) * width
-        self._words: dict[str, tuple[int, tuple[float, ...]]] = {}
+        self._index = dict(zip(ids, range(len(ids)), strict=True))  # bucket -> row
+        self._weights = weights  # int8, row after row
+        self._zero = (0,) * self._width
+        self._words: dict[str, tuple[int, int, tuple[int, ...]]] = {}
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -114,54 +111,67 @@ class Model:
         return cls(header, ids, weights)
 
     # -- scoring ----------------------------------------------------------------------
-    def _word(self, token: str) -> tuple[int, tuple[float, ...]]:
-        """How many features a token sets and their summed weights per output."""
+    def _row(self, bucket: int) -> tuple[int, ...]:
+        i = self._index.get(bucket)
+        if i is None:
+            return self._zero
+        return tuple(self._weights[i * self._width : (i + 1) * self._width])
+
+    def _word(self, token: str) -> tuple[int, int, tuple[int, ...]]:
+        """A token's unigram bucket, how many features it sets and their summed (int8)
+        weights per output; computed once per distinct word."""
         known = self._words.get(token)
         if known is None:
             buckets = features.word_buckets(token)
-            rows = [self._rows.get(b, self._zero) for b in buckets]
-            known = (len(buckets), tuple(map(sum, zip(*rows, strict=True))))
+            rows = [self._row(b) for b in buckets]
+            known = (buckets[0], len(buckets), tuple(map(sum, zip(*rows, strict=True))))
             if len(self._words) >= _WORD_CACHE:
                 self._words.clear()
             self._words[token] = known
         return known
 
     def score(self, toks: list[str], *, addressed: bool, stars: int | None) -> Score:
-        width = len(self.outputs)
-        sums = [0.0] * width
+        index, weights, width = self._index.get, self._weights, self._width
+        parts: list[Sequence[int]] = []
+        said: dict[str, int] = {}
         count = 0
-        per_word: dict[str, float] = {}
-        heads = []
+        previous = -1
         for token in toks:
-            n, contribution = self._word(token)
+            head, n, part = self._words.get(token) or self._word(token)
+            parts.append(part)
             count += n
-            for k in range(width):
-                sums[k] += contribution[k]
-            per_word[token] = per_word.get(token, 0.0) + contribution[0]
-            heads.append(features.word_buckets(token)[0])
-        for a, b in itertools.pairwise(heads):
-            row = self._rows.get(features.pair(a, b))
-            if row is not None:
-                for k in range(width):
-                    sums[k] += row[k]
-        count += max(0, len(heads) - 1)
+            said[token] = said.get(token, 0) + part[0]
+            if previous >= 0:  # the bigram of this word and the one before
+                count += 1
+                i = index(features.pair(previous, head))
+                if i is not None:
+                    parts.append(weights[i * width : (i + 1) * width])
+            previous = head
         scale = 1.0 / math.sqrt(count) if count else 0.0
-        logits = [self.bias[k] + sums[k] * scale for k in range(width)]
+        sums = [sum(column) for column in zip(*parts, strict=True)] if parts else self._zero
+        logits = [
+            bias + total * unit * scale
+            for bias, total, unit in zip(self.bias, sums, self._scales, strict=True)
+        ]
         for bucket in features.placement_features(addressed=addressed, stars=stars):
-            for k, weight in enumerate(self.placement.get(bucket, self._zero)):
+            for k, weight in enumerate(self.placement.get(bucket, ())):
                 logits[k] += weight
         a, b = self.calibration
-        probability = _sigmoid(a * logits[0] + b)
         topics = [
             name
-            for name, logit, cut in zip(self.topics, logits[1:], self.topic_thresholds, strict=True)
-            if _sigmoid(logit) >= cut
+            for name, logit in zip(self.topics, logits[1:], strict=True)
+            if logit >= 0.0  # a topic with probability 0.5 or more
         ]
-        words = sorted(((t, w * scale) for t, w in per_word.items()), key=lambda tw: -abs(tw[1]))
-        return Score(probability, topics, words)
+        unit = self._scales[0] * scale
+        words = [(t, w * unit) for t, w in heapq.nlargest(SHOWN, said.items(), key=_strength)]
+        return Score(_sigmoid(a * logits[0] + b), topics, words)
 
     def threshold(self, language: str) -> float:
         return self.thresholds.get(language, self.thresholds["default"])
+
+
+def _strength(item: tuple[str, int]) -> int:
+    return abs(item[1])
 
 
 def _sigmoid(x: float) -> float:
