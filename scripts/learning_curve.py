@@ -16,6 +16,7 @@ import zlib
 from pathlib import Path
 
 from evaluate_triage import blind_items, judged_per_brand, learned, prf
+
 from socialcare.triage import training
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,15 +35,19 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for share in SHARES:
         # a fixed subset: rows whose text hashes below the share
-        subset = [
-            r for r in records if zlib.crc32(r["text"].encode()) % 1000 < share * 1000
-        ]
+        subset = [r for r in records if zlib.crc32(r["text"].encode()) % 1000 < share * 1000]
         with tempfile.TemporaryDirectory() as tmp:
             training.train(training.corpus_rows(subset), Path(tmp), say=lambda _: None)
             verdicts = judged_per_brand(items, learned(tmp))
         cells = []
         for lang in ("da", "en"):
-            m = prf([(g, v) for g, v, i in zip(gold, verdicts, items, strict=True) if i["language"] == lang])
+            m = prf(
+                [
+                    (g, v)
+                    for g, v, i in zip(gold, verdicts, items, strict=True)
+                    if i["language"] == lang
+                ]
+            )
             cells += [f"{m['precision']:.2f}", f"{m['recall']:.2f}"]
         print(f"| {len(subset)} | " + " | ".join(cells) + " |", flush=True)
     return 0

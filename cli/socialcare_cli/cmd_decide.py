@@ -15,9 +15,9 @@ interactions carry the cooldown). Nothing is sent, recorded or written; the seen
 per-person keys live in memory for this run, so a post repeated in the file is `duplicate`
 and a second complaint of a person already decided `contact` is `recently_contacted`, as
 the mailer's per-person key would make it live.
-The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN. `--model DIR` uses a
-triage model trained with `socialcare train` (default: the shipped one), `--rules` the
-cue rules it replaced.
+The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN. `--model shipped` (the
+model in the layer) or `--model DIR` (from `socialcare train`) triages with the learned
+model instead of the cue rules, as TRIAGE_MODEL does for the function.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def decide(
     )
     deps = TriageDeps(
         brand=brand,
-        classifier=build_classifier(None, brand=brand, model=args.model, rules=args.rules),
+        classifier=build_classifier(None, brand=brand, model=args.model),
         crm=crm,
         state=MemoryState(),
         hasher=hasher,

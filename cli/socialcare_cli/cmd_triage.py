@@ -12,9 +12,9 @@ line number; the other lines still go through, and the exit code is 1 at the end
 It is the tool a company uses to backtest the classifier on an export of last month's
 posts before turning outreach on. `--brand any` counts complaints addressed to any
 company (generic data such as public benchmarks); `--brand NAME` overrides the
-configured brand's name, keeping the rest of the brand file. `--model DIR` uses a model
-trained with `socialcare train` instead of the shipped one; `--rules` the cue rules the
-model replaced (the baseline in docs/triage.md).
+configured brand's name, keeping the rest of the brand file. `--model shipped` uses the
+learned model shipped in the layer, `--model DIR` one trained with `socialcare train`;
+without it, the cue rules (as the function does without TRIAGE_MODEL).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from socialcare_cli.jsonl import open_lines
 
@@ -49,10 +49,13 @@ def register(sub: Any) -> None:
 
 
 def add_model_options(cmd: Any) -> None:
-    """--model DIR and --rules, shared with `socialcare decide`."""
-    which = cmd.add_mutually_exclusive_group()
-    which.add_argument("--model", metavar="DIR", help="a model from `socialcare train`")
-    which.add_argument("--rules", action="store_true", help="the cue rules (the baseline)")
+    """--model, shared with `socialcare decide`."""
+    cmd.add_argument(
+        "--model",
+        metavar="DIR",
+        default="",
+        help="'shipped' or a directory from `socialcare train` (default: the cue rules)",
+    )
 
 
 def named_brand(brand_name: str | None, brand_file: str | None = None) -> Any:
@@ -72,20 +75,15 @@ def build_classifier(
     brand_name: str | None,
     brand_file: str | None = None,
     *,
-    model: str | None = None,
-    rules: bool = False,
+    model: str = "",
     brand: Any = None,
 ) -> Any:
-    """The learned classifier (the model at `model`, else the configured or shipped one),
-    or with `rules` the cue rules; for `brand` if given, else the named brand."""
-    from socialcare.triage.classifier import RuleClassifier
-    from socialcare.triage.learned import load_classifier
+    """The classifier `model` selects (learned.select_classifier), for `brand` if given,
+    else the named brand."""
+    from socialcare.triage.learned import select_classifier
 
-    mode = "any" if (brand_name or "").lower() == ANY else "brand"
-    brand = brand or named_brand(brand_name, brand_file)
-    if rules:
-        return RuleClassifier(brand, mode=mode)
-    return load_classifier(brand, model, mode=mode)
+    mode: Literal["brand", "any"] = "any" if (brand_name or "").lower() == ANY else "brand"
+    return select_classifier(brand or named_brand(brand_name, brand_file), model, mode=mode)
 
 
 def placement(item: dict[str, Any]) -> tuple[bool, int | None]:
@@ -135,7 +133,7 @@ def triage_lines(
 
 
 def run(args: argparse.Namespace) -> int:
-    classifier = build_classifier(args.brand, args.brand_file, model=args.model, rules=args.rules)
+    classifier = build_classifier(args.brand, args.brand_file, model=args.model)
     try:
         lines = open_lines(args.file, sys.stderr, "socialcare triage")
     except OSError as exc:

@@ -99,7 +99,8 @@ class _CustomerSettings(_Settings):
 
 class TriageSettings(_CustomerSettings):
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
-    # A triage model directory or file (`socialcare train --out`); empty: the shipped one.
+    # The triage classifier: empty, the cue rules; "shipped", the model in the layer; else
+    # a model directory or file from `socialcare train --out` (docs/triage.md).
     triage_model: str = Field(default="", alias="TRIAGE_MODEL")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")

@@ -42,7 +42,7 @@ from socialcare.sources.graph import GraphApi
 from socialcare.sources.ports import Source
 from socialcare.sources.replay import ReplaySource
 from socialcare.sources.webhooks import WebhookDeps
-from socialcare.triage.learned import load_classifier
+from socialcare.triage.learned import select_classifier
 
 
 def _secret(name: str) -> str:
@@ -130,7 +130,7 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     state = DynamoState(boto3.client("dynamodb"), settings.state_table)
     deps = TriageDeps(
         brand=brand,
-        classifier=load_classifier(brand, settings.triage_model or None),
+        classifier=select_classifier(brand, settings.triage_model),
         crm=_crm(settings),
         state=state,
         hasher=Hasher(derived_secret(hash_key(settings), "hash")),

@@ -28,6 +28,7 @@ MAX_CHARS = 3000  # longer posts are cut: the evidence is in the first paragraph
 BITS = 20
 MASK = (1 << BITS) - 1
 NGRAMS = (3, 4, 5)
+LENGTH_POWER = 0.5  # a post's word features count n ** -LENGTH_POWER each (n: how many)
 BRAND, OTHER, USER, URL, NUM = "xbrandx", "xotherx", "xuserx", "xurlx", "0"
 SPECIAL = frozenset({BRAND, OTHER, USER, URL, NUM})
 
@@ -67,7 +68,9 @@ class Masker:
     any_handle: bool = False
 
     @classmethod
-    def build(cls, ours: Iterable[str], others: Iterable[str] = (), *, any_handle: bool = False):  # type: ignore[no-untyped-def]
+    def build(
+        cls, ours: Iterable[str], others: Iterable[str] = (), *, any_handle: bool = False
+    ) -> Masker:
         mine = {f for f in (_folded_name(n) for n in ours) if f}
         theirs = {f for f in (_folded_name(n) for n in others) if f} - mine
         words = sorted(mine | theirs, key=len, reverse=True)
@@ -130,7 +133,7 @@ def pair(a: int, b: int) -> int:
     return ((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & MASK
 
 
-PLACEMENT = {
+PLACEMENT: dict[str | int | None, int] = {
     "addressed": _bucket("p:addressed"),
     "unaddressed": _bucket("p:unaddressed"),
     None: _bucket("p:no-stars"),

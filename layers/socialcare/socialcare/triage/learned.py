@@ -10,11 +10,12 @@ the baseline) has it.
 from __future__ import annotations
 
 import os
-from typing import Literal
+from typing import Any, Literal
 
 from socialcare.brand import Brand
 from socialcare.models import Classification
 from socialcare.triage import features, language, rules
+from socialcare.triage.classifier import RuleClassifier
 from socialcare.triage.model import Model
 
 BrandMode = Literal["brand", "any"]
@@ -81,6 +82,18 @@ def _words_reason(words: list[tuple[str, float]]) -> str:
         f"{_PLACEHOLDERS.get(t, t)} {w:+.1f}" for t, w in words[:SHOWN_WORDS] if abs(w) >= 0.05
     ]
     return "model: " + (", ".join(shown) if shown else "no telling words")
+
+
+SHIPPED = "shipped"  # the model file in the layer
+
+
+def select_classifier(brand: Brand | None, model: str | None, *, mode: BrandMode = "brand") -> Any:
+    """What TRIAGE_MODEL (and `--model`) select: empty, the cue rules; "shipped", the
+    model in the layer; else the model at that path. The rules stay the default until
+    the model holds on short posts that name the brand (docs/triage.md, "Status")."""
+    if not model:
+        return RuleClassifier(brand, mode=mode)
+    return load_classifier(brand, None if model == SHIPPED else model, mode=mode)
 
 
 def load_classifier(

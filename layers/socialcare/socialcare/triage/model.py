@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import itertools
 import json
 import math
 import os
@@ -66,7 +65,8 @@ class Model:
         self._scales: list[float] = header["scales"]
         self.bias: list[float] = header["bias"]
         self.placement = {int(k): v for k, v in header["placement"].items()}
-        self.calibration: tuple[float, float] = tuple(header["calibration"])  # type: ignore[assignment]
+        a, b = header["calibration"]
+        self.calibration = (float(a), float(b))
         self.thresholds: dict[str, float] = header["thresholds"]
         self._index = dict(zip(ids, range(len(ids)), strict=True))  # bucket -> row
         self._weights = weights  # int8, row after row

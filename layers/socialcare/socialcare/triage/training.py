@@ -24,7 +24,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +152,7 @@ def design(rows: Sequence[Row]) -> Design:
         toks = features.tokens(row.text, row.masker)
         addressed = features.directed(toks, addressed=row.addressed, any_mode=row.any_mode)
         words = features.text_features(toks)
-        scale = 1.0 / np.sqrt(len(words)) if words else 0.0
+        scale = len(words) ** -features.LENGTH_POWER if words else 0.0
         for bucket, count in Counter(words).items():
             indices.append(bucket)
             values.append(count * scale)
@@ -175,7 +175,10 @@ def design(rows: Sequence[Row]) -> Design:
 
 
 def fit(
-    x: sp.csr_matrix, y: np.ndarray, l2: float = L2, weights: np.ndarray | None = None
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    l2: float = L2,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Independent L2 logistic regressions, one per column of y (0/1), by Newton-CG, rows
     weighted by `weights`. Returns weights (features x outputs) and biases (outputs);
@@ -195,7 +198,7 @@ def fit(
         z = x @ w + b
         p = 1.0 / (1.0 + np.exp(-z))
         curvature["d"] = p * (1.0 - p) * s
-        value = float(((np.logaddexp(0.0, z) - y * z) * s).sum() + 0.5 * l2 * (w * w).sum())
+        value = float(((np.logaddexp(0.0, z) - y * z) * s).sum() + 0.5 * (l2 * w * w).sum())
         g = (p - y) * s
         return value, np.concatenate([(xt @ g + l2 * w).ravel(), g.sum(axis=0)])
 
