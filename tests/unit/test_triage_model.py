@@ -175,9 +175,8 @@ def test_the_reasons_name_the_words_that_moved_the_score(clf: LearnedClassifier)
 
 
 def test_topics_are_multi_label(clf: LearnedClassifier) -> None:
-    verdict = clf.classify(
-        "The router keeps rebooting and I was charged twice", "en", addressed=True
-    )
+    text = "The router keeps rebooting and I was charged twice this month"
+    verdict = clf.classify(text, "en", addressed=True)
     assert {"equipment", "billing"} <= set(verdict.topics), verdict.topics
 
 
