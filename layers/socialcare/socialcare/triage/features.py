@@ -32,7 +32,7 @@ LENGTH_POWER = 0.5  # a post's word features count n ** -LENGTH_POWER each (n: h
 BRAND, OTHER, USER, URL, NUM = "xbrandx", "xotherx", "xuserx", "xurlx", "0"
 SPECIAL = frozenset({BRAND, OTHER, USER, URL, NUM})
 
-_FOLD = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "’": "'"})
+_FOLD = (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("ä", "ae"), ("ö", "oe"), ("’", "'"))
 _REPEATS = re.compile(r"(\w)\1{2,}")
 _URLS = re.compile(r"(?:https?://|www\.)\S+")
 _HANDLES = re.compile(r"@\w+")
@@ -48,7 +48,11 @@ _IGNORED = frozenset("\ufe0f\u200d") | {chr(c) for c in range(0x1F3FB, 0x1F400)}
 
 
 def fold(text: str) -> str:
-    return text.lower().translate(_FOLD)
+    text = text.lower()
+    if not text.isascii():  # str.replace runs in C; a translate table per character does not
+        for letter, spelled in _FOLD:
+            text = text.replace(letter, spelled)
+    return text
 
 
 def _bucket(feature: str) -> int:
@@ -129,7 +133,8 @@ def word_buckets(token: str) -> tuple[int, ...]:
 
 
 def pair(a: int, b: int) -> int:
-    """A bigram's bucket from its words' unigram buckets (cheaper than hashing text)."""
+    """A bigram's bucket from its words' unigram buckets (cheaper than hashing text).
+    model.Model.score inlines it: change both together."""
     return ((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & MASK
 
 

@@ -24,6 +24,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -131,24 +132,17 @@ class Model:
         return known
 
     def score(self, toks: list[str], *, addressed: bool, stars: int | None) -> Score:
-        index, weights, width = self._index.get, self._weights, self._width
-        parts: list[Sequence[int]] = []
-        said: dict[str, int] = {}
-        count = 0
-        previous = -1
-        for token in toks:
-            head, n, part = self._words.get(token) or self._word(token)
-            parts.append(part)
-            count += n
-            said[token] = said.get(token, 0) + part[0]
-            if previous >= 0:  # the bigram of this word and the one before
-                count += 1
-                i = index(features.pair(previous, head))
-                if i is not None:
-                    parts.append(weights[i * width : (i + 1) * width])
-            previous = head
+        index, weights, width, mask = self._index.get, self._weights, self._width, features.MASK
+        cached = self._words.get
+        words = [cached(t) or self._word(t) for t in toks]
+        heads = [w[0] for w in words]
+        # bigrams of each word and the one before (features.pair, inlined: the hot loop)
+        rows = [index(((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask) for a, b in pairwise(heads)]
+        parts: list[Sequence[int]] = [w[2] for w in words]
+        parts += [weights[i * width : (i + 1) * width] for i in rows if i is not None]
+        count = sum(w[1] for w in words) + len(rows)
         scale = 1.0 / math.sqrt(count) if count else 0.0
-        sums = [sum(column) for column in zip(*parts, strict=True)] if parts else self._zero
+        sums = [sum(column) for column in zip(*parts)] if parts else self._zero  # noqa: B905
         logits = [
             bias + total * unit * scale
             for bias, total, unit in zip(self.bias, sums, self._scales, strict=True)
@@ -162,9 +156,12 @@ class Model:
             for name, logit in zip(self.topics, logits[1:], strict=True)
             if logit >= 0.0  # a topic with probability 0.5 or more
         ]
+        said: dict[str, int] = {}
+        for token, word in zip(toks, words):  # noqa: B905
+            said[token] = said.get(token, 0) + word[2][0]
         unit = self._scales[0] * scale
-        words = [(t, w * unit) for t, w in heapq.nlargest(SHOWN, said.items(), key=_strength)]
-        return Score(_sigmoid(a * logits[0] + b), topics, words)
+        shown = [(t, w * unit) for t, w in heapq.nlargest(SHOWN, said.items(), key=_strength)]
+        return Score(_sigmoid(a * logits[0] + b), topics, shown)
 
     def threshold(self, language: str) -> float:
         return self.thresholds.get(language, self.thresholds["default"])
