@@ -38,8 +38,12 @@ persistence = DynamoDBPersistenceLayer(
 )
 
 
+# Records are keyed `idem#<hash>`: the prefix the mailer's IAM statement allows.
 @idempotent_function(
-    data_keyword_argument="request", config=idempotency, persistence_store=persistence
+    data_keyword_argument="request",
+    config=idempotency,
+    persistence_store=persistence,
+    key_prefix="idem",
 )
 def deliver(request: OutreachRequest) -> dict[str, Any] | None:
     decision = send_outreach(request, runtime.deps, runtime.mode())

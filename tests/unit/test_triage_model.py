@@ -75,6 +75,7 @@ def test_the_function_reads_its_configured_model(monkeypatch: pytest.MonkeyPatch
 
     env = {
         "OUTREACH_QUEUE_URL": "https://sqs.example/q",
+        "MENTIONS_QUEUE_URL": "https://sqs.example/m",
         "STATE_TABLE": "state",
         "CRM_URL": "sqlite:///" + str(TESTS / "nowhere.db"),
         "SOCIALCARE_HASH_KEY": "k" * 32,

@@ -22,6 +22,7 @@ class _Settings(BaseModel):
     # locally (demo, tests) so the tools run without AWS.
     hash_key_secret: str = Field(default="", alias="HASH_KEY_SECRET")
     hash_key: str = Field(default="", alias="SOCIALCARE_HASH_KEY")
+    hash_key_previous: str = Field(default="", alias="SOCIALCARE_HASH_KEY_PREVIOUS")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Self:
@@ -37,7 +38,6 @@ class _Settings(BaseModel):
 
 
 class FetchSettings(_Settings):
-    needs_hash_key: ClassVar[bool] = False  # fetching hashes nothing: posts pass through
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
     replay_url: str = Field(default="", alias="REPLAY_URL")
@@ -93,17 +93,23 @@ class _CustomerSettings(_Settings):
     # Careful name matching (identify.py): off by default; "review" sends its matches to
     # the agents' review address, "on" straight to the customer (docs/identity.md).
     name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
+    # The pilot audience's SSM parameter (operations/pilot.py); empty: no pilot.
+    pilot_parameter: str = Field(default="", alias="PILOT_PARAMETER")
     http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
     http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
 
 
 class TriageSettings(_CustomerSettings):
+    # Mentions wait out a CRM outage here, delayed (pipeline.handle).
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
     # The triage classifier: empty, the cue rules; "shipped", the model in the layer; else
     # a model directory or file from `socialcare train --out` (docs/triage.md).
     triage_model: str = Field(default="", alias="TRIAGE_MODEL")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
+    # The shadow digest's queue (ShadowDigest); empty when the digest is off.
+    digest_queue_url: str = Field(default="", alias="DIGEST_QUEUE_URL")
 
 
 class MailerSettings(_CustomerSettings):
@@ -119,6 +125,9 @@ class MailerSettings(_CustomerSettings):
     configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
     max_emails_per_hour: int = Field(default=50, ge=1, alias="MAX_EMAILS_PER_HOUR")
     unsubscribe_url: str = Field(default="", alias="UNSUBSCRIBE_URL")
+    # E-mails go out only inside it, in the brand's time zone (outreach/window.py); local
+    # runs without the variable send at any hour.
+    send_window: str = Field(default="always", alias="SEND_WINDOW")
 
 
 class OptOutSettings(_Settings):
@@ -156,3 +165,23 @@ class WebhookSettings(_Settings):
     @property
     def sources(self) -> list[str]:
         return [s.strip() for s in self.webhook_sources.split(",") if s.strip()]
+
+
+class DigestSettings(_Settings):
+    """SendDigest: drains DigestQueue into one e-mail to the agents' mailbox."""
+
+    digest_queue_url: str = Field(alias="DIGEST_QUEUE_URL")
+    sender: str = Field(alias="SENDER_ADDRESS")
+    digest_address: str = Field(min_length=3, alias="DIGEST_ADDRESS")
+    mark_wrong_url: str = Field(alias="MARK_WRONG_URL")
+    period: Literal["hourly", "daily"] = Field(default="daily", alias="DIGEST_PERIOD")
+    # Longer than the function's timeout: a message received is not handed out again
+    # while this run still works on it.
+    visibility_s: int = Field(default=300, ge=30, le=43_200, alias="DIGEST_VISIBILITY_S")
+    # Long polling, so an empty answer means an empty queue (0: short polls, for
+    # emulators whose long poll does not survive a shifted clock).
+    wait_s: int = Field(default=1, ge=0, le=20, alias="DIGEST_WAIT_S")
+
+
+class FeedbackSettings(_Settings):
+    """MarkWrong: the digest's mark-wrong links (the state table and the key)."""

@@ -6,8 +6,6 @@ boto3 honours AWS_ENDPOINT_URL, which is how the demo and tests point it at the 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,19 +15,26 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 
 from socialcare.adapters.dynamodb import DynamoState
-from socialcare.adapters.sqs import SqsQueue
+from socialcare.adapters.sqs import SqsInbox, SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
-from socialcare.hashing import Hasher
 from socialcare.http import make_session
 from socialcare.identity.crm import crm_from_url
 from socialcare.identity.policy import PolicyConfig
 from socialcare.identity.ports import Crm
+from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
+from socialcare.keyring import derived_secret as derived_secret  # re-exported for the tools
+from socialcare.operations.digest import DigestDeps
 from socialcare.operations.incident import IncidentSwitch
+from socialcare.operations.pilot import Pilot
 from socialcare.outreach.mailer import MailerDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
+from socialcare.outreach.unsubscribe import UnsubscribeKey
+from socialcare.outreach.window import SendWindow
 from socialcare.pipeline import TriageDeps
 from socialcare.settings import (
+    DigestSettings,
+    FeedbackSettings,
     FetchSettings,
     MailerSettings,
     OptOutSettings,
@@ -37,7 +42,7 @@ from socialcare.settings import (
     WebhookSettings,
     _Settings,
 )
-from socialcare.sources import build_source
+from socialcare.sources import build_source, sweep
 from socialcare.sources.graph import GraphApi
 from socialcare.sources.ports import Source
 from socialcare.sources.replay import ReplaySource
@@ -55,13 +60,14 @@ def _secret(name: str) -> str:
         raise ConfigError(f"cannot read secret {name!r}: {type(exc).__name__}") from exc
 
 
-def hash_key(settings: _Settings) -> str:
-    return settings.hash_key or _secret(settings.hash_key_secret)
-
-
-def derived_secret(key: str, purpose: str) -> str:
-    """One stored secret, a separate key per purpose (hashing, unsubscribe tokens)."""
-    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+def stack_keys(settings: _Settings) -> StackKeys:
+    """The hash key and the one before the last rotation (keyring.py); locally
+    SOCIALCARE_HASH_KEY (and _PREVIOUS) stand in for the secret."""
+    if settings.hash_key:
+        return StackKeys.fixed(settings.hash_key, settings.hash_key_previous)
+    client = boto3.client("secretsmanager")
+    secret = settings.hash_key_secret
+    return StackKeys(lambda: read_hash_keys(client, secret), name=f"secret {secret!r}")
 
 
 def _crm(settings: TriageSettings | MailerSettings) -> Crm:
@@ -111,6 +117,8 @@ class FetchDeps:
 
 def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
     settings = FetchSettings.from_env(env)
+    # Cursors remember posts by keyed digest (sweep.py); a rotation re-reads a few posts.
+    sweep.use_digest_key(stack_keys(settings).derived("cursor")[0])
     return FetchDeps(
         settings=settings,
         state=DynamoState(boto3.client("dynamodb"), settings.state_table),
@@ -122,28 +130,37 @@ def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
 class TriageRuntime:
     deps: TriageDeps
     outreach_queue: SqsQueue
+    mentions_queue: SqsQueue  # where a mention waits out a CRM outage
 
 
 def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> TriageRuntime:
     settings = TriageSettings.from_env(env)
     brand = brand or load_brand()
     state = DynamoState(boto3.client("dynamodb"), settings.state_table)
+    ssm = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
     deps = TriageDeps(
         brand=brand,
         classifier=select_classifier(brand, settings.triage_model),
         crm=_crm(settings),
         state=state,
-        hasher=Hasher(derived_secret(hash_key(settings), "hash")),
+        hasher=StackHasher(stack_keys(settings)),
         max_post_age=timedelta(hours=settings.max_post_age_hours),
         policy=PolicyConfig(
             in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
         ),
         name_matching=settings.name_matching,
-        incident=IncidentSwitch(
-            parameters.SSMProvider(boto3_client=boto3.client("ssm")), settings.incident_parameter
-        ),
+        incident=IncidentSwitch(ssm, settings.incident_parameter),
+        pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
+        digest=SqsQueue(boto3.client("sqs"), settings.digest_queue_url)
+        if settings.digest_queue_url
+        else None,
     )
-    return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
+    sqs = boto3.client("sqs")
+    return TriageRuntime(
+        deps,
+        SqsQueue(sqs, settings.outreach_queue_url),
+        SqsQueue(sqs, settings.mentions_queue_url),
+    )
 
 
 @dataclass
@@ -166,31 +183,35 @@ class MailerRuntime:
 
 def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> MailerRuntime:
     settings = MailerSettings.from_env(env)
-    key = hash_key(settings)
+    keys = stack_keys(settings)
     dynamodb = boto3.client("dynamodb")
+    ssm = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
+    brand = brand or load_brand()
     deps = MailerDeps(
-        brand=brand or load_brand(),
+        brand=brand,
         mailer=SesMailer(
             boto3.client("sesv2", config=SES_CLIENT_CONFIG), settings.configuration_set
         ),
         crm=_crm(settings),
         state=DynamoState(dynamodb, settings.state_table),
-        hasher=Hasher(derived_secret(key, "hash")),
+        hasher=StackHasher(keys),
         sender=settings.sender,
         reply_to=settings.reply_to,
         unsubscribe_base=settings.unsubscribe_url,
-        unsubscribe_secret=derived_secret(key, "unsubscribe"),
+        unsubscribe_secret=keys.derived("unsubscribe")[0],  # links are signed by the current key
         review_address=settings.review_address,
         max_post_age=timedelta(hours=settings.max_post_age_hours),
         cooldown=timedelta(days=settings.cooldown_days),
         max_per_hour=settings.max_emails_per_hour,
         name_matching=settings.name_matching,
+        pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
+        window=SendWindow.parse(settings.send_window, brand.time_zone),
     )
     return MailerRuntime(
         deps,
         settings,
         dynamodb,
-        parameters.SSMProvider(boto3_client=boto3.client("ssm")),
+        ssm,
         SqsQueue(boto3.client("sqs"), settings.outreach_queue_url),
     )
 
@@ -198,18 +219,23 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
 @dataclass
 class OptOutRuntime:
     state: DynamoState
-    hasher: Hasher
-    unsubscribe_secret: str
+    hasher: StackHasher
+    keys: StackKeys
     brand: Brand
+
+    def unsubscribe_keys(self) -> list[UnsubscribeKey]:
+        """Each key's link-signing secret with its fingerprint: links signed before a
+        rotation still work for their 90 days."""
+        return list(zip(self.keys.derived("unsubscribe"), self.hasher.kids, strict=True))
 
 
 def optout_runtime(env: dict[str, str] | None = None) -> OptOutRuntime:
     settings = OptOutSettings.from_env(env)
-    key = hash_key(settings)
+    keys = stack_keys(settings)
     return OptOutRuntime(
         state=DynamoState(boto3.client("dynamodb"), settings.state_table),
-        hasher=Hasher(derived_secret(key, "hash")),
-        unsubscribe_secret=derived_secret(key, "unsubscribe"),
+        hasher=StackHasher(keys),
+        keys=keys,
         brand=load_brand(),
     )
 
@@ -247,4 +273,43 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
         graph=lambda source: GraphApi(session, source, settings.meta_graph_url, secret),
         sources=frozenset(settings.sources),
         own=own,
+    )
+
+
+def digest_deps(env: dict[str, str] | None = None) -> DigestDeps:
+    """SendDigest's dependencies: the queue it drains, SES, and the mark-wrong link key."""
+    settings = DigestSettings.from_env(env)
+    return DigestDeps(
+        inbox=SqsInbox(
+            boto3.client("sqs"), settings.digest_queue_url, settings.visibility_s, settings.wait_s
+        ),
+        mailer=SesMailer(boto3.client("sesv2", config=SES_CLIENT_CONFIG)),
+        brand=load_brand(),
+        sender=settings.sender,
+        to=settings.digest_address,
+        mark_wrong_url=settings.mark_wrong_url,
+        link_secret=stack_keys(settings).derived("digest")[0],  # signed by the current key
+        period=settings.period,
+    )
+
+
+@dataclass
+class FeedbackRuntime:
+    state: DynamoState
+    keys: StackKeys
+    brand: Brand
+
+    def link_secrets(self) -> tuple[str, ...]:
+        """The current key's, then the previous one's: a link outlives a rotation."""
+        return self.keys.derived("digest")
+
+
+def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
+    settings = FeedbackSettings.from_env(env)
+    keys = stack_keys(settings)
+    keys()  # read at cold start: a missing secret fails fast
+    return FeedbackRuntime(
+        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
+        keys=keys,
+        brand=load_brand(),
     )
