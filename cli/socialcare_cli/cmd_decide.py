@@ -18,6 +18,9 @@ and a second complaint of a person already decided `contact` is `recently_contac
 the mailer's per-person key would make it live. A line that cannot be read is named
 (line number, field) on stderr and skipped; a summary by reason ends the run on stderr.
 The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN.
+The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN. `--model shipped` (the
+model in the layer) or `--model DIR` (from `socialcare train`) triages with the learned
+model instead of the cue rules, as TRIAGE_MODEL does for the function.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import IO, Any
 
 from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Interaction, Mention, TriageResult
+from socialcare_cli.cmd_triage import add_model_options, build_classifier
 from socialcare_cli.jsonl import (
     LINE_ERRORS,
     open_lines,
@@ -86,6 +90,7 @@ def register(sub: Any) -> None:
         help="older posts are stale (MaxPostAgeHours)",
     )
     cmd.add_argument("--timeout", type=float, default=5.0, help="CRM request timeout, seconds")
+    add_model_options(cmd)
     cmd.add_argument(
         "--report",
         metavar="FILE.html",
@@ -153,7 +158,6 @@ def decide(
     from socialcare.identity import policy
     from socialcare.identity.crm import crm_from_url
     from socialcare.pipeline import TriageDeps, triage
-    from socialcare.triage.classifier import RuleClassifier
 
     brand = load_cli_brand(getattr(args, "brand_file", None), PROG)
     hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists
@@ -164,7 +168,7 @@ def decide(
     )
     deps = TriageDeps(
         brand=brand,
-        classifier=RuleClassifier(brand),
+        classifier=build_classifier(None, brand=brand, model=args.model),
         crm=crm,
         state=MemoryState(),
         hasher=hasher,

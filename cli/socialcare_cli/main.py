@@ -34,6 +34,7 @@ COMMANDS = [
     "socialcare_cli.cmd_crm_import",
     "socialcare_cli.cmd_name_keys",
     "socialcare_cli.cmd_triage",
+    "socialcare_cli.cmd_train",
     "socialcare_cli.cmd_parse",
     "socialcare_cli.cmd_pilot",
     "socialcare_cli.cmd_preflight",

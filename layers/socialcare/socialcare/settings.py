@@ -103,6 +103,9 @@ class TriageSettings(_CustomerSettings):
     # Mentions wait out a CRM outage here, delayed (pipeline.handle).
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # The triage classifier: empty, the cue rules; "shipped", the model in the layer; else
+    # a model directory or file from `socialcare train --out` (docs/triage.md).
+    triage_model: str = Field(default="", alias="TRIAGE_MODEL")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
     # The shadow digest's queue (ShadowDigest); empty when the digest is off.

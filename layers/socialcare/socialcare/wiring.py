@@ -51,7 +51,7 @@ from socialcare.sources.graph import GraphApi
 from socialcare.sources.ports import Source
 from socialcare.sources.replay import ReplaySource
 from socialcare.sources.webhooks import WebhookDeps
-from socialcare.triage.classifier import RuleClassifier
+from socialcare.triage.learned import select_classifier
 
 
 def _secret(name: str) -> str:
@@ -144,7 +144,7 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     ssm = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
     deps = TriageDeps(
         brand=brand,
-        classifier=RuleClassifier(brand),
+        classifier=select_classifier(brand, settings.triage_model),
         crm=_crm(settings),
         state=state,
         hasher=StackHasher(stack_keys(settings)),
