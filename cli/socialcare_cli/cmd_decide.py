@@ -1,4 +1,4 @@
-"""`socialcare decide --crm URL [FILE]`: dry-run triage against a real CRM.
+"""`socialcare decide [--crm-kind KIND] --crm URL [FILE]`: dry-run triage against a real CRM.
 
 Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"): `id`,
 `source` and the other Mention fields (`text`, `handle`, `email`, `created_at` (default:
@@ -15,7 +15,9 @@ interactions carry the cooldown). Nothing is sent, recorded or written; the seen
 per-person keys live in memory for this run, so a post repeated in the file is `duplicate`
 and a second complaint of a person already decided `contact` is `recently_contacted`, as
 the mailer's per-person key would make it live.
-The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN.
+The CRM's credential comes from SOCIALCARE_CRM_TOKEN (a composite's help desk:
+SOCIALCARE_HELPDESK_TOKEN, else the same); `--crm-kind` names a vendor's API
+(hubspot, zendesk, hubspot+zendesk, ...), as the CrmKind parameter does.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import IO, Any
 
 from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Interaction, Mention
+from socialcare_cli import crm_args
 from socialcare_cli.jsonl import open_lines
 
 MATCHING = ("off", "review", "on")
@@ -43,9 +46,7 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cmd.add_argument(
-        "--crm", required=True, help="http(s)://... (the CRM contract) or sqlite:///path"
-    )
+    crm_args.add(cmd)
     cmd.add_argument("file", nargs="?", default="-", help="JSON Lines of mentions (- = stdin)")
     cmd.add_argument(
         "--name-matching",
@@ -56,7 +57,6 @@ def register(sub: Any) -> None:
     cmd.add_argument("--in-contact-hours", type=int, default=72)
     cmd.add_argument("--cooldown-days", type=int, default=30)
     cmd.add_argument("--max-post-age-hours", type=int, default=72)
-    cmd.add_argument("--timeout", type=float, default=5.0, help="CRM request timeout, seconds")
     cmd.set_defaults(func=run)
 
 
@@ -114,17 +114,12 @@ def decide(
     from socialcare.errors import what_failed
     from socialcare.hashing import Hasher
     from socialcare.identity import policy
-    from socialcare.identity.crm import crm_from_url
     from socialcare.pipeline import TriageDeps, triage
     from socialcare.triage.classifier import RuleClassifier
 
     brand = load_brand()
     hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists
-    token = os.environ.get("SOCIALCARE_CRM_TOKEN", "")
-    backoff_s = float(os.environ.get("HTTP_BACKOFF_S", "0.3"))  # as the functions read it
-    crm = _Remembering(
-        crm_from_url(args.crm, token, timeout_s=args.timeout, backoff_s=backoff_s), hasher.person
-    )
+    crm = _Remembering(crm_args.build(args), hasher.person)
     deps = TriageDeps(
         brand=brand,
         classifier=RuleClassifier(brand),

@@ -88,6 +88,14 @@ class _CustomerSettings(_Settings):
     crm_url: str = Field(alias="CRM_URL")
     crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
     crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")
+    # The CRM's kind (identity/crm.py: hubspot, zendesk, hubspot+zendesk, ...); empty:
+    # chosen by CRM_URL. A composite's help desk has its own URL and secret; locally
+    # SOCIALCARE_HELPDESK_TOKEN, else the CRM's token, stands in for the secret.
+    crm_kind: str = Field(default="", alias="CRM_KIND")
+    crm_options: str = Field(default="", alias="CRM_OPTIONS")  # JSON, per vendor
+    help_desk_url: str = Field(default="", alias="HELP_DESK_URL")
+    help_desk_token_secret: str = Field(default="", alias="HELP_DESK_TOKEN_SECRET")
+    help_desk_token: str = Field(default="", alias="SOCIALCARE_HELPDESK_TOKEN")
     max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
     # Careful name matching (identify.py): off by default; "review" sends its matches to

@@ -19,7 +19,7 @@ from socialcare.adapters.sqs import SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
 from socialcare.http import make_session
-from socialcare.identity.crm import crm_from_url
+from socialcare.identity.crm import CrmConfig, build_crm, parse_options
 from socialcare.identity.policy import PolicyConfig
 from socialcare.identity.ports import Crm
 from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
@@ -68,15 +68,30 @@ def stack_keys(settings: _Settings) -> StackKeys:
 
 
 def _crm(settings: TriageSettings | MailerSettings) -> Crm:
-    """The CRM adapter chosen by URL (http(s):// or sqlite:///path); only HTTP needs a token."""
-    token = settings.crm_token
-    if settings.crm_url.startswith(("http://", "https://")) and not token:
-        token = _secret(settings.crm_token_secret) if settings.crm_token_secret else ""
-    return crm_from_url(
-        settings.crm_url,
-        token,
-        timeout_s=settings.http_timeout_s,
-        backoff_s=settings.http_backoff_s,
+    """The CRM adapter of CRM_KIND (or chosen by URL). Locally SOCIALCARE_CRM_TOKEN (and
+    SOCIALCARE_HELPDESK_TOKEN, else the same) stand in for the secrets; in the cloud each
+    vendor's credential is its own secret. A sqlite:/// directory needs none."""
+    local = settings.crm_token
+    remote = settings.crm_url.startswith(("http://", "https://"))
+    token = local or (
+        _secret(settings.crm_token_secret) if remote and settings.crm_token_secret else ""
+    )
+    helpdesk = settings.help_desk_token or (
+        ""
+        if local or not settings.help_desk_token_secret
+        else _secret(settings.help_desk_token_secret)
+    )
+    return build_crm(
+        CrmConfig(
+            url=settings.crm_url,
+            kind=settings.crm_kind,
+            token=token,
+            help_desk_url=settings.help_desk_url,
+            help_desk_token=helpdesk,
+            options=parse_options(settings.crm_options),
+            timeout_s=settings.http_timeout_s,
+            backoff_s=settings.http_backoff_s,
+        )
     )
 
 
