@@ -239,7 +239,7 @@ def test_a_wrong_credential_is_a_clear_error_at_the_first_call(
     assert route.calls == 1  # not retried: a wrong token stays wrong
     assert isinstance(caught.value, CrmError)  # so the message waits on its queue
     metric = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
-    assert any(m.get("CrmAuthFailed") == [1.0] or m.get("CrmAuthFailed") == 1.0 for m in metric)
+    assert [m["CrmAuthFailedTotal"] for m in metric if "CrmAuthFailedTotal" in m] == [[1.0]]
 
 
 def test_a_composite_help_desk_with_a_wrong_token_fails_on_its_first_call() -> None:

@@ -204,6 +204,7 @@ class VendorApi:
 
     def refused(self, detail: str) -> CrmAuthError:
         count("CrmAuthFailed", vendor=self.vendor)
+        count("CrmAuthFailedTotal")  # the alarm's: one for every vendor
         return CrmAuthError(
             f"{self.vendor} refused the credentials ({detail}): check {self.credential_hint}"
         )

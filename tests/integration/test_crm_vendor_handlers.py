@@ -1,0 +1,173 @@
+"""A vendor CRM inside the deployed functions: CrmKind=hubspot+zendesk on the stack from
+template.yaml (moto's server), TriageMentions and SendOutreach imported as Lambda imports
+them, HubSpot and Zendesk stand-ins on one port, the credentials in their two secrets.
+
+A flaky vendor (429 bursts, 500s, a timeout) sends the mentions back to their queue and
+they are decided when it answers: nothing lost, nothing sent twice. A refused credential
+fails the first call with a clear error and the CrmAuthFailedTotal count behind the
+alarm, and the mentions wait until the secret is fixed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from email import message_from_string, policy
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+
+from socialcare.identity.vendor import reset_limiters
+from socialcare_cli import lambda_local, local_aws, servers
+from socialcare_cli.cmd_crm_serve import standin
+from socialcare_cli.demo import LogCapture
+from socialcare_cli.template import Stack, load_template
+from tests.conftest import CRM_TOKEN, HASH_KEY, load_json
+from tests.integration.test_identity_handlers import send
+
+KIND = "hubspot+zendesk"
+
+
+@pytest.fixture
+def vendors() -> Iterator[tuple[Any, str]]:
+    reset_limiters()
+    route = standin(KIND, {**load_json("crm.json"), "token": CRM_TOKEN})
+    with servers.serve(route) as url:
+        yield route, url
+    reset_limiters()
+
+
+@pytest.fixture
+def stack(aws: str, replay: tuple[Any, str], vendors: tuple[Any, str]) -> Stack:
+    built = Stack(
+        load_template(),
+        overrides={
+            "EnableReplay": "true",
+            "ReplayUrl": replay[1],
+            "CrmUrl": vendors[1],
+            "CrmKind": KIND,
+            "HelpDeskUrl": vendors[1],
+            "OutreachMode": "live",
+            "ReviewAddress": "agents@lynet.example",
+        },
+    )
+    local_aws.provision(built)
+    local_aws.set_secret(built, "HashKeySecret", HASH_KEY)
+    local_aws.set_secret(built, "CrmTokenSecret", CRM_TOKEN)
+    local_aws.set_secret(built, "HelpDeskTokenSecret", CRM_TOKEN)
+    return built
+
+
+def load(stack: Stack, function: str, **env: str) -> Any:
+    return lambda_local.load_handler(stack, function, {"HTTP_BACKOFF_S": "0.01", **env})[1]
+
+
+def run(stack: Stack, function: str, handler: Any, max_batches: int = 100) -> tuple[Any, str]:
+    logical, props = stack.sqs_event(function)
+    capture = LogCapture()
+    with capture.active():
+        stats = lambda_local.poll(
+            stack.physical[logical],
+            stack.attributes[(logical, "Arn")],
+            handler,
+            function_name=function,
+            batch_size=props["BatchSize"],
+            max_batches=max_batches,
+        )
+    return stats, capture.buffer.getvalue()
+
+
+def decisions(logged: str) -> list[tuple[str, str]]:
+    lines = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    return sorted((d["stage"], d["reason"]) for d in lines if d.get("message") == "decision")
+
+
+MENTIONS = (
+    {"handle": "mettejensen"},  # contact
+    {"handle": "peterlarsen"},  # an SMS 3 hours ago, in Zendesk: already in contact
+    {"handle": "jonasb"},  # contact
+)
+
+
+@pytest.mark.parametrize(
+    ("failure", "env"),
+    [
+        ({"fail_next": [(429, {"Retry-After": "0"}, b'{"errorType": "RATE_LIMIT"}')] * 60}, {}),
+        ({"fail_next": [(500, {}, b'{"status": "error"}')] * 60}, {}),
+        ({"delay_s": 0.3}, {"HTTP_TIMEOUT_S": "0.05"}),
+    ],
+    ids=["429-burst", "5xx", "timeout"],
+)
+def test_a_flaky_vendor_delays_mentions_and_loses_or_repeats_nothing(
+    stack: Stack, vendors: tuple[Any, str], aws: str, failure: dict[str, Any], env: dict[str, str]
+) -> None:
+    route, _ = vendors
+    hubspot, zendesk = route.parts
+    triage = load(stack, "TriageMentionsFunction", **env)
+    send(stack, *MENTIONS)
+    for name, value in failure.items():
+        setattr(hubspot, name, value)
+    stats, logged = run(stack, "TriageMentionsFunction", triage, max_batches=1)
+    assert stats.failures == stats.records == len(MENTIONS)  # all back on the queue
+    assert decisions(logged) == [] and "CrmError" in logged
+    hubspot.fail_next, hubspot.delay_s = [], 0.0
+
+    stats, logged = run(stack, "TriageMentionsFunction", triage)
+    assert stats.failures == 0
+    assert decisions(logged) == [
+        ("triage", "already_in_contact"),
+        ("triage", "contact"),
+        ("triage", "contact"),
+    ]
+    # the help desk fails while the mailer records: the e-mails go out once all the same
+    zendesk.fail_next = [(500, {}, b"{}")] * 6  # three tries for each of two
+    mailer = load(stack, "SendOutreachFunction", **env)
+    stats, logged = run(stack, "SendOutreachFunction", mailer)
+    assert stats.failures == 0 and decisions(logged) == [("mailer", "contact")] * 2
+    assert "CrmRecordFailures" in logged
+    send(stack, {"handle": "mettejensen", "post_id": "again"})  # the same person again
+    run(stack, "TriageMentionsFunction", triage)
+    run(stack, "SendOutreachFunction", mailer)
+    sent = [
+        message_from_string(m["raw_data"], policy=policy.default)
+        for m in local_aws.sent_emails(aws)
+    ]
+    assert sorted(str(m["To"]) for m in sent) == [
+        "jonas.berg@example.net",
+        "mette.jensen@example.net",
+    ]
+    assert _dead_letters(stack) == 0
+
+
+def test_a_refused_credential_fails_the_first_call_alarms_and_drops_nothing(stack: Stack) -> None:
+    local_aws.set_secret(stack, "HelpDeskTokenSecret", "revoked-token")
+    triage = load(stack, "TriageMentionsFunction")
+    send(stack, *MENTIONS)
+    stats, logged = run(stack, "TriageMentionsFunction", triage, max_batches=1)
+    assert stats.failures == stats.records == len(MENTIONS) and decisions(logged) == []
+    assert "CrmAuthError" in logged and "Zendesk refused the credentials (HTTP 401" in logged
+    metrics = [json.loads(line) for line in logged.splitlines() if '"_aws"' in line]
+    assert sum(sum(m.get("CrmAuthFailedTotal", [])) for m in metrics) >= 1  # EMF: a list
+    alarm = stack.template["Resources"]["CrmAuthFailedAlarm"]["Properties"]
+    assert alarm["MetricName"] == "CrmAuthFailedTotal" and alarm["Threshold"] == 0
+    for secret in ("mettejensen", "peterlarsen", "example.net", "Mette"):
+        assert secret not in logged  # the error names the vendor and the status, no one
+
+    local_aws.set_secret(stack, "HelpDeskTokenSecret", CRM_TOKEN)  # the operator fixes it
+    parameters.clear_caches()
+    stats, logged = run(stack, "TriageMentionsFunction", load(stack, "TriageMentionsFunction"))
+    assert stats.failures == 0 and len(decisions(logged)) == len(MENTIONS)
+    assert _dead_letters(stack) == 0
+
+
+def _dead_letters(stack: Stack) -> int:
+    sqs = boto3.client("sqs")
+    total = 0
+    for logical in ("MentionsDeadLetterQueue", "OutreachDeadLetterQueue"):
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=stack.physical[logical], AttributeNames=["ApproximateNumberOfMessages"]
+        )
+        total += int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+    return total
