@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from socialcare_cli import demo_platforms, lambda_local, local_aws, servers
+from socialcare_cli.cmd_crm_serve import standin
 from socialcare_cli.template import Stack, load_template
 
 FUNCTIONS = ("FetchMentionsFunction", "TriageMentionsFunction", "SendOutreachFunction")
@@ -88,6 +89,7 @@ def run_demo(
     progress: Any = print,
     incident_alarm: str | None = None,
     platforms: bool = False,
+    crm_kind: str = "",
 ) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     (out / "outbox").mkdir(exist_ok=True)
@@ -96,7 +98,8 @@ def run_demo(
     posts = posts if posts is not None else sample("posts.json")
     crm = crm if crm is not None else sample("crm.json")
     replay = servers.ReplayPages(posts, page_size=5)
-    directory = servers.ContractCrm(crm["customers"], crm.get("interactions"), crm["token"])
+    # The sample CRM behind the contract, or a vendor's stand-in (`make demo CRM=hubspot`)
+    directory = standin(crm_kind or "http", crm)
     capture = LogCapture()
     result = DemoResult(out)
 
@@ -108,7 +111,7 @@ def run_demo(
     ):
         progress(
             f"local AWS (moto) on {endpoint}; replay source on {replay_url}; "
-            f"sample CRM on {crm_url}"
+            f"sample CRM ({crm_kind or 'the HTTP contract'}) on {crm_url}"
         )
         stack = Stack(
             load_template(),
@@ -116,6 +119,7 @@ def run_demo(
                 "EnableReplay": "true",
                 "ReplayUrl": replay_url,
                 "CrmUrl": crm_url,
+                **({"CrmKind": crm_kind, "HelpDeskUrl": crm_url} if crm_kind else {}),
                 "OutreachMode": mode,
                 "ReviewAddress": "agents@lynet.example",
                 # Name matches (sample: "Joergen Aeroe Aagaard") go to the agents first.

@@ -103,3 +103,19 @@ def test_an_unwritable_out_directory_is_one_clear_line(
     assert main(["demo", "--out", str(taken)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("socialcare demo: ") and "a-file" in err and "Traceback" not in err
+
+
+def test_the_demo_on_a_vendor_crm_decides_and_mails_the_same(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    """`make demo CRM=hubspot+zendesk`: the sample CRM as HubSpot and Zendesk stand-ins."""
+    vendor = run_demo(tmp_path, progress=lambda _: None, crm_kind="hubspot+zendesk")
+    assert vendor.reasons == demo.reasons
+    assert sorted(_recipients(vendor)) == sorted(_recipients(demo))
+    assert vendor.dead_letters == {"MentionsDeadLetterQueue": 0, "OutreachDeadLetterQueue": 0}
+
+
+def _recipients(result: DemoResult) -> list[str]:
+    return [
+        str(message_from_bytes(p.read_bytes(), policy=policy.default)["To"]) for p in result.emails
+    ]
