@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from socialcare import safejson
 from socialcare.errors import BadInputError
 from socialcare_cli.jsonl import open_lines
 
@@ -65,13 +65,12 @@ def _opened(file: str) -> Iterator[IO[bytes]]:
 
 def json_lines(lines: Iterable[str], interactions: Interactions) -> Iterator[dict[str, Any]]:
     """Customers from JSON Lines; each line's own interactions go into `interactions`."""
-    decode = json.JSONDecoder().decode
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            customer = decode(line)
-        except ValueError as exc:
+            customer = safejson.loads(line)
+        except ValueError as exc:  # also a line nested too deeply
             raise BadInputError(f"line {number} is not JSON") from exc
         if not isinstance(customer, dict):
             raise BadInputError(f"line {number} is not a JSON object")

@@ -32,6 +32,11 @@ def register(sub: Any) -> None:
         metavar="KIND",
         help=f"the sample CRM as a vendor's stand-in: {', '.join(KINDS)} (default: the contract)",
     )
+    demo.add_argument(
+        "--digest",
+        action="store_true",
+        help="also send the agents' shadow digest (ShadowDigest=daily) to DIR/digest.eml",
+    )
     demo.set_defaults(func=run)
 
 
@@ -45,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         incident_alarm=args.incident_alarm,
         platforms=args.platforms,
         crm_kind=args.crm_kind,
+        digest=args.digest,
     )
     print_funnel(result)
     return 0

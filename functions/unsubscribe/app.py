@@ -5,7 +5,6 @@ mail scanners that follow links cannot opt people out; POST is RFC 8058 one-clic
 """
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -13,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from socialcare import wiring
 from socialcare.observability import logger, metrics
 from socialcare.outreach import optout
-from socialcare.outreach.unsubscribe import TokenError
+from socialcare.outreach.unsubscribe import TokenError, token_of
 
 HTML = "text/html; charset=utf-8"
 runtime = wiring.optout_runtime()
@@ -22,8 +21,8 @@ app = LambdaFunctionUrlResolver()
 
 def _token() -> str:
     event = app.current_event
-    form = parse_qs(event.decoded_body or "") if event.body else {}
-    return event.get_query_string_value("token", "") or form.get("token", [""])[0]
+    query = event.get_query_string_value("token", "")
+    return token_of(query, event.body, event.is_base64_encoded)
 
 
 def _refused(error: TokenError) -> Response:

@@ -7,6 +7,7 @@ message, because others (e.g. validation errors) may quote the payload.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor
@@ -42,6 +43,14 @@ class AuditedBatchProcessor(BatchProcessor):
         )
         count("RecordFailures", error=type(error).__name__)
         return super().failure_handler(record, exception)  # type: ignore[return-value]
+
+
+def lease_s(context: Any, default_s: int = 60) -> int:
+    """How long a record's work may still run: the rest of the invocation (Lambda stops
+    it at the timeout), so a lease of this length outlives any attempt that holds it."""
+    if context is None:
+        return default_s
+    return max(1, math.ceil(context.get_remaining_time_in_millis() / 1000))
 
 
 def require_time(context: Any, needed_s: float) -> None:

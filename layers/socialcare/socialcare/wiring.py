@@ -15,7 +15,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 
 from socialcare.adapters.dynamodb import DynamoState
-from socialcare.adapters.sqs import SqsQueue
+from socialcare.adapters.sqs import SqsInbox, SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
 from socialcare.http import make_session
@@ -24,6 +24,7 @@ from socialcare.identity.policy import PolicyConfig
 from socialcare.identity.ports import Crm
 from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
 from socialcare.keyring import derived_secret as derived_secret  # re-exported for the tools
+from socialcare.operations.digest import DigestDeps
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.operations.pilot import Pilot
 from socialcare.outreach.mailer import MailerDeps
@@ -32,6 +33,8 @@ from socialcare.outreach.unsubscribe import UnsubscribeKey
 from socialcare.outreach.window import SendWindow
 from socialcare.pipeline import TriageDeps
 from socialcare.settings import (
+    DigestSettings,
+    FeedbackSettings,
     FetchSettings,
     MailerSettings,
     OptOutSettings,
@@ -142,6 +145,7 @@ def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
 class TriageRuntime:
     deps: TriageDeps
     outreach_queue: SqsQueue
+    mentions_queue: SqsQueue  # where a mention waits out a CRM outage
 
 
 def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> TriageRuntime:
@@ -162,8 +166,16 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         name_matching=settings.name_matching,
         incident=IncidentSwitch(ssm, settings.incident_parameter),
         pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
+        digest=SqsQueue(boto3.client("sqs"), settings.digest_queue_url)
+        if settings.digest_queue_url
+        else None,
     )
-    return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
+    sqs = boto3.client("sqs")
+    return TriageRuntime(
+        deps,
+        SqsQueue(sqs, settings.outreach_queue_url),
+        SqsQueue(sqs, settings.mentions_queue_url),
+    )
 
 
 @dataclass
@@ -276,4 +288,43 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
         graph=lambda source: GraphApi(session, source, settings.meta_graph_url, secret),
         sources=frozenset(settings.sources),
         own=own,
+    )
+
+
+def digest_deps(env: dict[str, str] | None = None) -> DigestDeps:
+    """SendDigest's dependencies: the queue it drains, SES, and the mark-wrong link key."""
+    settings = DigestSettings.from_env(env)
+    return DigestDeps(
+        inbox=SqsInbox(
+            boto3.client("sqs"), settings.digest_queue_url, settings.visibility_s, settings.wait_s
+        ),
+        mailer=SesMailer(boto3.client("sesv2", config=SES_CLIENT_CONFIG)),
+        brand=load_brand(),
+        sender=settings.sender,
+        to=settings.digest_address,
+        mark_wrong_url=settings.mark_wrong_url,
+        link_secret=stack_keys(settings).derived("digest")[0],  # signed by the current key
+        period=settings.period,
+    )
+
+
+@dataclass
+class FeedbackRuntime:
+    state: DynamoState
+    keys: StackKeys
+    brand: Brand
+
+    def link_secrets(self) -> tuple[str, ...]:
+        """The current key's, then the previous one's: a link outlives a rotation."""
+        return self.keys.derived("digest")
+
+
+def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
+    settings = FeedbackSettings.from_env(env)
+    keys = stack_keys(settings)
+    keys()  # read at cold start: a missing secret fails fast
+    return FeedbackRuntime(
+        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
+        keys=keys,
+        brand=load_brand(),
     )

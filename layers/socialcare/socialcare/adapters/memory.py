@@ -101,11 +101,13 @@ class MemoryState:
     def holder(self, key: str) -> dict[str, str] | None:
         return self._live(key)
 
-    def update(self, key: str, owner: str, **attrs: str) -> None:
+    def update(self, key: str, owner: str, *, ttl_s: int | None = None, **attrs: str) -> None:
         item = self.items.get(key)
         if not item or item["owner"] != owner:  # DynamoDB's condition fails the same way
             raise NotTheHolder(f"{key.split('#')[0]} key is held by another owner")
         item.update(attrs)
+        if ttl_s is not None:
+            item["expires_at"] = str(int(time.time()) + ttl_s)
 
     def release(self, key: str, owner: str) -> None:
         if self.items.get(key, {}).get("owner") == owner:

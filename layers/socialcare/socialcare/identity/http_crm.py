@@ -17,6 +17,7 @@ from socialcare.errors import CrmError
 from socialcare.http import make_session
 from socialcare.identity.blocking import search_by_keys
 from socialcare.models import Customer, Interaction
+from socialcare.safejson import response_json
 
 
 class HttpCrm:
@@ -46,7 +47,7 @@ class HttpCrm:
         if response.status_code >= 400:
             raise CrmError(f"CRM {method} answered HTTP {response.status_code}")
         try:
-            return response.json()
+            return response_json(response)
         except ValueError as exc:
             raise CrmError(f"CRM {method} answered with a body that is not JSON") from exc
 
