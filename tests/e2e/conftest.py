@@ -52,6 +52,7 @@ class Deployed:
         "IncidentSwitchFunction",
         "SendDigestFunction",
         "MarkWrongFunction",
+        "MeasureOutcomeFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 

@@ -12,7 +12,9 @@ until the secret is fixed.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_string, policy
 from typing import Any
 
@@ -173,6 +175,40 @@ def test_a_refused_credential_fails_the_first_call_alarms_and_drops_nothing(stac
     stats, logged = run(stack, "TriageMentionsFunction", load(stack, "TriageMentionsFunction"))
     assert stats.failures == 0 and len(decisions(logged)) == len(MENTIONS)
     assert _dead_letters(stack) == 0
+
+
+def test_a_week_on_the_outcome_counts_the_customers_who_opened_a_ticket(
+    stack: Stack, vendors: tuple[Any, str]
+) -> None:
+    """OutreachOutcome: the mailer leaves an entry per live e-mail on OutcomeQueue;
+    MeasureOutcome, a week on, asks the help desk (Zendesk) through the CRM port."""
+    _, zendesk = vendors[0].parts
+    send(stack, *MENTIONS)
+    run(stack, "TriageMentionsFunction", load(stack, "TriageMentionsFunction"))
+    run(stack, "SendOutreachFunction", load(stack, "SendOutreachFunction"))
+    (mette,) = [
+        u for u, user in zendesk.users.items() if user["email"] == "mette.jensen@example.net"
+    ]
+    later = datetime.now(UTC) + timedelta(days=2)  # she writes to customer service
+    zendesk._ticket(mette, later, subject="tak", description="tak", status="open")
+    env = {"OUTCOME_VISIBILITY_S": "1", "OUTCOME_WAIT_S": "0"}
+    module, measure = lambda_local.load_handler(
+        stack, "MeasureOutcomeFunction", {"HTTP_BACKOFF_S": "0.01", **env}
+    )
+    context = lambda_local.FakeContext("MeasureOutcomeFunction")
+    today = measure({}, context)
+    assert (today["waiting"], today["measured"]) == (2, 0)  # not a week yet: they stay
+    time.sleep(1.2)  # their visibility timeout (12 h deployed, a daily run later)
+    module.deps.now = lambda: datetime.now(UTC) + timedelta(days=8)
+    capture = LogCapture()
+    with capture.active():
+        week = measure({}, context)
+    assert (week["measured"], week["answered"], week["waiting"]) == (2, 1, 0)
+    logged = capture.buffer.getvalue()
+    metrics = [json.loads(line) for line in logged.splitlines() if '"_aws"' in line]
+    assert [m["OutreachOutcome"] for m in metrics if "OutreachOutcome" in m] == [[1.0]]  # EMF
+    assert "mette" not in logged.lower() and "example.net" not in logged
+    assert measure({}, context)["measured"] == 0  # measured once
 
 
 def _dead_letters(stack: Stack) -> int:

@@ -413,3 +413,16 @@ def test_zendesk_reference_shapes_follow_next_page_and_check_identities() -> Non
         pytest.raises(CrmAuthError, match="Zendesk refused"),
     ):
         port("zendesk", url).find_by_email("a@b.dk")
+
+
+def test_name_keys_tokens_are_the_value_the_vendors_field_holds(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`socialcare name-keys --tokens`: what a company imports into the custom field."""
+    route = HubSpotStandIn(load_json("crm-identity.json"))
+    lines = '{"id": "T-13", "name": "Søren Ærø-Hansen"}\n'
+    with mock.patch("sys.stdin", io.StringIO(lines)):
+        assert main(["name-keys", "--tokens", "-"]) == 0
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    stored = route.objects["contacts"][route.ids["T-13"]]["properties"]["socialcare_name_keys"]
+    assert row["tokens"] == stored and len(row["tokens"].split()) == len(row["name_keys"])

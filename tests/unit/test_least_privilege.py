@@ -46,6 +46,7 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
     "ReceiveWebhookFunction": {},
     "IncidentSwitchFunction": {},
     "SendDigestFunction": {},
+    "MeasureOutcomeFunction": {},
     "MarkWrongFunction": {"dynamodb:PutItem": {"wrong#*"}},
 }
 
@@ -189,7 +190,11 @@ def test_only_the_functions_that_ask_the_crm_read_its_credentials() -> None:
             for name, args in policy_templates(f)
             if name.startswith("AWSSecretsManager") and args["SecretArn"] == {"Ref": secret}
         )
-        assert readers == ["SendOutreachFunction", "TriageMentionsFunction"], secret
+        assert readers == [
+            "MeasureOutcomeFunction",
+            "SendOutreachFunction",
+            "TriageMentionsFunction",
+        ], secret
     assert RES["HelpDeskTokenSecret"]["Condition"] == "HelpDeskEnabled"
 
 

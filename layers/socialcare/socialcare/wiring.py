@@ -26,6 +26,7 @@ from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
 from socialcare.keyring import derived_secret as derived_secret  # re-exported for the tools
 from socialcare.operations.digest import DigestDeps
 from socialcare.operations.incident import IncidentSwitch
+from socialcare.operations.outcome import OutcomeDeps
 from socialcare.operations.pilot import Pilot
 from socialcare.outreach.mailer import MailerDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
@@ -38,8 +39,10 @@ from socialcare.settings import (
     FetchSettings,
     MailerSettings,
     OptOutSettings,
+    OutcomeSettings,
     TriageSettings,
     WebhookSettings,
+    _CrmSettings,
     _Settings,
 )
 from socialcare.sources import build_source, sweep
@@ -70,7 +73,7 @@ def stack_keys(settings: _Settings) -> StackKeys:
     return StackKeys(lambda: read_hash_keys(client, secret), name=f"secret {secret!r}")
 
 
-def _crm(settings: TriageSettings | MailerSettings) -> Crm:
+def _crm(settings: _CrmSettings) -> Crm:
     """The CRM adapter of CRM_KIND (or chosen by URL). Locally SOCIALCARE_CRM_TOKEN (and
     SOCIALCARE_HELPDESK_TOKEN, else the same) stand in for the secrets; in the cloud each
     vendor's credential is its own secret. A sqlite:/// directory needs none."""
@@ -221,6 +224,9 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         name_matching=settings.name_matching,
         pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
         window=SendWindow.parse(settings.send_window, brand.time_zone),
+        outcome=SqsQueue(boto3.client("sqs"), settings.outcome_queue_url)
+        if settings.outcome_queue_url
+        else None,
     )
     return MailerRuntime(
         deps,
@@ -328,3 +334,12 @@ def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
         keys=keys,
         brand=load_brand(),
     )
+
+
+def outcome_deps(env: dict[str, str] | None = None) -> OutcomeDeps:
+    """MeasureOutcome's dependencies: OutcomeQueue, drained by hand, and the CRM."""
+    settings = OutcomeSettings.from_env(env)
+    inbox = SqsInbox(
+        boto3.client("sqs"), settings.outcome_queue_url, settings.visibility_s, settings.wait_s
+    )
+    return OutcomeDeps(inbox=inbox, crm=_crm(settings))
