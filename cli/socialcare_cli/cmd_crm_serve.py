@@ -24,7 +24,7 @@ from typing import Any
 
 from socialcare_cli import servers
 
-KINDS = ("http", "hubspot", "zendesk", "hubspot+zendesk")
+KINDS = ("http", "hubspot", "zendesk", "salesforce", "hubspot+zendesk", "salesforce+zendesk")
 
 
 def register(sub: Any) -> None:
@@ -52,6 +52,7 @@ def standin(
     """The stand-in of a kind, ready for `servers.serve`. Its `ids` map the data's
     customer ids to the CRM's own (decisions name the CRM's)."""
     from socialcare_cli.standin_hubspot import HubSpotStandIn
+    from socialcare_cli.standin_salesforce import SalesforceStandIn
     from socialcare_cli.standin_zendesk import ZendeskStandIn
 
     if kind == "http":
@@ -59,13 +60,14 @@ def standin(
         crm.ids = {c["id"]: c["id"] for c in data["customers"]}  # type: ignore[attr-defined]
         return crm
     options: dict[str, Any] = {"index_lag_s": index_lag_s, "budget": budget}
-    if kind == "hubspot":
-        return HubSpotStandIn(data, **options)
+    crms = {"hubspot": HubSpotStandIn, "salesforce": SalesforceStandIn}
+    if kind in crms:
+        return crms[kind](data, **options)
     if kind == "zendesk":
         return ZendeskStandIn(data, **options)
     crm_kind, _, desk = kind.partition("+")
-    assert (crm_kind, desk) == ("hubspot", "zendesk"), kind
-    part = HubSpotStandIn(data, interactions=False, **options)
+    assert crm_kind in crms and desk == "zendesk", kind
+    part = crms[crm_kind](data, interactions=False, **options)
     composite = servers.Composite(part, ZendeskStandIn(data, **options))
     composite.ids = part.ids  # type: ignore[attr-defined]
     return composite

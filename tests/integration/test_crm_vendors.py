@@ -31,13 +31,16 @@ from socialcare_cli import servers
 from socialcare_cli.cmd_crm_serve import standin
 from socialcare_cli.main import main
 from socialcare_cli.standin_hubspot import HubSpotStandIn
+from socialcare_cli.standin_salesforce import SalesforceStandIn
 from socialcare_cli.standin_zendesk import ZendeskStandIn
 from tests.conftest import load_json
 from tests.integration.test_decide import CASES, mention_lines
 
 TOKEN = "test-crm-token"
 NOW = datetime.now(UTC)
-KINDS = ["hubspot", "zendesk", "hubspot+zendesk"]
+KINDS = ["hubspot", "zendesk", "salesforce", "hubspot+zendesk", "salesforce+zendesk"]
+# Salesforce's client-credentials flow needs the connected app's id; the secret is TOKEN.
+SALESFORCE = {"salesforce": {"client_id": "socialcare-test"}}
 OUTREACH = {"channel": "email", "kind": "social_outreach", "open": False}
 POST_URL = "https://x.com/mettejensen/status/1"
 
@@ -59,7 +62,7 @@ def vendor(request: pytest.FixtureRequest) -> Iterator[tuple[str, Any, str]]:
 
 
 def port(kind: str, url: str, token: str = TOKEN, **options: Any) -> Crm:
-    config = {"timeout_s": 2.0, "backoff_s": 0.01, **options}
+    config = {"timeout_s": 2.0, "backoff_s": 0.01, "options": SALESFORCE, **options}
     return build_crm(CrmConfig(url=url, kind=kind, token=token, **config))
 
 
@@ -134,12 +137,16 @@ def test_recorded_outreach_is_read_back_and_holds_no_post(vendor: tuple[str, Any
 
 
 def _written(route: Any) -> list[Any]:
-    """What the adapters wrote: HubSpot notes, Zendesk tickets and comments."""
+    """What the adapters wrote: HubSpot notes, Salesforce tasks and case comments, Zendesk
+    tickets and comments."""
     parts = getattr(route, "parts", [route])
     written: list[Any] = []
     for part in parts:
         if isinstance(part, HubSpotStandIn):
             written += [o for o in part.objects["notes"].values() if o["written"] > 0]
+        if isinstance(part, SalesforceStandIn):
+            made = [r for k in ("Task", "CaseComment") for r in part.objects[k].values()]
+            written += [r for r in made if r["written"] > 0]
         if isinstance(part, ZendeskStandIn):
             written += [t for t in part.tickets.values() if t["via"]["channel"] == "api"]
             written += [c for comments in part.comments.values() for c in comments]
@@ -195,8 +202,9 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     monkeypatch.setenv("SOCIALCARE_CRM_TOKEN", TOKEN)
     monkeypatch.setenv("HTTP_BACKOFF_S", "0.01")
-    for name in ("NAME_MATCHING", "CRM_KIND", "HELP_DESK_URL", "CRM_OPTIONS"):
+    for name in ("NAME_MATCHING", "CRM_KIND", "HELP_DESK_URL"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CRM_OPTIONS", json.dumps(SALESFORCE))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -215,7 +223,8 @@ def test_every_kind_decides_as_sqlite(offline: None, kind: str, tmp_path: Path) 
         row["customer_id"] = back.get(row["customer_id"])
     assert rows == expected
     if "+" in kind:  # the CRM held no interactions: "already in contact" came from Zendesk
-        assert not any(route.parts[0].objects[k] for k in ("tickets", "communications"))
+        held = ("tickets", "communications", "Case", "Task")
+        assert not any(route.parts[0].objects.get(k) for k in held)
 
 
 # ------------------------------------------------------------------ failures

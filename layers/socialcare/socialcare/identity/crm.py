@@ -2,13 +2,15 @@
 
 - `http`, `sqlite` (or no kind: `http(s)://...`, `sqlite:///path`): the HTTP contract,
   a SQLite directory;
-- `hubspot`, `zendesk`: the vendor's REST API (hubspot.py, zendesk.py);
-- `<crm>+<helpdesk>`, e.g. `hubspot+zendesk`: the CRM finds people, the help desk holds
-  the conversations (composite.py).
+- `hubspot`, `zendesk`, `salesforce`: the vendor's REST API (hubspot.py, zendesk.py,
+  salesforce.py);
+- `<crm>+<helpdesk>`, e.g. `hubspot+zendesk`, `salesforce+zendesk`: the CRM finds people,
+  the help desk holds the conversations (composite.py).
 
 Vendor options (custom property names, limits, where the note goes) come as one JSON
 object per vendor (`CrmOptions`: `{"hubspot": {...}, "zendesk": {...}}`); each vendor's
-credential is presented its own way (a HubSpot bearer token, Zendesk's agent/token Basic).
+credential is presented its own way (a HubSpot bearer token, Zendesk's agent/token Basic,
+Salesforce's client secret exchanged for an access token).
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from pydantic import BaseModel, ValidationError
 from socialcare.errors import ConfigError
 from socialcare.identity.ports import Crm
 
-CRMS = ("hubspot", "zendesk")  # vendors that can answer every question of the port
+CRMS = ("hubspot", "zendesk", "salesforce")  # vendors that can answer every question of the port
 HELP_DESKS = ("zendesk",)  # vendors that can hold the conversations of a composite
-COMPOSABLE = ("hubspot",)  # CRMs that can read a customer by id for a help desk
+COMPOSABLE = ("hubspot", "salesforce")  # CRMs that can read a customer by id for a help desk
 KINDS = ("http", "sqlite", *CRMS, *(f"{c}+{h}" for c in COMPOSABLE for h in HELP_DESKS))
 
 
@@ -104,6 +106,10 @@ def _vendor(vendor: str, url: str, token: str, config: CrmConfig) -> Any:
         from socialcare.identity.hubspot import HubSpotCrm, HubSpotOptions
 
         return HubSpotCrm(url, token, _options(HubSpotOptions, config, vendor), http)
+    if vendor == "salesforce":
+        from socialcare.identity.salesforce import SalesforceCrm, SalesforceOptions
+
+        return SalesforceCrm(url, token, _options(SalesforceOptions, config, vendor), http)
     from socialcare.identity.zendesk import ZendeskCrm, ZendeskOptions
 
     return ZendeskCrm(url, token, _options(ZendeskOptions, config, vendor), http)
