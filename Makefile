@@ -30,7 +30,8 @@ $(STAMP): pyproject.toml requirements/dev.txt
 		$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# CRM=hubspot, zendesk or hubspot+zendesk: the sample CRM as that vendor's stand-in.
+# CRM=hubspot, zendesk, salesforce, hubspot+zendesk or salesforce+zendesk: the sample CRM
+# as that vendor's stand-in.
 demo: $(STAMP)
 	$(BIN)/socialcare demo --out $(OUT) $(if $(CRM),--crm-kind $(CRM))
 

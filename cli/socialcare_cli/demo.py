@@ -126,7 +126,7 @@ def run_demo(
                 "EnableReplay": "true",
                 "ReplayUrl": replay_url,
                 "CrmUrl": crm_url,
-                **({"CrmKind": crm_kind, "HelpDeskUrl": crm_url} if crm_kind else {}),
+                **(_vendor(crm_kind, crm_url) if crm_kind else {}),
                 "OutreachMode": mode,
                 "ReviewAddress": "agents@lynet.example",
                 # Name matches (sample: "Joergen Aeroe Aagaard") go to the agents first.
@@ -379,3 +379,10 @@ def inject_alarm(stack: Stack, topic: str, env: dict[str, str]) -> list[str]:
     event = sns_event(alarm_notification(stack, topic), "arn:aws:sns:eu-west-1:123456789012:ops")
     result = switch(event, lambda_local.FakeContext("IncidentSwitchFunction"))
     return list(result["incident_topics"])
+
+
+def _vendor(kind: str, url: str) -> dict[str, str]:
+    """The parameters of a vendor's stand-in: one URL for both parts of a composite, and
+    a connected app's client id for Salesforce (the stand-in takes any)."""
+    options = json.dumps({"salesforce": {"client_id": "socialcare-demo"}})
+    return {"CrmKind": kind, "HelpDeskUrl": url, "CrmOptions": options}

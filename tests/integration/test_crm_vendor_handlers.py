@@ -1,6 +1,7 @@
-"""A vendor CRM inside the deployed functions: CrmKind=hubspot+zendesk on the stack from
-template.yaml (moto's server), TriageMentions and SendOutreach imported as Lambda imports
-them, HubSpot and Zendesk stand-ins on one port, the credentials in their two secrets.
+"""A vendor CRM inside the deployed functions: CrmKind=hubspot+zendesk and
+salesforce+zendesk on the stack from template.yaml (moto's server), TriageMentions and
+SendOutreach imported as Lambda imports them, the CRM's and Zendesk's stand-ins on one
+port, the credentials in their two secrets.
 
 A flaky vendor (429 bursts, 500s, a timeout) sends the mentions back to their queue,
 delayed (the pipeline's CRM-outage backoff; 0 s here), and they are decided when it
@@ -31,13 +32,18 @@ from socialcare_cli.template import Stack, load_template
 from tests.conftest import CRM_TOKEN, HASH_KEY, load_json
 from tests.integration.test_identity_handlers import send
 
-KIND = "hubspot+zendesk"
+OPTIONS = json.dumps({"salesforce": {"client_id": "socialcare-test"}})
+
+
+@pytest.fixture(params=["hubspot+zendesk", "salesforce+zendesk"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
-def vendors() -> Iterator[tuple[Any, str]]:
+def vendors(kind: str) -> Iterator[tuple[Any, str]]:
     reset_limiters()
-    route = standin(KIND, {**load_json("crm.json"), "token": CRM_TOKEN})
+    route = standin(kind, {**load_json("crm.json"), "token": CRM_TOKEN})
     with servers.serve(route) as url:
         yield route, url
     reset_limiters()
@@ -53,14 +59,15 @@ WAITS = "CRM unavailable; the mention waits on the queue"
 
 
 @pytest.fixture
-def stack(aws: str, replay: tuple[Any, str], vendors: tuple[Any, str]) -> Stack:
+def stack(aws: str, replay: tuple[Any, str], vendors: tuple[Any, str], kind: str) -> Stack:
     built = Stack(
         load_template(),
         overrides={
             "EnableReplay": "true",
             "ReplayUrl": replay[1],
             "CrmUrl": vendors[1],
-            "CrmKind": KIND,
+            "CrmKind": kind,
+            "CrmOptions": OPTIONS,
             "HelpDeskUrl": vendors[1],
             "OutreachMode": "live",
             "ReviewAddress": "agents@lynet.example",
@@ -117,16 +124,16 @@ def test_a_flaky_vendor_delays_mentions_and_loses_or_repeats_nothing(
     stack: Stack, vendors: tuple[Any, str], aws: str, failure: dict[str, Any], env: dict[str, str]
 ) -> None:
     route, _ = vendors
-    hubspot, zendesk = route.parts
+    crm, zendesk = route.parts
     triage = load(stack, "TriageMentionsFunction", **env)
     send(stack, *MENTIONS)
     for name, value in failure.items():
-        setattr(hubspot, name, value)
+        setattr(crm, name, value)
     stats, logged = run(stack, "TriageMentionsFunction", triage, max_batches=1)
     assert stats.failures == 0 and stats.records == len(MENTIONS)
     assert logged.count(WAITS) == len(MENTIONS)  # all back on the queue, delayed
     assert decisions(logged) == []
-    hubspot.fail_next, hubspot.delay_s = [], 0.0
+    crm.fail_next, crm.delay_s = [], 0.0
 
     stats, logged = run(stack, "TriageMentionsFunction", triage)
     assert stats.failures == 0

@@ -25,6 +25,7 @@ import pytest
 from socialcare.errors import CrmAuthError, CrmError
 from socialcare.identity.crm import CrmConfig, build_crm
 from socialcare.identity.ports import Crm
+from socialcare.identity.salesforce import sosl
 from socialcare.identity.sqlite_crm import import_directory
 from socialcare.identity.vendor import reset_limiters
 from socialcare_cli import servers
@@ -435,3 +436,151 @@ def test_name_keys_tokens_are_the_value_the_vendors_field_holds(
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     stored = route.objects["contacts"][route.ids["T-13"]]["properties"]["socialcare_name_keys"]
     assert row["tokens"] == stored and len(row["tokens"].split()) == len(row["name_keys"])
+
+
+# ------------------------------------------------------------------ Salesforce
+
+
+@pytest.fixture
+def salesforce() -> Iterator[tuple[SalesforceStandIn, str]]:
+    route = SalesforceStandIn(load_json("crm-identity.json"))
+    with servers.serve(route) as url:
+        yield route, url
+
+
+def test_salesforce_a_wrong_secret_is_a_clear_error_at_the_first_call(
+    salesforce: tuple[SalesforceStandIn, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    route, url = salesforce
+    with pytest.raises(CrmAuthError, match=r"Salesforce refused .*HTTP 400 invalid_client"):
+        port("salesforce", url, token="wrong-secret").find_by_email("ida.lund@example.net")
+    assert route.calls == 1 and route.tokens_issued == 0  # the token request, not retried
+    metric = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "{" in line]
+    assert [m["CrmAuthFailedTotal"] for m in metric if "CrmAuthFailedTotal" in m] == [[1.0]]
+    with pytest.raises(CrmAuthError, match="client_id"):  # no connected app configured
+        port("salesforce", url, options={}).find_by_email("ida.lund@example.net")
+
+
+def test_salesforce_an_expired_session_is_refreshed_once_and_the_token_shared(
+    salesforce: tuple[SalesforceStandIn, str],
+) -> None:
+    route, url = salesforce
+    crm = port("salesforce", url)
+    assert len(crm.find_by_handle("x", "mettejensen")) == 1
+    assert len(port("salesforce", url).find_by_email("ida.lund@example.net")) == 1
+    assert route.tokens_issued == 1  # one token for the container
+    route.expire_sessions()
+    assert len(crm.find_by_handle("x", "mettejensen")) == 1  # 401 INVALID_SESSION_ID, then ok
+    assert route.tokens_issued == 2
+    route.secret = "rotated"  # the secret was rotated and the session ended: refused
+    route.expire_sessions()
+    with pytest.raises(CrmAuthError, match="invalid_client"):
+        crm.find_by_handle("x", "mettejensen")
+
+
+def test_salesforce_the_daily_limit_is_throttling_and_the_container_holds_off() -> None:
+    route = SalesforceStandIn(load_json("crm-identity.json"), daily_limit=3)
+    with servers.serve(route) as url:
+        crm = port("salesforce", url)
+        assert len(crm.find_by_email("ida.lund@example.net")) == 1  # 1 of 3, 2 left
+        with pytest.raises(CrmError, match=r"throttled \(HTTP 403 REQUEST_LIMIT_EXCEEDED"):
+            route.used = 3
+            crm.find_by_email("ida.lund@example.net")
+        asked = route.calls
+        with pytest.raises(CrmError, match="rate limit"):  # paused: Salesforce is not asked
+            port("salesforce", url).find_by_email("ida.lund@example.net")
+        assert route.calls == asked
+
+
+def test_salesforce_keeps_a_share_of_the_daily_allocation_for_the_company() -> None:
+    route = SalesforceStandIn(load_json("crm-identity.json"), daily_limit=100)
+    with servers.serve(route) as url:
+        crm = port("salesforce", url)
+        route.used = 85
+        assert len(crm.find_by_email("ida.lund@example.net")) == 1  # 86 of 100: 14 % left
+        route.used = 90
+        assert len(crm.find_by_email("ida.lund@example.net")) == 1  # the answer says 91/100
+        with pytest.raises(CrmError, match="rate limit"):  # under 10 % left: hold off
+            crm.find_by_email("ida.lund@example.net")
+
+
+def test_salesforce_literals_are_escaped_and_hostile_values_stay_values(
+    salesforce: tuple[SalesforceStandIn, str],
+) -> None:
+    route, url = salesforce
+    crm = port("salesforce", url)
+    for hostile in ("o'brien@example.net", "x' OR Email != 'y", "a\\' OR Id != '", "b\\@c.dk"):
+        assert crm.find_by_email(hostile) == []  # a MALFORMED_QUERY would be a CrmError
+    assert crm.find_by_handle("x", "mette' OR Name != '") == []
+    route.add("Contact", {"LastName": "O'Brien", "Email": "o'brien@example.net"}, indexed=True)
+    (found,) = crm.find_by_email("O'Brien@example.net")
+    assert found.name == "O'Brien"
+    api = crm.api  # type: ignore[attr-defined]
+    hostile = "a} IN ALL FIELDS RETURNING User(Id) FIND {b* OR c"
+    search = "FIND {%s} IN ALL FIELDS RETURNING Contact(Id)"
+    assert api.search(search % sosl(hostile), "search") == []  # SOSL's operators as text
+    with pytest.raises(CrmError, match="MALFORMED_SEARCH"):  # as Salesforce would
+        api.search(search % hostile, "search")
+
+
+def test_salesforce_pages_through_next_records_url(
+    salesforce: tuple[SalesforceStandIn, str],
+) -> None:
+    route, url = salesforce
+    route.batch_size = 1
+    crm = port("salesforce", url)
+    assert sorted(data_ids(route, crm.find_by_handle("x", "familienholm"))) == ["T-02", "T-03"]
+    assert any("/query/01g" in path for _, path in route.requests)
+
+
+def test_salesforce_5xx_is_retried_and_a_task_never_created_twice(
+    salesforce: tuple[SalesforceStandIn, str],
+) -> None:
+    route, url = salesforce
+    crm = port("salesforce", url)
+    assert len(crm.find_by_handle("x", "mettejensen")) == 1  # a token in hand
+    error = [{"message": "busy", "errorCode": "SERVER_UNAVAILABLE"}]
+    route.fail_next = [(503, {}, json.dumps(error).encode())] * 2
+    assert len(crm.find_by_handle("x", "mettejensen")) == 1
+    contact = route.ids["T-01"]
+    route.fail_next = [(500, {}, b"[]"), (500, {}, b"[]")]  # maybe written: sent once
+    with pytest.raises(CrmError, match="HTTP 500"):
+        crm.record_interaction(contact, {**OUTREACH, "at": NOW.isoformat()})
+    assert _written(route) == [] and len(route.fail_next) == 1
+    route.fail_next = []
+    crm.record_interaction(contact, {**OUTREACH, "at": NOW.isoformat()})
+    (task,) = _written(route)
+    assert task["WhoId"] == contact and task["Status"] == "Completed"
+
+
+def test_salesforce_outreach_as_a_private_case_comment(
+    salesforce: tuple[SalesforceStandIn, str],
+) -> None:
+    route, url = salesforce
+    crm = port(
+        "salesforce",
+        url,
+        options={"salesforce": {**SALESFORCE["salesforce"], "outreach": "case_comment"}},
+    )
+    contact = route.ids["T-08"]  # has an open case
+    crm.record_interaction(contact, {**OUTREACH, "at": NOW.isoformat(), "post_url": POST_URL})
+    (comment,) = route.objects["CaseComment"].values()
+    assert comment["IsPublished"] is False and "x.com" not in comment["CommentBody"]
+    kinds = {i.kind for i in crm.interactions(contact, NOW - timedelta(minutes=1))}
+    assert "social_outreach" in kinds
+
+
+def test_salesforce_crm_check_names_what_is_missing(
+    salesforce: tuple[SalesforceStandIn, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, url = salesforce
+    monkeypatch.setenv("SOCIALCARE_CRM_TOKEN", TOKEN)
+    options = {"salesforce": {**SALESFORCE["salesforce"], "language_field": "Sprog__c"}}
+    args = ["crm-check", "--crm-kind", "salesforce", "--crm", url]
+    args += ["--crm-options", json.dumps(options), "--email", "ida.lund@example.net"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "ok    client credentials" in out and "FAIL  Contact field Sprog__c: missing" in out
+    assert "ok    test contact by e-mail" in out

@@ -125,11 +125,12 @@ def test_the_report_shows_each_post_beside_what_the_decision_log_says(demo: Demo
     assert 'id="incident" class="">off<' in html
 
 
+@pytest.mark.parametrize("kind", ["hubspot+zendesk", "salesforce+zendesk"])
 def test_the_demo_on_a_vendor_crm_decides_and_mails_the_same(
-    demo: DemoResult, tmp_path: Path
+    demo: DemoResult, tmp_path: Path, kind: str
 ) -> None:
-    """`make demo CRM=hubspot+zendesk`: the sample CRM as HubSpot and Zendesk stand-ins."""
-    vendor = run_demo(tmp_path, progress=lambda _: None, crm_kind="hubspot+zendesk")
+    """`make demo CRM=hubspot+zendesk`: the sample CRM as the vendors' stand-ins."""
+    vendor = run_demo(tmp_path, progress=lambda _: None, crm_kind=kind)
     assert vendor.reasons == demo.reasons
     assert sorted(_recipients(vendor)) == sorted(_recipients(demo))
     assert vendor.dead_letters == {"MentionsDeadLetterQueue": 0, "OutreachDeadLetterQueue": 0}

@@ -30,6 +30,7 @@ from socialcare.errors import CrmAuthError, CrmError, what_failed
 from socialcare.http import make_session
 from socialcare.identity.blocking import KEYS_VERSION
 from socialcare.observability import count
+from socialcare.safejson import response_json
 
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
@@ -214,7 +215,7 @@ class VendorApi:
 
     def _code(self, response: requests.Response) -> str:
         try:
-            code = self.error_code(response.json())
+            code = self.error_code(response_json(response))
         except ValueError:
             return ""
         return f" {code}" if code and _CODE.fullmatch(code) else ""
@@ -223,7 +224,7 @@ class VendorApi:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
+            return response_json(response)
         except ValueError as exc:
             raise CrmError(f"{self.vendor} {what} answered with a body that is not JSON") from exc
 
