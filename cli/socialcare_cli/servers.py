@@ -251,6 +251,10 @@ class VendorStandIn(Scripted):
     def answers(self, path: str) -> bool:
         return path.startswith(self.prefixes)
 
+    def unauthenticated(self, method: str, path: str, body: bytes) -> Answer | None:
+        """The answer to a request that needs no credential (a token endpoint), or None."""
+        return None
+
     def authorized(self, headers: dict[str, str]) -> bool:
         raise NotImplementedError
 
@@ -292,6 +296,8 @@ class VendorStandIn(Scripted):
             time.sleep(self.delay_s)
         if (scripted := self.scripted()) is not None:
             return scripted
+        if (answer := self.unauthenticated(method, path, body)) is not None:
+            return answer
         if not self.authorized(headers):
             return self.refusal()
         if (wait := self._over_budget()) is not None:

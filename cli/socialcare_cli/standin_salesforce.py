@@ -176,26 +176,22 @@ class SalesforceStandIn(VendorStandIn):
     def not_found(self) -> Answer:
         return self._error(404, "NOT_FOUND", "The requested resource does not exist")
 
-    def __call__(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, list[str]],
-        body: bytes,
-        headers: dict[str, str],
-    ) -> Answer:
-        if path == "/services/oauth2/token" and method == "POST":
-            self.calls += 1
-            self.requests.append((method, path))
-            if (scripted := self.scripted()) is not None:
-                return scripted
-            return self._token(parse_qs(body.decode("utf-8", "replace")))
+    def __call__(self, *request: Any) -> Answer:
         self.used += 1
-        if self.used > self.daily_limit and self.authorized(headers):
-            return self.throttle(0)
-        status, answer_headers, answer = super().__call__(method, path, query, body, headers)
-        limit = f"api-usage={self.used}/{self.daily_limit}"
-        return status, {**answer_headers, "Sforce-Limit-Info": limit}, answer
+        status, headers, body = super().__call__(*request)
+        return (
+            status,
+            {**headers, "Sforce-Limit-Info": f"api-usage={self.used}/{self.daily_limit}"},
+            body,
+        )
+
+    def _over_budget(self) -> int | None:
+        return 0 if self.used > self.daily_limit else super()._over_budget()
+
+    def unauthenticated(self, method: str, path: str, body: bytes) -> Answer | None:
+        if (method, path) != ("POST", "/services/oauth2/token"):
+            return None
+        return self._token(parse_qs(body.decode("utf-8", "replace")))
 
     def _token(self, form: dict[str, list[str]]) -> Answer:
         def one(name: str) -> str:
