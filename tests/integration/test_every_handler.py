@@ -48,6 +48,12 @@ PROBES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], bool]]] = 
         lambda: sns_event({"AlarmName": "not-a-spike", "NewStateValue": "OK"}, OPS_TOPIC),
         lambda out: out["incident_topics"] == [],
     ),
+    "SendDigestFunction": (lambda: {}, lambda out: out["decisions"] == 0),  # nothing queued
+    "MarkWrongFunction": (
+        lambda: lambda_local.function_url_event("GET", "/", {"token": "é.1.é"}),
+        lambda out: out["statusCode"] == 400,
+    ),
+    "MeasureOutcomeFunction": (lambda: {}, lambda out: out["measured"] == 0),  # nothing due
 }
 
 
