@@ -60,6 +60,7 @@ PROBES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], bool]]] = 
         lambda: {"source": "aws.scheduler"},  # its schedule's input is not read
         lambda out: out == {"decisions": 0, "labels": 0, "unreadable": 0},  # nothing queued
     ),
+    "MeasureOutcomeFunction": (lambda: {}, lambda out: out["measured"] == 0),  # nothing due
 }
 
 

@@ -20,13 +20,14 @@ from socialcare.adapters.sqs import SqsInbox, SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
 from socialcare.http import make_session
-from socialcare.identity.crm import crm_from_url
+from socialcare.identity.crm import CrmConfig, build_crm, parse_options
 from socialcare.identity.policy import PolicyConfig
 from socialcare.identity.ports import Crm
 from socialcare.keyring import StackHasher, StackKeys, read_hash_keys
 from socialcare.keyring import derived_secret as derived_secret  # re-exported for the tools
 from socialcare.operations.digest import DigestDeps
 from socialcare.operations.incident import IncidentSwitch
+from socialcare.operations.outcome import OutcomeDeps
 from socialcare.operations.pilot import Pilot
 from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps
@@ -41,9 +42,11 @@ from socialcare.settings import (
     FetchSettings,
     MailerSettings,
     OptOutSettings,
+    OutcomeSettings,
     ReviewSettings,
     TriageSettings,
     WebhookSettings,
+    _CrmSettings,
     _Settings,
 )
 from socialcare.sources import build_source, sweep
@@ -74,16 +77,31 @@ def stack_keys(settings: _Settings) -> StackKeys:
     return StackKeys(lambda: read_hash_keys(client, secret), name=f"secret {secret!r}")
 
 
-def _crm(settings: TriageSettings | MailerSettings) -> Crm:
-    """The CRM adapter chosen by URL (http(s):// or sqlite:///path); only HTTP needs a token."""
-    token = settings.crm_token
-    if settings.crm_url.startswith(("http://", "https://")) and not token:
-        token = _secret(settings.crm_token_secret) if settings.crm_token_secret else ""
-    return crm_from_url(
-        settings.crm_url,
-        token,
-        timeout_s=settings.http_timeout_s,
-        backoff_s=settings.http_backoff_s,
+def _crm(settings: _CrmSettings) -> Crm:
+    """The CRM adapter of CRM_KIND (or chosen by URL). Locally SOCIALCARE_CRM_TOKEN (and
+    SOCIALCARE_HELPDESK_TOKEN, else the same) stand in for the secrets; in the cloud each
+    vendor's credential is its own secret. A sqlite:/// directory needs none."""
+    local = settings.crm_token
+    remote = settings.crm_url.startswith(("http://", "https://"))
+    token = local or (
+        _secret(settings.crm_token_secret) if remote and settings.crm_token_secret else ""
+    )
+    helpdesk = settings.help_desk_token or (
+        ""
+        if local or not settings.help_desk_token_secret
+        else _secret(settings.help_desk_token_secret)
+    )
+    return build_crm(
+        CrmConfig(
+            url=settings.crm_url,
+            kind=settings.crm_kind,
+            token=token,
+            help_desk_url=settings.help_desk_url,
+            help_desk_token=helpdesk,
+            options=parse_options(settings.crm_options),
+            timeout_s=settings.http_timeout_s,
+            backoff_s=settings.http_backoff_s,
+        )
     )
 
 
@@ -212,6 +230,9 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         window=SendWindow.parse(settings.send_window, brand.time_zone),
         review=_review_links(settings),
         in_contact_hours=settings.in_contact_hours,
+        outcome=SqsQueue(boto3.client("sqs"), settings.outcome_queue_url)
+        if settings.outcome_queue_url
+        else None,
     )
     return MailerRuntime(
         deps,
@@ -340,3 +361,12 @@ def review_runtime(env: dict[str, str] | None = None) -> ReviewDeps:
         brand=load_brand(),
         cooldown=timedelta(days=settings.cooldown_days),
     )
+
+
+def outcome_deps(env: dict[str, str] | None = None) -> OutcomeDeps:
+    """MeasureOutcome's dependencies: OutcomeQueue, drained by hand, and the CRM."""
+    settings = OutcomeSettings.from_env(env)
+    inbox = SqsInbox(
+        boto3.client("sqs"), settings.outcome_queue_url, settings.visibility_s, settings.wait_s
+    )
+    return OutcomeDeps(inbox=inbox, crm=_crm(settings))

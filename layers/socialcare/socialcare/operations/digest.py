@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -27,6 +26,7 @@ from socialcare.observability import count, logger
 from socialcare.operations import feedback
 from socialcare.outreach.ports import Attachment, Email, Mailer
 from socialcare.outreach.render import templates
+from socialcare.ports import Inbox
 
 # Decided before the post was read: no text travels, no label is written.
 UNREAD = frozenset({Reason.OWN_ACCOUNT, Reason.REPOST, Reason.DUPLICATE, Reason.STALE})
@@ -91,16 +91,6 @@ def label(item: DigestEntry) -> LabelRow | None:
 def labels_jsonl(items: Sequence[DigestEntry]) -> bytes:
     rows = [row.model_dump(exclude_none=True) for item in items if (row := label(item))]
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
-
-
-class Inbox(Protocol):
-    """The queue, drained by hand (adapters.sqs.SqsInbox)."""
-
-    def receive(self, limit: int) -> list[tuple[str, str]]: ...
-
-    def delete(self, receipts: Sequence[str]) -> None: ...
-
-    def release(self, receipts: Sequence[str]) -> None: ...
 
 
 @dataclass
