@@ -512,6 +512,15 @@ class FakeTrustpilot(FakePlatform):
             return _json(
                 200, {"access_token": token, "expires_in": "359999", "token_type": "Bearer"}
             )
+        one = re.fullmatch(r"/v1/(private/)?reviews/([^/]+)", path)
+        if one:  # one review by id: what a webhook's thin notification is read back with
+            private = bool(one.group(1))
+            if apikey != self.api_key or (private and _bearer(headers) not in self.tokens):
+                return _json(401, {"fault": {"faultstring": "Invalid ApiKey"}})
+            found = [r for r in self.reviews if r.get("id") == one.group(2)]
+            if not found:
+                return _json(404, {"message": "Not found"})
+            return _json(200, found[0] if private else _public(found[0]))
         private = path == f"/v1/private/business-units/{self.unit}/reviews"
         if not private and path != f"/v1/business-units/{self.unit}/reviews":
             return _json(404, {"message": "Not found"})

@@ -516,7 +516,7 @@ class WebhookEvent:
     source: str
     field: str
     mention: Mention | None = None
-    fetch: Callable[[GraphApi], Mention] | None = None
+    fetch: Callable[[Any], Mention] | None = None  # given the source's reader (GraphApi...)
     ignored: str | None = None
 
 
