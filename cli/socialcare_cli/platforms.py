@@ -606,3 +606,43 @@ class FakeMastodon(FakePlatform):
             page = self._window(self.search, query) if _one(query, "type") == "statuses" else []
             return _json(200, {"accounts": [], "statuses": page, "hashtags": []}, limits)
         return _json(404, {"error": "Record not found"})
+
+
+# -------------------------------------------------------------------------------- Threads
+class FakeThreads(FakePlatform):
+    """graph.threads.net/v1.0: a post by id, `/{user-id}/mentions` and `keyword_search`
+    (newest first, `since`), for the account's user token (a Bearer header)."""
+
+    def __init__(
+        self, posts: Iterable[dict[str, Any]], user: str, token: str, found: Iterable[str] = ()
+    ) -> None:
+        super().__init__(page_size=25)
+        self.posts = {p["id"]: p for p in posts}
+        self.user, self.token = user, token
+        self.found = set(found)  # ids keyword_search finds (mentions lists the others)
+
+    def route(self, method: str, path: str, query: Any, body: bytes, headers: Any) -> Response:
+        if _bearer(headers) != self.token:
+            error = {
+                "message": "Invalid OAuth access token.",
+                "type": "OAuthException",
+                "code": 190,
+            }
+            return _json(401, {"error": error})
+        parts = path.strip("/").split("/")[1:]  # after the version
+        since = int(_one(query, "since", "0") or 0)
+        if parts in ([self.user, "mentions"], ["keyword_search"]):
+            wanted = parts == ["keyword_search"]
+            items = [p for i, p in self.posts.items() if (i in self.found) == wanted]
+            items = [p for p in items if _time(_colon(p["timestamp"])).timestamp() >= since]
+            items.sort(key=lambda p: _time(_colon(p["timestamp"])), reverse=True)
+            return _json(200, {"data": items})
+        if len(parts) == 1 and parts[0] in self.posts:
+            return _json(200, self.posts[parts[0]])
+        error = {"message": "Unsupported get request.", "type": "GraphMethodException", "code": 100}
+        return _json(400, {"error": error})
+
+
+def _colon(stamp: str) -> str:
+    """Threads writes offsets as +0000; fromisoformat before 3.11 wants +00:00."""
+    return stamp[:-2] + ":" + stamp[-2:] if re.search(r"[+-]\d{4}$", stamp) else stamp

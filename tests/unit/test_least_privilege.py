@@ -159,6 +159,8 @@ SOURCE_SECRETS = {
     "TrustpilotSourceSecret": "TrustpilotEnabled",
     "RedditSourceSecret": "RedditEnabled",
     "MetaSourceSecret": "MetaEnabled",
+    "ThreadsSourceSecret": "ThreadsEnabled",
+    "GoogleSourceSecret": "GoogleEnabled",
 }
 
 

@@ -43,7 +43,7 @@ from socialcare.settings import (
     WebhookSettings,
     _Settings,
 )
-from socialcare.sources import build_source, sweep
+from socialcare.sources import build_reader, build_source, sweep
 from socialcare.sources.graph import GraphApi
 from socialcare.sources.ports import Source
 from socialcare.sources.push import PushDeps
@@ -319,7 +319,7 @@ def push_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) 
         queue=SqsQueue(boto3.client("sqs"), settings.mentions_queue_url),
         sources=frozenset(settings.sources),
         secret=secret,
-        reader=lambda name: build_source(name, settings, session, secret, brand),
+        reader=lambda name: build_reader(name, settings, session, secret, brand),
         own=own,
         settings=settings,
         keys=KeySet(session, settings.google_jwks_url),
