@@ -646,3 +646,43 @@ class FakeThreads(FakePlatform):
 def _colon(stamp: str) -> str:
     """Threads writes offsets as +0000; fromisoformat before 3.11 wants +00:00."""
     return stamp[:-2] + ":" + stamp[-2:] if re.search(r"[+-]\d{4}$", stamp) else stamp
+
+
+# -------------------------------------------------------------------------------- Google
+class FakeGoogle(FakePlatform):
+    """Business Profile API v4 (a location's reviews, one review by name), Google's OAuth
+    token endpoint (refresh tokens) and a JWKS at /oauth2/v3/certs (the keys given)."""
+
+    def __init__(
+        self,
+        reviews: Iterable[dict[str, Any]],
+        client: tuple[str, str, str],
+        jwks: dict[str, Any],
+    ) -> None:
+        super().__init__(page_size=50)
+        self.reviews = sorted(reviews, key=lambda r: _time(r["updateTime"]), reverse=True)
+        self.client, self.jwks = client, jwks
+        self.tokens: set[str] = set()
+
+    def route(self, method: str, path: str, query: Any, body: bytes, headers: Any) -> Response:
+        if path == "/oauth2/v3/certs":
+            return _json(200, self.jwks)
+        if path == "/token" and method == "POST":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            given = (form.get("client_id"), form.get("client_secret"), form.get("refresh_token"))
+            if given != self.client or form.get("grant_type") != "refresh_token":
+                return _json(400, {"error": "invalid_grant"})
+            token = "ya29." + secrets.token_urlsafe(16)
+            self.tokens.add(token)
+            return _json(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+        if _bearer(headers) not in self.tokens:
+            return _json(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+        name = path.removeprefix("/v4/")
+        if name.endswith("/reviews"):
+            location = name.removesuffix("/reviews")
+            found = [r for r in self.reviews if r["name"].startswith(location + "/")]
+            return _json(200, {"reviews": found, "totalReviewCount": len(found)})
+        found = [r for r in self.reviews if r["name"] == name]
+        if found:
+            return _json(200, found[0])
+        return _json(404, {"error": {"code": 404, "status": "NOT_FOUND"}})
