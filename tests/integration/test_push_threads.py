@@ -161,7 +161,7 @@ def test_publish_delete_and_hostile_values_never_cost_the_good_one(push: Bench) 
 
 
 def test_keyword_search_is_spread_over_the_day(push: Bench) -> None:
-    fetch = push.handler("FetchMentionsFunction", THREADS_KEYWORD_SEARCH="true")
+    fetch = push.handler("FetchMentionsFunction", THREADS_SEARCH="true")
     from tests.conftest import context
 
     first = fetch({"source": "threads"}, context())

@@ -76,7 +76,7 @@ class _PlatformSettings(_Settings):
     threads_api_url: str = Field(default="https://graph.threads.net/v1.0", alias="THREADS_API_URL")
     threads_secret: str = Field(default="", alias="THREADS_SECRET")
     threads_user_id: str = Field(default="", alias="THREADS_USER_ID")
-    threads_keyword_search: bool = Field(default=False, alias="THREADS_KEYWORD_SEARCH")
+    threads_keyword_search: bool = Field(default=False, alias="THREADS_SEARCH")
     # Google Business Profile reviews (sources/google.py): the locations polled, by name.
     google_api_url: str = Field(
         default="https://mybusiness.googleapis.com/v4", alias="GOOGLE_API_URL"
