@@ -127,7 +127,7 @@ def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Ment
     """A page of reviews, one review, or a webhook body (as its events say it)."""
     if isinstance(body, dict) and "events" in body:
         return event_mentions(push_events(body, own_accounts))
-    if isinstance(body, dict) and "reviews" not in body and "id" in body:
+    if isinstance(body, dict) and {"id", "createdAt", "stars"} <= body.keys():  # one review
         return parse_items(NAME, [body], _parser(frozenset(own_accounts)))
     reviews, _ = _read(body)
     return parse_items(NAME, reviews, _parser(frozenset(own_accounts)))
