@@ -26,9 +26,12 @@ class OutreachRecord(SqsRecordModel):
 
 runtime = wiring.mailer_runtime()
 processor = AuditedBatchProcessor(event_type=EventType.SQS, model=OutreachRecord)
-# Idempotent on the business key (person, mention), never on the SQS message id.
+# Idempotent on the business key (person, mention), never on the SQS message id; an
+# agent's approval of the review copy is a request of its own (the same key otherwise).
 idempotency = IdempotencyConfig(
-    event_key_jmespath="[customer_hash, mention_id]", expires_after_seconds=7 * 86_400
+    event_key_jmespath="approved && [customer_hash, mention_id, 'approved'] || "
+    "[customer_hash, mention_id]",
+    expires_after_seconds=7 * 86_400,
 )
 persistence = DynamoDBPersistenceLayer(
     table_name=runtime.settings.state_table,

@@ -48,6 +48,18 @@ PROBES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], bool]]] = 
         lambda: sns_event({"AlarmName": "not-a-spike", "NewStateValue": "OK"}, OPS_TOPIC),
         lambda out: out["incident_topics"] == [],
     ),
+    "ReviewFunction": (
+        lambda: event("review_confirm.json"),  # a link this stack's key never sealed
+        lambda out: out["statusCode"] in (400, 403),
+    ),
+    "MarkWrongFunction": (
+        lambda: lambda_local.function_url_event("GET", "/", {"token": "é.1.é"}),
+        lambda out: out["statusCode"] == 400,
+    ),
+    "SendDigestFunction": (
+        lambda: {"source": "aws.scheduler"},  # its schedule's input is not read
+        lambda out: out == {"decisions": 0, "labels": 0, "unreadable": 0},  # nothing queued
+    ),
 }
 
 

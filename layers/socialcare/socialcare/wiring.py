@@ -15,6 +15,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 
 from socialcare.adapters.dynamodb import DynamoState
+from socialcare.adapters.kms import KmsSealer
 from socialcare.adapters.sqs import SqsInbox, SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
@@ -27,7 +28,9 @@ from socialcare.keyring import derived_secret as derived_secret  # re-exported f
 from socialcare.operations.digest import DigestDeps
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.operations.pilot import Pilot
+from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps
+from socialcare.outreach.review import ReviewDeps
 from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
 from socialcare.outreach.unsubscribe import UnsubscribeKey
 from socialcare.outreach.window import SendWindow
@@ -39,6 +42,7 @@ from socialcare.settings import (
     MailerSettings,
     OptOutSettings,
     PushSettings,
+    ReviewSettings,
     TriageSettings,
     WebhookSettings,
     _Settings,
@@ -49,7 +53,7 @@ from socialcare.sources.ports import Source
 from socialcare.sources.push import PushDeps
 from socialcare.sources.replay import ReplaySource
 from socialcare.sources.webhooks import WebhookDeps
-from socialcare.triage.classifier import RuleClassifier
+from socialcare.triage.learned import select_classifier
 
 
 def _secret(name: str) -> str:
@@ -86,7 +90,7 @@ def _crm(settings: TriageSettings | MailerSettings) -> Crm:
 
 
 def _secret_json(name: str) -> dict[str, Any]:
-    """A platform source's secret: one JSON object per source (README, "Sources")."""
+    """A platform source's secret: one JSON object per source (docs/sources.md)."""
     try:
         value = json.loads(_secret(name))
     except ValueError as exc:
@@ -142,7 +146,7 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
     ssm = parameters.SSMProvider(boto3_client=boto3.client("ssm"))
     deps = TriageDeps(
         brand=brand,
-        classifier=RuleClassifier(brand),
+        classifier=select_classifier(brand, settings.triage_model),
         crm=_crm(settings),
         state=state,
         hasher=StackHasher(stack_keys(settings)),
@@ -208,6 +212,8 @@ def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
         name_matching=settings.name_matching,
         pilot=Pilot(ssm, settings.pilot_parameter) if settings.pilot_parameter else None,
         window=SendWindow.parse(settings.send_window, brand.time_zone),
+        review=_review_links(settings),
+        in_contact_hours=settings.in_contact_hours,
     )
     return MailerRuntime(
         deps,
@@ -362,4 +368,25 @@ def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
         state=DynamoState(boto3.client("dynamodb"), settings.state_table),
         keys=keys,
         brand=load_brand(),
+    )
+
+
+def _review_links(settings: MailerSettings) -> ReviewLinks | None:
+    if not settings.review_url:
+        return None
+    if not settings.review_key_id:
+        raise ConfigError("REVIEW_URL needs REVIEW_KEY_ID (the key that seals the links)")
+    sealer = KmsSealer(settings.review_key_id, lambda: boto3.client("kms"))
+    return ReviewLinks(settings.review_url, sealer, timedelta(hours=settings.review_link_hours))
+
+
+def review_runtime(env: dict[str, str] | None = None) -> ReviewDeps:
+    """The Review function's deps: no hash key, no CRM, no SES; the mailer does the rest."""
+    settings = ReviewSettings.from_env(env)
+    return ReviewDeps(
+        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
+        sealer=KmsSealer(settings.review_key_id, lambda: boto3.client("kms")),
+        queue=SqsQueue(boto3.client("sqs"), settings.outreach_queue_url),
+        brand=load_brand(),
+        cooldown=timedelta(days=settings.cooldown_days),
     )
