@@ -31,12 +31,7 @@ def meta() -> Response:
 @app.route("/<source>", method=["GET", "POST"])
 @app.post("/<source>/<token>")
 def pushed(source: str, token: str = "") -> Response:
-    event = app.current_event
-    raw = webhooks.raw_body(event.body, event.is_base64_encoded)
-    request = push.request_of(
-        event.http_method, raw, event.headers, event.query_string_parameters, token
-    )
-    return _answer(push.handle(source, request, pushes))
+    return _answer(push.handle_url_event(source, token, app.current_event, pushes))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from socialcare import safejson
-from socialcare.errors import SourcePayloadError
+from socialcare.errors import ConfigError, SourcePayloadError
 from socialcare.observability import count, logger
 from socialcare.ports import Queue
 from socialcare.sources import platform
-from socialcare.sources.webhooks import MAX_BODY_BYTES, Reply, deliver
+from socialcare.sources.webhooks import MAX_BODY_BYTES, Reply, deliver, raw_body
 
 ROUTES = frozenset({"trustpilot", "threads", "google"})
 
@@ -62,6 +62,13 @@ def refused(reason: str) -> Reply:
     return Reply(401, "unauthorized")
 
 
+def handle_url_event(name: str, token: str, event: Any, deps: PushDeps) -> Reply:
+    """A Function URL request (Powertools' event) on `/<name>` or `/<name>/<token>`."""
+    raw = raw_body(event.body, event.is_base64_encoded)
+    query = event.query_string_parameters
+    return handle(name, request_of(event.http_method, raw, event.headers, query, token), deps)
+
+
 def handle(name: str, request: PushRequest, deps: PushDeps) -> Reply:
     if name not in ROUTES or name not in deps.sources:
         count("WebhookRejected", reason="disabled")
@@ -69,6 +76,16 @@ def handle(name: str, request: PushRequest, deps: PushDeps) -> Reply:
     if len(request.raw) > MAX_BODY_BYTES:
         count("WebhookRejected", reason="too_large")
         return Reply(413, "too large")
+    try:
+        return _answer(name, request, deps)
+    except ConfigError as exc:  # a parameter left empty (GOOGLE_LOCATIONS, …): say which
+        logger.error("push route not configured", extra={"source": name, "error": str(exc)})
+        count("SourceAuthFailed", source=name)  # the alarm an operator already watches
+        count("SourceAuthFailedTotal")
+        return Reply(500, "not configured")
+
+
+def _answer(name: str, request: PushRequest, deps: PushDeps) -> Reply:
     module = platform(name)
     if request.method == "GET":
         handshake = getattr(module, "push_handshake", None)
