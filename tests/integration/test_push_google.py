@@ -1,7 +1,8 @@
 """Google Business Profile reviews on ReceiveWebhookFunction's `/google` route: a Pub/Sub
 push with an OIDC token minted here at run time (an RSA key of our own, served as the
 JWKS by the stand-in), verified before the body is read; the review is read back by name
-and goes webhook -> triage -> e-mail; the poll then decides it `duplicate`."""
+and goes webhook -> triage -> e-mail (to the customer whose CRM record links the review);
+the poll then decides it `duplicate`."""
 
 from __future__ import annotations
 
@@ -14,56 +15,17 @@ from typing import Any
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from socialcare.hashing import Hasher
 from socialcare.wiring import derived_secret
 from socialcare_cli import platforms, servers
 from tests.conftest import HASH_KEY, TESTS
 from tests.integration import push_cases as bench
-from tests.integration.push_cases import AUDIENCE, GOOGLE_SECRET, LOCATION, PUSH_ACCOUNT, Bench
+from tests.integration.oidc_tokens import OTHER, b64, jwks, token
+from tests.integration.push_cases import GOOGLE_SECRET, LOCATION, Bench
 
 DATA = TESTS / "data" / "platforms" / "google"
 HENRIK = f"{LOCATION}/reviews/AbFvOqn7Lynet0001"
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def number(value: int) -> str:
-    return b64(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-OTHER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-KID = "lynet-test-key-1"
-
-
-def jwks() -> dict[str, Any]:
-    public = KEY.public_key().public_numbers()
-    jwk = {"kty": "RSA", "alg": "RS256", "use": "sig", "kid": KID}
-    return {"keys": [{**jwk, "n": number(public.n), "e": number(public.e)}]}
-
-
-def token(key: Any = KEY, header: dict[str, Any] | None = None, **claims: Any) -> str:
-    now = int(time.time())
-    body = {
-        "iss": "https://accounts.google.com",
-        "aud": AUDIENCE,
-        "azp": "100000000000000000001",
-        "sub": "100000000000000000001",
-        "email": PUSH_ACCOUNT,
-        "email_verified": True,
-        "iat": now,
-        "exp": now + 3600,
-        **claims,
-    }
-    head = {"alg": "RS256", "kid": KID, "typ": "JWT", **(header or {})}
-    signed = f"{b64(json.dumps(head).encode())}.{b64(json.dumps(body).encode())}"
-    signature = key.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())
-    return f"{signed}.{b64(signature)}"
 
 
 def fresh_reviews() -> list[dict[str, Any]]:
@@ -97,7 +59,6 @@ def push(aws: str, crm: tuple[Any, str], fake: tuple[Any, str]) -> Bench:
             "email": "henrik.dahl@example.net",
             "language": "da",
             "city": "Silkeborg",
-            "handles": ["google:henrik dahl"],
             "do_not_contact": False,
         }
     )
@@ -124,19 +85,41 @@ def send(base: str, data: bytes, bearer: str | None) -> requests.Response:
 
 
 def test_a_review_goes_push_triage_e_mail_and_the_poll_decides_it_duplicate(
-    push: Bench, fake: tuple[platforms.FakeGoogle, str]
+    push: Bench, crm: tuple[Any, str]
 ) -> None:
+    # Google publishes no e-mail, place or reviewer id; the review's id is the one stable
+    # key (one review per account and place, an edit keeps it). An agent linked Henrik's
+    # review to his record; he edits it into a complaint: found by the handle, e-mailed.
+    crm[0].customers[-1]["handles"] = ["google:abfvoqn7lynet0001"]
+    updated = envelope(type="UPDATED_REVIEW", reviewName=HENRIK)
     with push.url() as base:
-        answer = send(base, envelope(), token())
+        answer = send(base, updated, token())
     assert answer.status_code == 200, answer.text
     assert push.fetch("google")["stopped"] == "done"
     decisions, mailed = push.triage_and_mail()
-    hashed = Hasher(derived_secret(HASH_KEY, "hash")).mention(f"google:{HENRIK}")
-    reasons = [d["reason"] for d in decisions if d["mention_id"] == hashed]
-    # Google publishes no e-mail and no reviewer id: a name alone, uncorroborated, is
-    # ambiguous (nobody is contacted when identity is uncertain), decided once.
+    assert [(d["reason"], d.get("match")) for d in decided(decisions, HENRIK)] == [
+        ("contact", "handle"),
+        ("duplicate", None),
+    ]
+    assert mailed == ["henrik.dahl@example.net"]
+
+
+def test_a_unique_name_alone_is_not_enough_nobody_is_e_mailed(push: Bench) -> None:
+    # NameMatching=on and Henrik Dahl is the only one of his name in the CRM, but the
+    # careful rule also needs a place or a handle that corroborates the name, and Google
+    # gives neither: ambiguous, decided once, and nobody is contacted on a guess.
+    with push.url() as base:
+        assert send(base, envelope(), token()).status_code == 200
+    assert push.fetch("google")["stopped"] == "done"
+    decisions, mailed = push.triage_and_mail()
+    reasons = [d["reason"] for d in decided(decisions, HENRIK)]
     assert reasons == ["ambiguous_match", "duplicate"]
     assert mailed == []
+
+
+def decided(decisions: list[dict[str, Any]], post_id: str) -> list[dict[str, Any]]:
+    hashed = Hasher(derived_secret(HASH_KEY, "hash")).mention(f"google:{post_id}")
+    return [d for d in decisions if d["mention_id"] == hashed]
 
 
 def test_the_pushed_review_is_read_back_by_name(push: Bench) -> None:

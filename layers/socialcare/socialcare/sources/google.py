@@ -15,9 +15,13 @@ for one of our locations, so a forged push can inject nothing.
 
 Reviews: `starRating` ONE..FIVE becomes `stars`; `comment` is absent for star-only reviews,
 which are skipped (no text to read); Google's machine translation ("(Translated by
-Google) ...") is cut off, keeping what the reviewer wrote. No e-mail or stable reviewer
-id is published: identity is by name (the careful rule) or a handle the CRM links. Every
-review is of our location: `addressed`.
+Google) ...") is cut off, keeping what the reviewer wrote. No e-mail, place or reviewer id
+is published, so the careful name rule, which needs a place or handle beside the name,
+never accepts a Google reviewer alone. The one stable key is the review's own id: Google
+keeps one review per account and place, and an edit keeps its id. It is offered to the
+CRM as the handle (`google:<review id>`, lower case): a customer an agent already linked
+to their review is found again when they edit it or the poll reads it. Every review is of
+our location: `addressed`.
 
 Credentials (GOOGLE_SECRET): an OAuth client and a profile manager's refresh token with the
 `business.manage` scope; the access token is cached per container.
@@ -94,6 +98,7 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
         return Mention(
             source=NAME,
             post_id=name,
+            handle=name.rsplit("/", 1)[1],  # the review's id: see the module's note
             display_name=None if anonymous else str_or_none(reviewer.get("displayName")),
             text=own_words(comment),
             created_at=parse_time(review.get("createTime") or review["updateTime"]),
