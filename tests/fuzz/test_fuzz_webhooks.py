@@ -50,9 +50,12 @@ def bodies(draw: st.DrawFn) -> bytes:
 
 
 @st.composite
-def signatures(draw: st.DrawFn, raw: bytes) -> tuple[str | None, bool]:
-    """(X-Hub-Signature-256 value, whether it is Meta's signature of `raw`)."""
-    good = sign(meta.APP_SECRET, raw)
+def signatures(
+    draw: st.DrawFn, raw: bytes, app_secret: str = meta.APP_SECRET
+) -> tuple[str | None, bool]:
+    """(X-Hub-Signature-256 value, whether it is the app's signature of `raw`; Meta's
+    scheme, which Threads shares)."""
+    good = sign(app_secret, raw)
     kind = draw(
         st.sampled_from(
             ["good", "upper", "forged", "altered", "cut", "empty", "none", "text", "huge"]
@@ -65,7 +68,7 @@ def signatures(draw: st.DrawFn, raw: bytes) -> tuple[str | None, bool]:
     if kind == "forged":
         return sign("another-apps-secret", raw), False
     if kind == "altered":
-        return sign(meta.APP_SECRET, raw + b" "), False
+        return sign(app_secret, raw + b" "), False
     if kind == "cut":
         return good[: draw(st.integers(0, len(good) - 1))], False
     if kind == "empty":

@@ -45,28 +45,40 @@ GOOGLE_SECRET = {
 }
 
 
+# The three push sources switched on, as a deployment would set them.
+PUSH_OVERRIDES = {
+    "EnableTrustpilot": "true",
+    "TrustpilotBusinessUnitId": UNIT,
+    "EnableThreads": "true",
+    "ThreadsUserId": THREADS_USER,
+    "EnableGoogle": "true",
+    "GoogleLocations": LOCATION,
+    "GooglePushAudience": AUDIENCE,
+    "GooglePushServiceAccount": PUSH_ACCOUNT,
+}
+
+
+PUSH_SECRETS = {
+    "TrustpilotSourceSecret": TP_SECRET,
+    "ThreadsSourceSecret": THREADS_SECRET,
+    "GoogleSourceSecret": GOOGLE_SECRET,
+}
+
+
+def set_push_secrets(stack: Stack) -> None:
+    for name, value in PUSH_SECRETS.items():
+        local_aws.set_secret(stack, name, json.dumps(value))
+
+
 def push_stack(crm_url: str) -> Stack:
     stack = Stack(
         load_template(),
-        overrides={
-            "EnableTrustpilot": "true",
-            "TrustpilotBusinessUnitId": UNIT,
-            "EnableThreads": "true",
-            "ThreadsUserId": THREADS_USER,
-            "EnableGoogle": "true",
-            "GoogleLocations": LOCATION,
-            "GooglePushAudience": AUDIENCE,
-            "GooglePushServiceAccount": PUSH_ACCOUNT,
-            "CrmUrl": crm_url,
-            "OutreachMode": "live",
-        },
+        overrides={**PUSH_OVERRIDES, "CrmUrl": crm_url, "OutreachMode": "live"},
     )
     local_aws.provision(stack)
     local_aws.set_secret(stack, "HashKeySecret", HASH_KEY)
     local_aws.set_secret(stack, "CrmTokenSecret", CRM_TOKEN)
-    local_aws.set_secret(stack, "TrustpilotSourceSecret", json.dumps(TP_SECRET))
-    local_aws.set_secret(stack, "ThreadsSourceSecret", json.dumps(THREADS_SECRET))
-    local_aws.set_secret(stack, "GoogleSourceSecret", json.dumps(GOOGLE_SECRET))
+    set_push_secrets(stack)
     return stack
 
 
