@@ -166,6 +166,8 @@ SOURCE_SECRETS = {
     "TrustpilotSourceSecret": "TrustpilotEnabled",
     "RedditSourceSecret": "RedditEnabled",
     "MetaSourceSecret": "MetaEnabled",
+    "ThreadsSourceSecret": "ThreadsEnabled",
+    "GoogleSourceSecret": "GoogleEnabled",
 }
 
 

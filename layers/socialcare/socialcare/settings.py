@@ -37,13 +37,10 @@ class _Settings(BaseModel):
         return settings
 
 
-class FetchSettings(_Settings):
-    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
-    enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
-    replay_url: str = Field(default="", alias="REPLAY_URL")
-    max_pages_per_run: int = Field(default=20, ge=1, le=1000, alias="MAX_PAGES_PER_RUN")
-    http_timeout_s: float = Field(default=10.0, gt=0, alias="HTTP_TIMEOUT_S")
-    http_backoff_s: float = Field(default=0.5, ge=0, alias="HTTP_BACKOFF_S")
+class _PlatformSettings(_Settings):
+    """What building a platform source needs (socialcare.sources.build_source): the fetch
+    function polls with it, ReceivePush reads notified posts back with it."""
+
     # Platform sources (socialcare.sources). Queries left empty are built from brand.toml;
     # each *_SECRET names a Secrets Manager secret holding the source's credentials (JSON).
     # A source's first run reads back this far; older posts would be decided stale anyway.
@@ -75,10 +72,55 @@ class FetchSettings(_Settings):
     meta_secret: str = Field(default="", alias="META_SECRET")
     facebook_page_id: str = Field(default="", alias="FACEBOOK_PAGE_ID")
     instagram_user_id: str = Field(default="", alias="INSTAGRAM_USER_ID")
+    # Threads (sources/threads.py): the Threads app's secret and the account's user token.
+    threads_api_url: str = Field(default="https://graph.threads.net/v1.0", alias="THREADS_API_URL")
+    threads_secret: str = Field(default="", alias="THREADS_SECRET")
+    threads_user_id: str = Field(default="", alias="THREADS_USER_ID")
+    threads_keyword_search: bool = Field(default=False, alias="THREADS_SEARCH")
+    # Google Business Profile reviews (sources/google.py): the locations polled, by name.
+    google_api_url: str = Field(
+        default="https://mybusiness.googleapis.com/v4", alias="GOOGLE_API_URL"
+    )
+    google_token_url: str = Field(
+        default="https://oauth2.googleapis.com/token", alias="GOOGLE_TOKEN_URL"
+    )
+    google_locations: str = Field(default="", alias="GOOGLE_LOCATIONS")
+    google_secret: str = Field(default="", alias="GOOGLE_SECRET")
+
+
+class FetchSettings(_PlatformSettings):
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
+    enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
+    replay_url: str = Field(default="", alias="REPLAY_URL")
+    max_pages_per_run: int = Field(default=20, ge=1, le=1000, alias="MAX_PAGES_PER_RUN")
+    http_timeout_s: float = Field(default=10.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.5, ge=0, alias="HTTP_BACKOFF_S")
 
     @property
     def sources(self) -> list[str]:
         return [s.strip() for s in self.enabled_sources.split(",") if s.strip()]
+
+
+class PushSettings(_PlatformSettings):
+    """ReceiveWebhook's routes for Trustpilot, Threads and Google (sources/push.py)."""
+
+    needs_hash_key: ClassVar[bool] = False  # mentions pass through; nothing is hashed
+    state_table: str = Field(default="", alias="STATE_TABLE")
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
+    push_sources: str = Field(default="", alias="PUSH_SOURCES")  # routes that are open
+    # Google's Pub/Sub push: the OIDC token's audience and the subscription's service
+    # account; the keys it is signed with (Google's JWKS), cached per container.
+    google_push_audience: str = Field(default="", alias="GOOGLE_PUSH_AUDIENCE")
+    google_push_email: str = Field(default="", alias="GOOGLE_PUSH_EMAIL")
+    google_jwks_url: str = Field(
+        default="https://www.googleapis.com/oauth2/v3/certs", alias="GOOGLE_JWKS_URL"
+    )
+    http_timeout_s: float = Field(default=3.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.2, ge=0, alias="HTTP_BACKOFF_S")
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.strip() for s in self.push_sources.split(",") if s.strip()]
 
 
 class _CrmSettings(_Settings):

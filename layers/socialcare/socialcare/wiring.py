@@ -43,15 +43,17 @@ from socialcare.settings import (
     MailerSettings,
     OptOutSettings,
     OutcomeSettings,
+    PushSettings,
     ReviewSettings,
     TriageSettings,
     WebhookSettings,
     _CrmSettings,
     _Settings,
 )
-from socialcare.sources import build_source, sweep
+from socialcare.sources import build_reader, build_source, sweep
 from socialcare.sources.graph import GraphApi
 from socialcare.sources.ports import Source
+from socialcare.sources.push import PushDeps
 from socialcare.sources.replay import ReplaySource
 from socialcare.sources.webhooks import WebhookDeps
 from socialcare.triage.learned import select_classifier
@@ -300,6 +302,54 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
         graph=lambda source: GraphApi(session, source, settings.meta_graph_url, secret),
         sources=frozenset(settings.sources),
         own=own,
+    )
+
+
+def push_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> PushDeps:
+    """ReceiveWebhook's Trustpilot, Threads and Google routes: the queue, each source's
+    secret (cached five minutes, so a rotated URL secret or token is picked up), its API
+    client for reading notified posts back, and Google's signing keys (oidc.KeySet)."""
+    from socialcare.sources.oidc import KeySet
+
+    settings = PushSettings.from_env(env)
+    brand = brand or load_brand()
+    provider = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    refs = {
+        "trustpilot": settings.trustpilot_secret,
+        "threads": settings.threads_secret,
+        "google": settings.google_secret,
+    }
+
+    def secret(ref: str) -> dict[str, Any]:
+        name = refs.get(ref, ref)  # a source's name, or (build_source) its secret's id
+        try:
+            value = provider.get(name, max_age=300, transform="json")
+        except Exception as exc:
+            raise ConfigError(f"cannot read the {ref} secret: {type(exc).__name__}") from exc
+        if not isinstance(value, dict):
+            raise ConfigError(f"the {ref} secret is not a JSON object")
+        return value
+
+    session = make_session(
+        timeout_s=settings.http_timeout_s,
+        retries=1,
+        backoff_s=settings.http_backoff_s,
+        methods=("GET", "POST"),  # logins are safe to repeat
+    )
+    own = {
+        name: frozenset(a.lower().lstrip("@") for a in brand.own_accounts.get(name, []))
+        for name in refs
+    }
+    if settings.threads_user_id.strip():  # a reply to our own thread: placement
+        own["threads"] |= {settings.threads_user_id.strip()}
+    return PushDeps(
+        queue=SqsQueue(boto3.client("sqs"), settings.mentions_queue_url),
+        sources=frozenset(settings.sources),
+        secret=secret,
+        reader=lambda name: build_reader(name, settings, session, secret, brand),
+        own=own,
+        settings=settings,
+        keys=KeySet(session, settings.google_jwks_url),
     )
 
 

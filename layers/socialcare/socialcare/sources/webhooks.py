@@ -49,7 +49,9 @@ SIGNATURE_HEADER = "x-hub-signature-256"
 MAX_BODY_BYTES = 1_000_000  # Meta's notifications are a few kB; batches stay far below
 MAX_CHALLENGE_CHARS = 256
 OBJECTS = {"page": "facebook", "instagram": "instagram"}  # notification object -> source
-FIELDS = frozenset({"feed", "mention", "mentions", "comments"})  # metric dimension values
+FIELDS = frozenset(
+    {"feed", "mention", "mentions", "comments", "replies", "review"}
+)  # metric dimension values
 
 
 @dataclass(frozen=True)
@@ -89,17 +91,17 @@ def signature_ok(app_secret: str, raw: bytes, header: str | None) -> bool:
     return same(expected, header.strip().lower())
 
 
-def _secret_value(deps: WebhookDeps, name: str) -> str | None:
-    """A value of the Meta secret; None when it cannot be read (logged, counted)."""
+def secret_value(secret: Callable[[], Mapping[str, Any]], name: str) -> str | None:
+    """A value of a webhook's secret; None when it cannot be read (logged, counted)."""
     try:
-        value = deps.secret().get(name)
+        value = secret().get(name)
     except (SocialcareError, AttributeError) as exc:
-        logger.error("Meta secret unreadable", extra={"error": type(exc).__name__})
+        logger.error("webhook secret unreadable", extra={"error": type(exc).__name__})
         return None
     return value.strip() if isinstance(value, str) else ""
 
 
-def _not_configured(what: str) -> Reply:
+def not_configured(what: str) -> Reply:
     # Meta keeps delivering (and retries this one) until someone fills the secret in.
     logger.error("webhook secret not filled in", extra={"missing": what})
     count("SourceAuthFailed", source="webhook")
@@ -113,17 +115,22 @@ def _lowered(headers: Mapping[str, str] | None) -> dict[str, str]:
 
 def subscribe(query: Mapping[str, str] | None, deps: WebhookDeps) -> Reply:
     """Meta's verification request (GET): echo the challenge if the token matches."""
+    return handshake(query, deps.secret)
+
+
+def handshake(query: Mapping[str, str] | None, secret: Callable[[], Mapping[str, Any]]) -> Reply:
+    """The `hub.challenge` handshake (Meta's apps, the Threads app) against `verify_token`."""
     query = query or {}
     mode, token = query.get("hub.mode"), query.get("hub.verify_token") or ""
     challenge = query.get("hub.challenge") or ""
     if mode != "subscribe" or not challenge or len(challenge) > MAX_CHALLENGE_CHARS:
         count("WebhookRejected", reason="handshake")
         return Reply(400, "bad request")
-    expected = _secret_value(deps, "verify_token")
+    expected = secret_value(secret, "verify_token")
     if expected is None:
         return Reply(500, "try again")
     if not expected:
-        return _not_configured("verify_token")
+        return not_configured("verify_token")
     if not same(expected, token):
         count("WebhookRejected", reason="verify_token")
         logger.warning("webhook verification refused: wrong verify token")
@@ -158,11 +165,11 @@ def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) ->
     if not deps.sources:
         count("WebhookRejected", reason="disabled")
         return Reply(404, "not found")
-    app_secret = _secret_value(deps, "app_secret")
+    app_secret = secret_value(deps.secret, "app_secret")
     if app_secret is None:
         return Reply(500, "try again")
     if not app_secret:
-        return _not_configured("app_secret")
+        return not_configured("app_secret")
     signature = _lowered(headers).get(SIGNATURE_HEADER)
     if not signature_ok(app_secret, raw, signature):
         count("WebhookRejected", reason="signature" if signature else "unsigned")
@@ -176,18 +183,27 @@ def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) ->
         logger.warning("webhook notification unreadable", extra={"error": type(exc).__name__})
         return Reply(400, "malformed notification")
 
+    clients: dict[str, GraphApi] = {}
+    return deliver(
+        events, lambda source: clients.setdefault(source, deps.graph(source)), deps.queue
+    )
+
+
+def deliver(events: list[WebhookEvent], client: Callable[[str], Any], queue: Queue) -> Reply:
+    """Complete each event (read back where it is thin), queue them all, answer.
+
+    Shared by every push route: `client(source)` is what an event's `fetch` reads with.
+    """
     mentions: list[tuple[WebhookEvent, Mention]] = []
     again = False
-    clients: dict[str, GraphApi] = {}
     for event in events:
         if event.ignored or event.mention is None:
             count("WebhookIgnored", source=event.source, reason=event.ignored or "unreadable")
             continue
         mention = event.mention
         if event.fetch is not None:
-            client = clients.setdefault(event.source, deps.graph(event.source))
             try:
-                mention = event.fetch(client)
+                mention = event.fetch(client(event.source))
             except SourceAuthError:
                 count("SourceAuthFailed", source=event.source)
                 count("SourceAuthFailedTotal")
@@ -204,7 +220,7 @@ def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) ->
         mentions.append((event, mention))
 
     try:
-        deps.queue.send_all([m for _, m in mentions])
+        queue.send_all([m for _, m in mentions])
     except RetryableError as exc:
         count("WebhookQueueFailed")
         logger.error("webhook mentions not queued", extra={"error": type(exc).__name__})
