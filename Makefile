@@ -56,8 +56,24 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-bench: $(STAMP)
-	$(BIN)/pytest tests/bench --benchmark-only
+# Speed, memory and size (docs/bench.md): one table, and bench-out/bench.json. The app is
+# built twice with SAM's cache: arm64 (what deploys; its layers are sized) and x86_64 (this
+# machine: the cold starts run the built functions and layers, with boto3 alone in place of
+# the Lambda runtime's). BENCH_ARGS passes options (e.g. --rounds 7 --identity-size 0).
+BENCH_OUT ?= bench-out
+BENCH_DIR := .aws-sam/bench
+bench: $(STAMP) $(SAM_VENV)/.installed
+	mkdir -p $(BENCH_DIR)
+	for arch in arm64 x86_64; do \
+		PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build --build-dir $(BENCH_DIR)/$$arch \
+			--cache-dir $(BENCH_DIR)/cache --cached --parameter-overrides Architecture=$$arch \
+			>$(BENCH_DIR).$$arch.log 2>&1 || { tail -20 $(BENCH_DIR).$$arch.log; exit 1; }; \
+	done
+	version=$$($(BIN)/python -c 'import boto3; print(boto3.__version__)'); \
+	test -d $(BENCH_DIR)/runtime-$$version || $(BIN)/python -m pip install --quiet \
+		--target $(BENCH_DIR)/runtime-$$version "boto3==$$version"; \
+	$(BIN)/python -m socialcare_cli.bench --out $(BENCH_OUT) --built $(BENCH_DIR)/arm64 \
+		--cold-build $(BENCH_DIR)/x86_64 --runtime $(BENCH_DIR)/runtime-$$version $(BENCH_ARGS)
 
 # Triage quality: P/R/F1 per language on the dev set, then the public benchmark when
 # ../shared is present (README "Triage quality").
@@ -105,4 +121,4 @@ print-py:
 	@echo $(PY)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT)
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) $(BENCH_OUT)

@@ -1,0 +1,244 @@
+"""`make bench`: one table on stdout and bench-out/bench.json (docs/bench.md has the shape).
+
+    python -m socialcare_cli.bench [--out DIR] [--rounds N] [--layer DIR ...] [--runtime DIR]
+                                   [--built DIR] [--pipeline-n N] [--identity-size N]
+
+Cold starts (bench_cold), triage CPU per post, the identity figures (the identity organ's
+own harness, `socialcare_cli.bench_identity`, when present), pipeline throughput
+(bench_pipeline) and the size of the layers `sam build` wrote. Timings are figures to read,
+not tests: nothing here fails on a slow machine; `checks` says which targets were met.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from socialcare_cli import bench_cold, bench_pipeline
+from socialcare_cli.template import REPO
+
+SCHEMA = 1
+TARGETS = {"ratio_to_boto3": 1.5, "peak_mib": 70.0, "layer_mb": 20.0, "ratio_to_sqs_floor": 0.5}
+DEVSET = REPO / "tests" / "data" / "devset.jsonl"
+
+
+def progress(message: str) -> None:
+    print(f"  … {message}", file=sys.stderr, flush=True)
+
+
+def triage_us_per_post(rounds: int = 7) -> float:
+    """CPU per post of the classifier (language, cues, topics), median over rounds."""
+    from socialcare.brand import load_brand
+    from socialcare.triage.classifier import RuleClassifier
+
+    lines = DEVSET.read_text("utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in lines if line.strip()]
+    classifier = RuleClassifier(load_brand())
+    classifier.classify(texts[0])  # the model loads once per container, not per post
+    timings = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for text in texts:
+            classifier.classify(text)
+        timings.append((time.perf_counter() - start) / len(texts) * 1e6)
+    return round(statistics.median(timings), 1)
+
+
+def identity(size: int) -> dict[str, Any]:
+    """identity.name_1m from the identity organ's harness, when it exists."""
+    if size <= 0:
+        return {"name_1m": None, "note": "skipped (--identity-size 0)"}
+    try:
+        module = importlib.import_module("socialcare_cli.bench_identity")
+    except ImportError:
+        return {"name_1m": None, "note": "socialcare_cli.bench_identity is not there yet"}
+    try:
+        return {"name_1m": module.run(size=size, progress=progress), "size": size}
+    except Exception as exc:  # a figure missing must not cost the others
+        return {"name_1m": None, "note": f"bench_identity failed: {type(exc).__name__}: {exc}"}
+
+
+def _dir_bytes(path: Path) -> tuple[int, int, int]:
+    total = files = pyc = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            total += (Path(root) / name).stat().st_size
+            files += 1
+            pyc += name.endswith(".pyc")
+    return total, files, pyc
+
+
+def layers(built: Path) -> dict[str, Any]:
+    """Unzipped size of every layer in a `sam build` output (its template.yaml)."""
+    template_path = built / "template.yaml"
+    if not template_path.exists():
+        return {"mb": None, "note": f"no sam build output in {built}"}
+    template = yaml.safe_load(template_path.read_text("utf-8"))
+    out: dict[str, Any] = {"built": str(built), "layers": {}}
+    for name, res in template["Resources"].items():
+        if res.get("Type") != "AWS::Serverless::LayerVersion":
+            continue
+        content = built / res["Properties"]["ContentUri"]
+        size, files, pyc = _dir_bytes(content)
+        top = sorted(
+            ((p.name, _dir_bytes(p)[0] if p.is_dir() else p.stat().st_size)
+             for p in (content / "python").glob("*") if not p.name.endswith(".dist-info")),
+            key=lambda kv: -kv[1],
+        )[:8]  # fmt: skip
+        out["layers"][name] = {
+            "mb": round(size / 1e6, 2),
+            "files": files,
+            "bytecode_files": pyc,
+            "architectures": res["Properties"].get("CompatibleArchitectures"),
+            "largest_mb": {k: round(v / 1e6, 2) for k, v in top},
+        }
+    out["mb"] = round(sum(layer["mb"] for layer in out["layers"].values()), 2)
+    return out
+
+
+def checks(report: dict[str, Any]) -> dict[str, bool | None]:
+    cold = report["cold_start"].values()
+    ratios = [c["ratio_to_boto3"] for c in cold]
+    peaks = [c["peak_mib"] for c in cold]
+
+    def under(values: list[Any], limit: float) -> bool | None:
+        return None if not values or None in values else max(values) <= limit
+
+    pipeline_ratio = report["pipeline"].get("ratio_to_sqs_floor")
+    return {
+        "cold_import_le_1.5x_boto3": under(ratios, TARGETS["ratio_to_boto3"]),
+        "peak_le_70_mib": under(peaks, TARGETS["peak_mib"]),
+        "layers_le_20_mb": under([report["layer_mb"]], TARGETS["layer_mb"]),
+        "pipeline_ge_half_sqs_floor": None
+        if pipeline_ratio is None
+        else pipeline_ratio >= TARGETS["ratio_to_sqs_floor"],
+    }
+
+
+def _f(value: Any, spec: str, unit: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{unit}"
+
+
+def table(report: dict[str, Any]) -> str:
+    base = report["baseline"]
+    rows = [
+        f"socialcare bench  {report['when']}  python {report['machine']['python']}, "
+        f"{report['machine']['cpus']} cpus, medians of {report['settings']['rounds']}",
+        "",
+        f"{'cold start':<24}{'import':>10}{'× boto3':>9}{'+ 1st event':>13}{'× boto3':>9}"
+        f"{'peak MiB':>10}  first event",
+        f"{'import boto3':<24}{_f(base['import_boto3_ms'], '.0f', ' ms'):>10}{'1.00':>9}"
+        f"{'':>13}{'':>9}{_f(base['peak_mib'], '.1f'):>10}",
+    ]
+    for name, c in report["cold_start"].items():
+        what = json.dumps(c["outcome"], separators=(",", ":")) if c["outcome"] else "—"
+        rows.append(
+            f"{name.removesuffix('Function'):<24}{_f(c['import_ms'], '.0f', ' ms'):>10}"
+            f"{_f(c['ratio_to_boto3'], '.2f'):>9}{_f(c['first_event_ms'], '.0f', ' ms'):>13}"
+            f"{_f(c['first_event_ratio_to_boto3'], '.2f'):>9}{_f(c['peak_mib'], '.1f'):>10}"
+            f"  {(c['errors'][0] if c['errors'] else what)[:60]}"
+        )
+    pipe, ident = report["pipeline"], report["identity"]
+    rows += [
+        "",
+        f"{'triage':<24}{_f(report['triage_us_per_post'], '.1f', ' µs/post')}",
+        f"{'pipeline':<24}{_f(pipe.get('decisions_per_s'), '.0f')} decisions/s ÷ SQS floor "
+        f"{_f(pipe.get('sqs_floor_per_s'), '.0f')} msg/s = "
+        f"{_f(pipe.get('ratio_to_sqs_floor'), '.2f')}"
+        f"  ({pipe.get('decided')} of {pipe.get('mentions')} decided)",
+        f"{'identity name_1m':<24}"
+        + (json.dumps(ident["name_1m"]) if ident.get("name_1m") else f"— {ident.get('note', '')}"),
+        f"{'layers (unzipped)':<24}{_f(report['layer_mb'], '.2f', ' MB')}  "
+        + ", ".join(
+            f"{k} {v['mb']:.2f} MB ({v['bytecode_files']} .pyc)"
+            for k, v in report["layer"].get("layers", {}).items()
+        )
+        + (f"{report['layer'].get('note', '')}"),
+        "",
+        "targets  " + "  ".join(f"{k}: {_f(v, '')}" for k, v in report["checks"].items()),
+    ]
+    return "\n".join(rows)
+
+
+def run(args: argparse.Namespace, say: Callable[[str], None] = progress) -> dict[str, Any]:
+    code = bench_cold.Code(
+        args.cold_build, args.runtime, platform.machine().replace("aarch64", "arm64")
+    )
+    started = time.perf_counter()
+    cold = bench_cold.measure(code, args.rounds, say, only=args.functions)
+    say("triage CPU per post")
+    report: dict[str, Any] = {
+        "schema": SCHEMA,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.machine(),
+        },
+        "settings": {
+            "rounds": args.rounds,
+            "code": code.describe(),
+            "runtime": str(args.runtime or "dev venv"),
+            "pipeline_mentions": args.pipeline_n,
+        },
+        "baseline": cold["baseline"],
+        "cold_start": cold["functions"],
+        "triage_us_per_post": triage_us_per_post(),
+    }
+    report["pipeline"] = bench_pipeline.measure(args.pipeline_n, args.pipeline_repeats, say)
+    report["identity"] = identity(args.identity_size)
+    report["layer"] = layers(args.built)
+    report["layer_mb"] = report["layer"]["mb"]
+    report["checks"] = checks(report)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m socialcare_cli.bench", description=__doc__)
+    p.add_argument("--out", type=Path, default=Path("bench-out"))
+    p.add_argument("--rounds", type=int, default=9, help="cold starts per function (≥ 7)")
+    p.add_argument("--functions", nargs="*", help="only these logical ids")
+    p.add_argument(
+        "--cold-build",
+        type=Path,
+        help="a `sam build` output for this machine's architecture: cold starts run its "
+        "function and layer directories (default: the source tree and the dev venv)",
+    )
+    p.add_argument("--runtime", type=Path, help="boto3 alone, as the Lambda runtime has it")
+    p.add_argument(
+        "--built",
+        type=Path,
+        default=REPO / ".aws-sam" / "bench" / "arm64",
+        help="a `sam build` output whose layers are sized",
+    )
+    p.add_argument("--pipeline-n", type=int, default=300)
+    p.add_argument("--pipeline-repeats", type=int, default=3)
+    p.add_argument("--identity-size", type=int, default=1_000_000)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    report = run(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n", "utf-8")
+    print(table(report))
+    print(f"\nwritten: {args.out / 'bench.json'}  ({report['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
