@@ -27,5 +27,5 @@ def handler(event: SNSEvent, context: LambdaContext) -> dict[str, int]:
             raise BadInputError("SNS message from SES is not JSON") from exc
         if not isinstance(message, dict):
             raise BadInputError("SNS message from SES is not an object")
-        registered += optout.ses_event(message, runtime.state, runtime.hasher)
+        registered += optout.ses_event(message, runtime.state, runtime.keys.hasher)
     return {"opted_out": registered}

@@ -3,20 +3,12 @@
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Json
 
 from socialcare import wiring
-from socialcare.batch import AuditedBatchProcessor, require_time
-from socialcare.models import Mention
+from socialcare.batch import AuditedBatchProcessor, MentionRecord, require_time
 from socialcare.observability import logger, metrics
 from socialcare.pipeline import handle
-
-
-class MentionRecord(SqsRecordModel):
-    body: Json[Mention]
-
 
 runtime = wiring.triage_runtime()
 processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)

@@ -1,8 +1,12 @@
-"""Powertools' BatchProcessor, plus one audit line per failed record.
+"""Powertools' BatchProcessor, plus one audit line per failed record; the SQS records.
 
 A failed record goes back to its queue (partial batch failure) and, after its retries,
 to the DLQ. The line says why, by error type; only our own typed errors add their
 message, because others (e.g. validation errors) may quote the payload.
+
+Import order matters for cold starts: Powertools' batch utility imports every parser model
+(~300 ms) when pydantic is already loaded, so it is imported here before pydantic, and
+the record models are our own (Powertools' SqsRecordModel would import them all too).
 """
 
 from __future__ import annotations
@@ -11,9 +15,28 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from pydantic import BaseModel, ConfigDict, Json
 
 from socialcare.errors import OutOfTime, RetryableError, SocialcareError, what_failed
+from socialcare.models import Mention, OutreachRequest
 from socialcare.observability import count, logger
+
+
+class SqsRecord(BaseModel):
+    """The fields of an SQS record the handlers read (Lambda's event has more)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messageId: str  # SQS's own name: the batch processor reads it
+    body: str
+
+
+class MentionRecord(SqsRecord):
+    body: Json[Mention]  # type: ignore[assignment]
+
+
+class OutreachRecord(SqsRecord):
+    body: Json[OutreachRequest]  # type: ignore[assignment]
 
 
 class AuditedBatchProcessor(BatchProcessor):

@@ -1,6 +1,13 @@
 """Build each function's dependencies once per container, from its typed settings.
 
-Handlers call these at import time (cold start), so a misconfiguration fails fast.
+A cold start pays only for what its function uses, and an import does no network I/O
+(docs/bench.md, "Cold starts"):
+- `*_runtime()` runs at import: it validates the settings (a misconfiguration fails fast)
+  and builds what needs no AWS, e.g. the brand and the classifier. Each builder imports its
+  own organs, so a function loads only those.
+- AWS waits for first use: boto3 is imported with the first client (`Aws`), Powertools'
+  parameter providers and the secret reads behind them come with the first call that
+  needs them, cached `SECRET_MAX_AGE_S` (a renewed token is read again, never per run).
 boto3 honours AWS_ENDPOINT_URL, which is how the demo and tests point it at the emulator.
 """
 
@@ -9,54 +16,95 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import timedelta
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import boto3
-from aws_lambda_powertools.utilities import parameters
-
-from socialcare.adapters.dynamodb import DynamoState
-from socialcare.adapters.sqs import SqsQueue
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
-from socialcare.hashing import Hasher
-from socialcare.http import make_session
-from socialcare.identity.crm import crm_from_url
-from socialcare.identity.policy import PolicyConfig
-from socialcare.identity.ports import Crm
-from socialcare.operations.incident import IncidentSwitch
-from socialcare.outreach.mailer import MailerDeps
-from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
-from socialcare.pipeline import TriageDeps
 from socialcare.settings import (
     FetchSettings,
+    IncidentSettings,
     MailerSettings,
     OptOutSettings,
     TriageSettings,
     WebhookSettings,
+    _CustomerSettings,
     _Settings,
 )
-from socialcare.sources import build_source
-from socialcare.sources.graph import GraphApi
-from socialcare.sources.ports import Source
-from socialcare.sources.replay import ReplaySource
-from socialcare.sources.webhooks import WebhookDeps
-from socialcare.triage.classifier import RuleClassifier
+
+if TYPE_CHECKING:
+    import requests
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+
+    from socialcare.adapters.dynamodb import DynamoState
+    from socialcare.adapters.sqs import SqsQueue
+    from socialcare.hashing import Hasher
+    from socialcare.identity.ports import Crm
+    from socialcare.models import Decision, OutreachRequest
+    from socialcare.outreach.mailer import MailerDeps
+    from socialcare.pipeline import TriageDeps
+    from socialcare.sources.ports import Source
+    from socialcare.sources.webhooks import WebhookDeps
+
+SECRET_MAX_AGE_S = 300
+T = TypeVar("T")
 
 
-def _secret(name: str) -> str:
-    try:
-        # A provider per call site's container: its client binds to this environment's
-        # endpoint (Powertools' module-level default provider would outlive it).
-        provider = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
-        return str(provider.get(name, max_age=300))
-    except Exception as exc:
-        raise ConfigError(f"cannot read secret {name!r}: {type(exc).__name__}") from exc
+class Aws:
+    """One runtime's boto3 clients and secret reads, each made on first use."""
 
+    def __init__(self) -> None:
+        self._clients: dict[str, Any] = {}
 
-def hash_key(settings: _Settings) -> str:
-    return settings.hash_key or _secret(settings.hash_key_secret)
+    def client(self, service: str, config: Any = None) -> Any:
+        if service not in self._clients:
+            import boto3  # costs as much as the rest of a cold start: only when needed
+
+            # (boto3-stubs types each service name as a Literal overload)
+            self._clients[service] = boto3.client(service, config=config)  # type: ignore[call-overload]
+        return self._clients[service]
+
+    @cached_property
+    def _secrets(self) -> SecretsProvider:
+        from aws_lambda_powertools.utilities import parameters
+
+        # This runtime's provider, not Powertools' module-level default: its client binds
+        # to the endpoint of this environment (the tests switch emulators).
+        return parameters.SecretsProvider(boto3_client=self.client("secretsmanager"))
+
+    @cached_property
+    def ssm(self) -> SSMProvider:
+        from aws_lambda_powertools.utilities import parameters
+
+        return parameters.SSMProvider(boto3_client=self.client("ssm"))
+
+    def secret(self, name: str) -> str:
+        try:
+            return str(self._secrets.get(name, max_age=SECRET_MAX_AGE_S))
+        except Exception as exc:
+            raise ConfigError(f"cannot read secret {name!r}: {type(exc).__name__}") from exc
+
+    def secret_json(self, name: str) -> dict[str, Any]:
+        """A secret holding one JSON object (a source's credentials, the Meta secret)."""
+        try:
+            value = json.loads(self.secret(name))
+        except ValueError as exc:
+            raise ConfigError(f"secret {name!r} is not JSON") from exc
+        if not isinstance(value, dict):
+            raise ConfigError(f"secret {name!r} is not a JSON object")
+        return value
+
+    def state(self, settings: _Settings) -> DynamoState:
+        from socialcare.adapters.dynamodb import DynamoState
+
+        return DynamoState(self.client("dynamodb"), settings.state_table)
+
+    def queue(self, url: str) -> SqsQueue:
+        from socialcare.adapters.sqs import SqsQueue
+
+        return SqsQueue(self.client("sqs"), url)
 
 
 def derived_secret(key: str, purpose: str) -> str:
@@ -64,11 +112,67 @@ def derived_secret(key: str, purpose: str) -> str:
     return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
 
 
-def _crm(settings: TriageSettings | MailerSettings) -> Crm:
+class _OnFirstUse:
+    """Stands in for an object made when first used: a client or provider that some
+    events never need (an SES client when nothing is sent, the incident switch's SSM read
+    when no complaint is matched, the queue when a webhook is refused)."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+
+    @cached_property
+    def _made(self) -> Any:
+        return self._make()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made, name)
+
+
+def on_first_use(make: Callable[[], T]) -> T:
+    return cast("T", _OnFirstUse(make))
+
+
+class Keys:
+    """The hash key (SOCIALCARE_HASH_KEY locally, else its secret, read on first use) and
+    the keys derived from it."""
+
+    def __init__(self, settings: _Settings, aws: Aws) -> None:
+        self._settings, self._aws = settings, aws
+
+    @cached_property
+    def _key(self) -> str:
+        return self._settings.hash_key or self._aws.secret(self._settings.hash_key_secret)
+
+    @cached_property
+    def hasher(self) -> Hasher:
+        from socialcare.hashing import Hasher
+
+        return Hasher(derived_secret(self._key, "hash"))
+
+    @cached_property
+    def unsubscribe_secret(self) -> str:
+        return derived_secret(self._key, "unsubscribe")
+
+
+def _check_crm(settings: _CustomerSettings) -> None:
+    """What can be checked of the CRM settings without reading the token (fail fast)."""
+    if not settings.crm_url.startswith(("http://", "https://", "sqlite:")):
+        raise ConfigError(
+            f"CRM URL must be http(s)://... or sqlite:///path, got {settings.crm_url[:40]!r}"
+        )
+    if settings.crm_url.startswith("http") and not (
+        settings.crm_token or settings.crm_token_secret
+    ):
+        raise ConfigError("the HTTP CRM needs a bearer token (CRM_TOKEN_SECRET)")
+
+
+def _crm(settings: _CustomerSettings, aws: Aws) -> Crm:
     """The CRM adapter chosen by URL (http(s):// or sqlite:///path); only HTTP needs a token."""
+    from socialcare.identity.crm import crm_from_url
+
     token = settings.crm_token
     if settings.crm_url.startswith(("http://", "https://")) and not token:
-        token = _secret(settings.crm_token_secret) if settings.crm_token_secret else ""
+        token = aws.secret(settings.crm_token_secret)
     return crm_from_url(
         settings.crm_url,
         token,
@@ -77,24 +181,25 @@ def _crm(settings: TriageSettings | MailerSettings) -> Crm:
     )
 
 
-def _secret_json(name: str) -> dict[str, Any]:
-    """A platform source's secret: one JSON object per source (README, "Sources")."""
-    try:
-        value = json.loads(_secret(name))
-    except ValueError as exc:
-        raise ConfigError(f"secret {name!r} is not JSON") from exc
-    if not isinstance(value, dict):
-        raise ConfigError(f"secret {name!r} is not a JSON object")
-    return value
+# ---------------------------------------------------------------- FetchMentions
+class FetchRuntime:
+    def __init__(self, settings: FetchSettings, brand: Brand) -> None:
+        self.settings, self.brand, self.aws = settings, brand, Aws()
 
+    @cached_property
+    def state(self) -> DynamoState:
+        return self.aws.state(self.settings)
 
-@dataclass
-class FetchDeps:
-    settings: FetchSettings
-    state: DynamoState
-    queue: SqsQueue
+    @cached_property
+    def queue(self) -> SqsQueue:
+        return self.aws.queue(self.settings.mentions_queue_url)
 
     def source(self, name: str) -> Source:
+        """A source for one run; its secret comes through this runtime's cached reads."""
+        from socialcare.http import make_session
+        from socialcare.sources import build_source
+        from socialcare.sources.replay import ReplaySource
+
         if name not in self.settings.sources:
             raise ConfigError(f"source {name!r} is not enabled ({self.settings.enabled_sources})")
         session = make_session(
@@ -106,131 +211,191 @@ class FetchDeps:
             if not self.settings.replay_url:
                 raise ConfigError("the replay source needs REPLAY_URL")
             return ReplaySource(session, self.settings.replay_url)
-        return build_source(name, self.settings, session, _secret_json)
+        return build_source(name, self.settings, session, self.aws.secret_json, self.brand)
 
 
-def fetch_deps(env: dict[str, str] | None = None) -> FetchDeps:
-    settings = FetchSettings.from_env(env)
-    return FetchDeps(
-        settings=settings,
-        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
-        queue=SqsQueue(boto3.client("sqs"), settings.mentions_queue_url),
-    )
+def fetch_runtime(env: dict[str, str] | None = None) -> FetchRuntime:
+    return FetchRuntime(FetchSettings.from_env(env), load_brand())
 
 
-@dataclass
+# ---------------------------------------------------------------- TriageMentions
 class TriageRuntime:
-    deps: TriageDeps
-    outreach_queue: SqsQueue
+    def __init__(self, settings: TriageSettings, brand: Brand) -> None:
+        from socialcare.triage.classifier import RuleClassifier
+
+        _check_crm(settings)
+        self.settings, self.brand, self.aws = settings, brand, Aws()
+        self.keys = Keys(settings, self.aws)
+        self.classifier = RuleClassifier(brand)  # lexicons and the language model, no I/O
+
+    @cached_property
+    def deps(self) -> TriageDeps:
+        from socialcare.identity.policy import PolicyConfig
+        from socialcare.operations.incident import IncidentSwitch
+        from socialcare.pipeline import TriageDeps
+
+        settings = self.settings
+        return TriageDeps(
+            brand=self.brand,
+            classifier=self.classifier,
+            crm=_crm(settings, self.aws),
+            state=self.aws.state(settings),
+            hasher=self.keys.hasher,
+            max_post_age=timedelta(hours=settings.max_post_age_hours),
+            policy=PolicyConfig(
+                in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
+            ),
+            name_matching=settings.name_matching,
+            incident=IncidentSwitch(
+                on_first_use(lambda: self.aws.ssm), settings.incident_parameter
+            ),
+        )
+
+    @cached_property
+    def outreach_queue(self) -> SqsQueue:
+        return self.aws.queue(self.settings.outreach_queue_url)
 
 
 def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> TriageRuntime:
-    settings = TriageSettings.from_env(env)
-    brand = brand or load_brand()
-    state = DynamoState(boto3.client("dynamodb"), settings.state_table)
-    deps = TriageDeps(
-        brand=brand,
-        classifier=RuleClassifier(brand),
-        crm=_crm(settings),
-        state=state,
-        hasher=Hasher(derived_secret(hash_key(settings), "hash")),
-        max_post_age=timedelta(hours=settings.max_post_age_hours),
-        policy=PolicyConfig(
-            in_contact_hours=settings.in_contact_hours, cooldown_days=settings.cooldown_days
-        ),
-        name_matching=settings.name_matching,
-        incident=IncidentSwitch(
-            parameters.SSMProvider(boto3_client=boto3.client("ssm")), settings.incident_parameter
-        ),
-    )
-    return TriageRuntime(deps, SqsQueue(boto3.client("sqs"), settings.outreach_queue_url))
+    return TriageRuntime(TriageSettings.from_env(env), brand or load_brand())
 
 
-@dataclass
+# ---------------------------------------------------------------- SendOutreach
 class MailerRuntime:
-    deps: MailerDeps
-    settings: MailerSettings
-    dynamodb: Any
-    ssm: parameters.SSMProvider
-    outreach_queue: SqsQueue
+    # Idempotent on the business key (person, mention), never on the SQS message id.
+    IDEMPOTENCY_KEY = "[customer_hash, mention_id]"
+    IDEMPOTENCY_S = 7 * 86_400
+
+    def __init__(self, settings: MailerSettings, brand: Brand) -> None:
+        _check_crm(settings)
+        self.settings, self.brand, self.aws = settings, brand, Aws()
+        self.keys = Keys(settings, self.aws)
+
+    @cached_property
+    def deps(self) -> MailerDeps:
+        from socialcare.outreach.mailer import MailerDeps
+        from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
+
+        settings = self.settings
+        return MailerDeps(
+            brand=self.brand,
+            mailer=SesMailer(
+                on_first_use(lambda: self.aws.client("sesv2", SES_CLIENT_CONFIG)),
+                settings.configuration_set,
+            ),
+            crm=_crm(settings, self.aws),
+            state=self.aws.state(settings),
+            hasher=self.keys.hasher,
+            sender=settings.sender,
+            reply_to=settings.reply_to,
+            unsubscribe_base=settings.unsubscribe_url,
+            unsubscribe_secret=self.keys.unsubscribe_secret,
+            review_address=settings.review_address,
+            max_post_age=timedelta(hours=settings.max_post_age_hours),
+            cooldown=timedelta(days=settings.cooldown_days),
+            max_per_hour=settings.max_emails_per_hour,
+            name_matching=settings.name_matching,
+        )
+
+    @cached_property
+    def outreach_queue(self) -> SqsQueue:
+        return self.aws.queue(self.settings.outreach_queue_url)
 
     def mode(self) -> str:
         """The outreach mode, re-read from SSM at most once a minute (the kill switch)."""
         if not self.settings.mode_parameter:
             return self.settings.mode
-        value = str(self.ssm.get(self.settings.mode_parameter, max_age=60)).strip()
+        value = str(self.aws.ssm.get(self.settings.mode_parameter, max_age=60)).strip()
         if value not in ("shadow", "review", "live"):
             raise ConfigError(f"outreach mode parameter holds {value[:20]!r}")
         return value
 
+    @cached_property
+    def deliver(self) -> Callable[..., dict[str, Any] | None]:
+        """send_outreach at most once per (person, mention): Powertools idempotency on the
+        state table. `deliver(request=..., lambda_context=...)`."""
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
+
+        from socialcare.outreach.mailer import send_outreach
+
+        config = IdempotencyConfig(
+            event_key_jmespath=self.IDEMPOTENCY_KEY, expires_after_seconds=self.IDEMPOTENCY_S
+        )
+        persistence = DynamoDBPersistenceLayer(
+            table_name=self.settings.state_table,
+            key_attr="pk",
+            expiry_attr="expires_at",
+            boto3_client=self.aws.client("dynamodb"),
+        )
+
+        @idempotent_function(
+            data_keyword_argument="request", config=config, persistence_store=persistence
+        )
+        def deliver(request: OutreachRequest) -> dict[str, Any] | None:
+            decision: Decision | None = send_outreach(request, self.deps, self.mode())
+            return decision.model_dump(mode="json") if decision else None
+
+        def with_context(request: OutreachRequest, lambda_context: Any) -> dict[str, Any] | None:
+            config.register_lambda_context(lambda_context)  # expiry in flight: the deadline
+            result: dict[str, Any] | None = deliver(request=request)
+            return result
+
+        return with_context
+
 
 def mailer_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> MailerRuntime:
-    settings = MailerSettings.from_env(env)
-    key = hash_key(settings)
-    dynamodb = boto3.client("dynamodb")
-    deps = MailerDeps(
-        brand=brand or load_brand(),
-        mailer=SesMailer(
-            boto3.client("sesv2", config=SES_CLIENT_CONFIG), settings.configuration_set
-        ),
-        crm=_crm(settings),
-        state=DynamoState(dynamodb, settings.state_table),
-        hasher=Hasher(derived_secret(key, "hash")),
-        sender=settings.sender,
-        reply_to=settings.reply_to,
-        unsubscribe_base=settings.unsubscribe_url,
-        unsubscribe_secret=derived_secret(key, "unsubscribe"),
-        review_address=settings.review_address,
-        max_post_age=timedelta(hours=settings.max_post_age_hours),
-        cooldown=timedelta(days=settings.cooldown_days),
-        max_per_hour=settings.max_emails_per_hour,
-        name_matching=settings.name_matching,
-    )
-    return MailerRuntime(
-        deps,
-        settings,
-        dynamodb,
-        parameters.SSMProvider(boto3_client=boto3.client("ssm")),
-        SqsQueue(boto3.client("sqs"), settings.outreach_queue_url),
-    )
+    return MailerRuntime(MailerSettings.from_env(env), brand or load_brand())
 
 
-@dataclass
+# ---------------------------------------------------------------- Unsubscribe, EmailEvents
 class OptOutRuntime:
-    state: DynamoState
-    hasher: Hasher
-    unsubscribe_secret: str
-    brand: Brand
+    def __init__(self, settings: OptOutSettings, brand: Brand) -> None:
+        self.settings, self.brand, self.aws = settings, brand, Aws()
+        self.keys = Keys(settings, self.aws)
+
+    @cached_property
+    def state(self) -> DynamoState:
+        return self.aws.state(self.settings)
 
 
 def optout_runtime(env: dict[str, str] | None = None) -> OptOutRuntime:
-    settings = OptOutSettings.from_env(env)
-    key = hash_key(settings)
-    return OptOutRuntime(
-        state=DynamoState(boto3.client("dynamodb"), settings.state_table),
-        hasher=Hasher(derived_secret(key, "hash")),
-        unsubscribe_secret=derived_secret(key, "unsubscribe"),
-        brand=load_brand(),
-    )
+    return OptOutRuntime(OptOutSettings.from_env(env), load_brand())
 
 
+# ---------------------------------------------------------------- IncidentSwitch
+class IncidentRuntime:
+    def __init__(self, settings: IncidentSettings, brand: Brand) -> None:
+        self.settings, self.status_url, self.aws = settings, brand.status_url, Aws()
+
+    @cached_property
+    def ssm(self) -> Any:
+        return on_first_use(lambda: self.aws.client("ssm"))  # OK notifications read nothing
+
+
+def incident_runtime(env: dict[str, str] | None = None) -> IncidentRuntime:
+    return IncidentRuntime(IncidentSettings.from_env(env), load_brand())
+
+
+# ---------------------------------------------------------------- ReceiveWebhook
 def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> WebhookDeps:
     """ReceiveWebhook's deps: the queue, the Meta secret (cached five minutes, so a renewed
     Page token is picked up without a redeploy) and Graph clients for thin notifications."""
+    from socialcare.http import make_session
+    from socialcare.sources.graph import GraphApi
+    from socialcare.sources.webhooks import WebhookDeps
+
     settings = WebhookSettings.from_env(env)
     brand = brand or load_brand()
-    provider = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+    aws = Aws()
 
-    def secret() -> dict[str, Any]:
-        try:
-            value = provider.get(settings.meta_secret, max_age=300, transform="json")
-        except Exception as exc:
-            raise ConfigError(f"cannot read the Meta secret: {type(exc).__name__}") from exc
-        if not isinstance(value, dict):
-            raise ConfigError("the Meta secret is not a JSON object")
-        return value
+    def secret() -> Mapping[str, Any]:
+        return aws.secret_json(settings.meta_secret)
 
-    session = make_session(
+    session: requests.Session = make_session(
         timeout_s=settings.http_timeout_s, retries=1, backoff_s=settings.http_backoff_s
     )
     ids = {"facebook": settings.facebook_page_id, "instagram": settings.instagram_user_id}
@@ -242,7 +407,7 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
         for name in ids
     }
     return WebhookDeps(
-        queue=SqsQueue(boto3.client("sqs"), settings.mentions_queue_url),
+        queue=on_first_use(lambda: aws.queue(settings.mentions_queue_url)),
         secret=secret,
         graph=lambda source: GraphApi(session, source, settings.meta_graph_url, secret),
         sources=frozenset(settings.sources),
