@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from socialcare_cli import bench_cold, bench_pipeline
-from socialcare_cli.template import REPO
+from socialcare_cli.template import REPO, Stack
 
 SCHEMA = 1
 TARGETS = {"ratio_to_boto3": 1.5, "peak_mib": 70.0, "layer_mb": 20.0, "ratio_to_sqs_floor": 0.5}
@@ -80,17 +80,22 @@ def _dir_bytes(path: Path) -> tuple[int, int, int]:
     return total, files, pyc
 
 
-def layers(built: Path) -> dict[str, Any]:
-    """Unzipped size of every layer in a `sam build` output (its template.yaml)."""
+def layers(built: Path, architecture: str = "arm64") -> dict[str, Any]:
+    """Unzipped size of the layers a `sam build` output deploys for `architecture`."""
     template_path = built / "template.yaml"
     if not template_path.exists():
         return {"mb": None, "note": f"no sam build output in {built}"}
-    template = yaml.safe_load(template_path.read_text("utf-8"))
-    out: dict[str, Any] = {"built": str(built), "layers": {}}
-    for name, res in template["Resources"].items():
-        if res.get("Type") != "AWS::Serverless::LayerVersion":
+    stack = Stack(
+        yaml.safe_load(template_path.read_text("utf-8")), overrides={"Architecture": architecture}
+    )
+    out: dict[str, Any] = {"built": str(built), "architecture": architecture, "layers": {}}
+    for name, res in stack.of_type("AWS::Serverless::LayerVersion").items():
+        props = res["Properties"]
+        if "Condition" in res and not stack.condition(res["Condition"]):
             continue
-        content = built / res["Properties"]["ContentUri"]
+        if architecture not in stack.resolve(props.get("CompatibleArchitectures", [])):
+            continue
+        content = built / props["ContentUri"]
         size, files, pyc = _dir_bytes(content)
         top = sorted(
             ((p.name, _dir_bytes(p)[0] if p.is_dir() else p.stat().st_size)
@@ -101,7 +106,6 @@ def layers(built: Path) -> dict[str, Any]:
             "mb": round(size / 1e6, 2),
             "files": files,
             "bytecode_files": pyc,
-            "architectures": res["Properties"].get("CompatibleArchitectures"),
             "largest_mb": {k: round(v / 1e6, 2) for k, v in top},
         }
     out["mb"] = round(sum(layer["mb"] for layer in out["layers"].values()), 2)
@@ -221,8 +225,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--built",
         type=Path,
-        default=REPO / ".aws-sam" / "bench" / "arm64",
-        help="a `sam build` output whose layers are sized",
+        default=REPO / ".aws-sam" / "bench" / "build",
+        help="a `sam build` output whose arm64 layers are sized",
     )
     p.add_argument("--pipeline-n", type=int, default=300)
     p.add_argument("--pipeline-repeats", type=int, default=3)
