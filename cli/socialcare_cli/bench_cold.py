@@ -53,6 +53,24 @@ FIRST_EVENTS = {
 }
 
 
+# What each first event comes to in the world below (a subset of the answer): a first
+# event that did not do its work would make its timing meaningless.
+EXPECTED: dict[str, dict[str, Any]] = {
+    "FetchMentionsFunction": {"source": "replay", "fetched": 19},
+    "TriageMentionsFunction": {"batchItemFailures": 1},  # the sample's malformed record
+    "SendOutreachFunction": {"batchItemFailures": 0},
+    "ReceiveWebhookFunction": {"statusCode": 200},
+    "UnsubscribeFunction": {"statusCode": 200},
+    "EmailEventsFunction": {"opted_out": 1},
+    "IncidentSwitchFunction": {"incident_topics": ["outage"]},
+}
+
+
+def as_expected(logical_id: str, outcome: Any) -> bool:
+    expected = EXPECTED.get(logical_id, {})
+    return isinstance(outcome, dict) and all(outcome.get(k) == v for k, v in expected.items())
+
+
 def first_event(logical_id: str) -> dict[str, Any] | None:
     """The function's sample event; SQS mentions and requests dated now, so not stale."""
     name = FIRST_EVENTS.get(logical_id)
@@ -246,6 +264,7 @@ def summarise(
             "peak_mib": max((s["peak_mib"] for s in good), default=None),
             "event": FIRST_EVENTS.get(name),
             "outcome": outcomes[-1] if outcomes else None,
+            "first_event_ok": bool(outcomes) and all(as_expected(name, o) for o in outcomes),
             "runs": len(good),
             "errors": errors[:3],
         }

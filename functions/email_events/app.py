@@ -4,7 +4,6 @@ register, so nobody who bounced or marked us as spam is written to again."""
 import json
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import wiring
@@ -17,12 +16,11 @@ runtime = wiring.optout_runtime()
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@event_source(data_class=SNSEvent)
-def handler(event: SNSEvent, context: LambdaContext) -> dict[str, int]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     registered = 0
-    for record in event.records:
+    for record in event["Records"]:  # SNS: one notification each
         try:
-            message: Any = json.loads(record.sns.message)
+            message: Any = json.loads(record["Sns"]["Message"])
         except ValueError as exc:
             raise BadInputError("SNS message from SES is not JSON") from exc
         if not isinstance(message, dict):

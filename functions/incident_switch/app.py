@@ -3,7 +3,6 @@ incident mode on for its topic; it expires by itself after INCIDENT_HOURS."""
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import SNSEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import wiring
@@ -15,12 +14,11 @@ runtime = wiring.incident_runtime()
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@event_source(data_class=SNSEvent)
-def handler(event: SNSEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings, topics = runtime.settings, list[str]()
-    for record in event.records:
+    for record in event["Records"]:  # SNS: one notification each
         now_on = incident.on_alarm(
-            record.sns.message,
+            record["Sns"]["Message"],
             runtime.ssm,
             settings.incident_parameter,
             settings.incident_hours,

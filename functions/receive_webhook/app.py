@@ -6,11 +6,10 @@ X-Hub-Signature-256 matches the raw body. The signature is the authorisation.
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import wiring
-from socialcare.function_url import dispatch, response
+from socialcare.function_url import Request, dispatch, response
 from socialcare.observability import logger, metrics
 from socialcare.sources import webhooks
 
@@ -21,17 +20,16 @@ def _response(reply: webhooks.Reply) -> dict[str, Any]:
     return response(reply.status, reply.content_type, reply.body)
 
 
-def verify(event: LambdaFunctionUrlEvent) -> dict[str, Any]:
-    return _response(webhooks.subscribe(event.query_string_parameters, runtime))
+def verify(request: Request) -> dict[str, Any]:
+    return _response(webhooks.subscribe(request.query, runtime))
 
 
-def notify(event: LambdaFunctionUrlEvent) -> dict[str, Any]:
-    raw = webhooks.raw_body(event.body, event.is_base64_encoded)
-    return _response(webhooks.receive(raw, event.headers, runtime))
+def notify(request: Request) -> dict[str, Any]:
+    raw = webhooks.raw_body(request.body, request.is_base64_encoded)
+    return _response(webhooks.receive(raw, request.headers, runtime))
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@event_source(data_class=LambdaFunctionUrlEvent)
-def handler(event: LambdaFunctionUrlEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dispatch(event, {"GET": verify, "POST": notify})

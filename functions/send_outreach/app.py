@@ -2,16 +2,14 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from socialcare import wiring
-from socialcare.batch import AuditedBatchProcessor, OutreachRecord, require_time
+from socialcare import batch, wiring
+from socialcare.batch import OutreachRecord, require_time
 from socialcare.errors import MailDeferred
 from socialcare.observability import count, logger, metrics
 
 runtime = wiring.mailer_runtime()
-processor = AuditedBatchProcessor(event_type=EventType.SQS, model=OutreachRecord)
 
 # Being cut off between SES and our state write leaves an e-mail of unknown fate: start
 # a send only with room for the SES call (connect + read timeouts) and the CRM record.
@@ -39,6 +37,4 @@ def record_handler(record: OutreachRecord, lambda_context: LambdaContext | None 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(  # type: ignore[return-value]
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return batch.process(event, OutreachRecord, record_handler, context)

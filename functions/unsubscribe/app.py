@@ -7,11 +7,10 @@ mail scanners that follow links cannot opt people out; POST is RFC 8058 one-clic
 from typing import Any
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import wiring
-from socialcare.function_url import dispatch, response
+from socialcare.function_url import Request, dispatch, response
 from socialcare.observability import logger, metrics
 from socialcare.outreach import optout
 from socialcare.outreach.unsubscribe import TokenError
@@ -20,9 +19,9 @@ HTML = "text/html; charset=utf-8"
 runtime = wiring.optout_runtime()
 
 
-def _token(event: LambdaFunctionUrlEvent) -> str:
-    form = parse_qs(event.decoded_body or "") if event.body else {}
-    return event.get_query_string_value("token", "") or form.get("token", [""])[0]
+def _token(request: Request) -> str:
+    form = parse_qs(request.text)
+    return request.query.get("token", "") or form.get("token", [""])[0]
 
 
 def _page(status: int, title: str, text: str, form_token: str | None = None) -> dict[str, Any]:
@@ -35,8 +34,8 @@ def _refused(error: TokenError) -> dict[str, Any]:
     return _page(error.status, "Linket virker ikke", text)
 
 
-def confirm(event: LambdaFunctionUrlEvent) -> dict[str, Any]:
-    token = _token(event)
+def confirm(request: Request) -> dict[str, Any]:
+    token = _token(request)
     try:
         optout.check(runtime.keys.unsubscribe_secret, token)
     except TokenError as error:
@@ -45,9 +44,9 @@ def confirm(event: LambdaFunctionUrlEvent) -> dict[str, Any]:
     return _page(200, "Afmeld", text, form_token=token)
 
 
-def one_click(event: LambdaFunctionUrlEvent) -> dict[str, Any]:
+def one_click(request: Request) -> dict[str, Any]:
     try:
-        optout.unsubscribe(runtime.state, runtime.keys.unsubscribe_secret, _token(event))
+        optout.unsubscribe(runtime.state, runtime.keys.unsubscribe_secret, _token(request))
     except TokenError as error:
         return _refused(error)
     text = "Du får ikke flere af disse e-mails. / You will not get these e-mails again."
@@ -56,6 +55,5 @@ def one_click(event: LambdaFunctionUrlEvent) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@event_source(data_class=LambdaFunctionUrlEvent)
-def handler(event: LambdaFunctionUrlEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dispatch(event, {"GET": confirm, "POST": one_click})
