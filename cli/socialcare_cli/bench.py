@@ -39,7 +39,7 @@ def progress(message: str) -> None:
 
 
 def triage_us_per_post(rounds: int = 7) -> float:
-    """CPU per post of the classifier (language, cues, topics), median over rounds."""
+    """CPU time per post of the classifier (language, cues, topics), median over rounds."""
     from socialcare.brand import load_brand
     from socialcare.triage.classifier import RuleClassifier
 
@@ -49,10 +49,10 @@ def triage_us_per_post(rounds: int = 7) -> float:
     classifier.classify(texts[0])  # the model loads once per container, not per post
     timings = []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start = time.process_time()
         for text in texts:
             classifier.classify(text)
-        timings.append((time.perf_counter() - start) / len(texts) * 1e6)
+        timings.append((time.process_time() - start) / len(texts) * 1e6)
     return round(statistics.median(timings), 1)
 
 
@@ -135,41 +135,50 @@ def _f(value: Any, spec: str, unit: str = "") -> str:
     return "—" if value is None else f"{value:{spec}}{unit}"
 
 
+def _cold_row(name: str, c: dict[str, Any]) -> str:
+    if c["errors"]:
+        what = c["errors"][0]
+    else:
+        ok = "ok" if c["first_event_ok"] else "UNEXPECTED"
+        what = f"{ok} {json.dumps(c['outcome'], separators=(',', ':'))}"
+    figures = [
+        _f(c["import_ms"], ".0f", " ms").rjust(9),
+        _f(c["ratio_to_boto3"], ".2f").rjust(7),
+        _f(c["cpu_ratio_to_boto3"], ".2f").rjust(6),
+        _f(c["first_event_ms"], ".0f", " ms").rjust(11),
+        _f(c["first_event_ratio_to_boto3"], ".2f").rjust(7),
+        _f(c["first_event_cpu_ratio_to_boto3"], ".2f").rjust(6),
+        _f(c["peak_mib"], ".1f").rjust(7),
+    ]
+    return f"{name.removesuffix('Function'):<17}{''.join(figures)}  {what[:48]}"
+
+
 def table(report: dict[str, Any]) -> str:
-    base = report["baseline"]
+    base, pipe, ident = report["baseline"], report["pipeline"], report["identity"]
+    layer = report["layer"]
+    layers_text = ", ".join(
+        f"{k} {v['mb']:.2f} MB ({v['bytecode_files']} .pyc)"
+        for k, v in layer.get("layers", {}).items()
+    )
     rows = [
         f"socialcare bench  {report['when']}  python {report['machine']['python']}, "
         f"{report['machine']['cpus']} cpus, medians of {report['settings']['rounds']}",
         "",
-        f"{'cold start':<24}{'import':>10}{'× boto3':>9}{'+ 1st event':>13}{'× boto3':>9}"
-        f"{'peak MiB':>10}  first event",
-        f"{'import boto3':<24}{_f(base['import_boto3_ms'], '.0f', ' ms'):>10}{'1.00':>9}"
-        f"{'':>13}{'':>9}{_f(base['peak_mib'], '.1f'):>10}",
-    ]
-    for name, c in report["cold_start"].items():
-        what = json.dumps(c["outcome"], separators=(",", ":")) if c["outcome"] else "—"
-        rows.append(
-            f"{name.removesuffix('Function'):<24}{_f(c['import_ms'], '.0f', ' ms'):>10}"
-            f"{_f(c['ratio_to_boto3'], '.2f'):>9}{_f(c['first_event_ms'], '.0f', ' ms'):>13}"
-            f"{_f(c['first_event_ratio_to_boto3'], '.2f'):>9}{_f(c['peak_mib'], '.1f'):>10}"
-            f"  {(c['errors'][0] if c['errors'] else what)[:60]}"
-        )
-    pipe, ident = report["pipeline"], report["identity"]
-    rows += [
+        f"{'cold start':<17}{'import':>9}{'×boto3':>7}{'cpu×':>6}{'+1st event':>11}{'×boto3':>7}"
+        f"{'cpu×':>6}{'MiB':>7}  first event",
+        f"{'import boto3':<17}{_f(base['import_boto3_ms'], '.0f', ' ms'):>9}{'1.00':>7}"
+        f"{'1.00':>6}{'':>24}{_f(base['peak_mib'], '.1f'):>7}",
+        *(_cold_row(name, c) for name, c in report["cold_start"].items()),
         "",
-        f"{'triage':<24}{_f(report['triage_us_per_post'], '.1f', ' µs/post')}",
-        f"{'pipeline':<24}{_f(pipe.get('decisions_per_s'), '.0f')} decisions/s ÷ SQS floor "
+        f"{'triage':<17}{_f(report['triage_us_per_post'], '.1f', ' µs CPU per post')}",
+        f"{'pipeline':<17}{_f(pipe.get('decisions_per_s'), '.0f')} decisions/s ÷ SQS floor "
         f"{_f(pipe.get('sqs_floor_per_s'), '.0f')} msg/s = "
         f"{_f(pipe.get('ratio_to_sqs_floor'), '.2f')}"
         f"  ({pipe.get('decided')} of {pipe.get('mentions')} decided)",
-        f"{'identity name_1m':<24}"
+        f"{'identity name_1m':<17}"
         + (json.dumps(ident["name_1m"]) if ident.get("name_1m") else f"— {ident.get('note', '')}"),
-        f"{'layers (unzipped)':<24}{_f(report['layer_mb'], '.2f', ' MB')}  "
-        + ", ".join(
-            f"{k} {v['mb']:.2f} MB ({v['bytecode_files']} .pyc)"
-            for k, v in report["layer"].get("layers", {}).items()
-        )
-        + (f"{report['layer'].get('note', '')}"),
+        f"{'layers (arm64)':<17}{_f(report['layer_mb'], '.2f', ' MB unzipped')}  "
+        + (layers_text or layer.get("note", "")),
         "",
         "targets  " + "  ".join(f"{k}: {_f(v, '')}" for k, v in report["checks"].items()),
     ]

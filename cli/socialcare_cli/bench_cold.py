@@ -248,11 +248,12 @@ def summarise(
     baseline: list[dict[str, Any]], runs: dict[str, list[dict[str, Any]]]
 ) -> dict[str, Any]:
     """Medians per function, each divided by the median of `import boto3` of the same run."""
-    boto3_ms = _median(baseline, "import_ms")
+    boto3_ms, boto3_cpu = _median(baseline, "import_ms"), _median(baseline, "import_cpu_ms")
     out: dict[str, Any] = {}
     for name, samples in runs.items():
         good = [s for s in samples if "error" not in s]
         import_ms, first_ms = _median(good, "import_ms"), _median(good, "first_event_ms")
+        import_cpu, first_cpu = _median(good, "import_cpu_ms"), _median(good, "first_event_cpu_ms")
         outcomes = [s.get("outcome") for s in good]
         errors = [s["error"] for s in samples if "error" in s]
         errors += [str(o) for o in outcomes if isinstance(o, dict) and "error" in o]
@@ -261,6 +262,9 @@ def summarise(
             "first_event_ms": first_ms,
             "ratio_to_boto3": _ratio(import_ms, boto3_ms),
             "first_event_ratio_to_boto3": _ratio(first_ms, boto3_ms),
+            # The same in CPU time: steadier than the clock on a shared machine.
+            "cpu_ratio_to_boto3": _ratio(import_cpu, boto3_cpu),
+            "first_event_cpu_ratio_to_boto3": _ratio(first_cpu, boto3_cpu),
             "peak_mib": max((s["peak_mib"] for s in good), default=None),
             "event": FIRST_EVENTS.get(name),
             "outcome": outcomes[-1] if outcomes else None,
@@ -300,6 +304,7 @@ def measure(
     return {
         "baseline": {
             "import_boto3_ms": _median(baseline, "import_ms"),
+            "import_boto3_cpu_ms": _median(baseline, "import_cpu_ms"),
             "peak_mib": _median(baseline, "peak_mib"),
             "runs": len([b for b in baseline if "error" not in b]),
         },

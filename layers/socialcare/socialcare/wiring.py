@@ -3,8 +3,7 @@
 A cold start pays only for what its function uses, and an import does no network I/O
 (docs/bench.md, "Cold starts"):
 - `*_runtime()` runs at import: it validates the settings (a misconfiguration fails fast)
-  and builds what needs no AWS, e.g. the brand and the classifier. Each builder imports its
-  own organs, so a function loads only those.
+  and loads the brand. Each builder imports its own organs, so a function loads only those.
 - AWS waits for first use: boto3 is imported with the first client (`Aws`), Powertools'
   parameter providers and the secret reads behind them come with the first call that
   needs them, cached `SECRET_MAX_AGE_S` (a renewed token is read again, never per run).
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from socialcare.pipeline import TriageDeps
     from socialcare.sources.ports import Source
     from socialcare.sources.webhooks import WebhookDeps
+    from socialcare.triage.classifier import RuleClassifier
 
 SECRET_MAX_AGE_S = 300
 T = TypeVar("T")
@@ -113,9 +113,10 @@ def derived_secret(key: str, purpose: str) -> str:
 
 
 class _OnFirstUse:
-    """Stands in for an object made when first used: a client or provider that some
-    events never need (an SES client when nothing is sent, the incident switch's SSM read
-    when no complaint is matched, the queue when a webhook is refused)."""
+    """Stands in for an object made when first used, which some events never need: the
+    classifier (no mention got past the content-free checks), an SES client (nothing to
+    send), the incident switch's SSM reads (no complaint matched), the webhook's queue
+    (a refused notification)."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
         self._make = make
@@ -221,12 +222,17 @@ def fetch_runtime(env: dict[str, str] | None = None) -> FetchRuntime:
 # ---------------------------------------------------------------- TriageMentions
 class TriageRuntime:
     def __init__(self, settings: TriageSettings, brand: Brand) -> None:
-        from socialcare.triage.classifier import RuleClassifier
-
         _check_crm(settings)
         self.settings, self.brand, self.aws = settings, brand, Aws()
         self.keys = Keys(settings, self.aws)
-        self.classifier = RuleClassifier(brand)  # lexicons and the language model, no I/O
+
+    @cached_property
+    def classifier(self) -> RuleClassifier:
+        """The lexicons and the language model (a third of `import boto3`): loaded with the
+        first mention that passes the content-free checks (own post, repost, stale, seen)."""
+        from socialcare.triage.classifier import RuleClassifier
+
+        return RuleClassifier(self.brand)
 
     @cached_property
     def deps(self) -> TriageDeps:
@@ -237,7 +243,7 @@ class TriageRuntime:
         settings = self.settings
         return TriageDeps(
             brand=self.brand,
-            classifier=self.classifier,
+            classifier=on_first_use(lambda: self.classifier),
             crm=_crm(settings, self.aws),
             state=self.aws.state(settings),
             hasher=self.keys.hasher,
