@@ -222,7 +222,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = progress) -> dict
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m socialcare_cli.bench", description=__doc__)
     p.add_argument("--out", type=Path, default=Path("bench-out"))
-    p.add_argument("--rounds", type=int, default=9, help="cold starts per function (≥ 7)")
+    p.add_argument("--rounds", type=int, default=7, help="cold starts per function (≥ 7)")
     p.add_argument("--functions", nargs="*", help="only these logical ids")
     p.add_argument(
         "--cold-build",
@@ -237,7 +237,7 @@ def parser() -> argparse.ArgumentParser:
         default=REPO / ".aws-sam" / "bench" / "build",
         help="a `sam build` output whose arm64 layers are sized",
     )
-    p.add_argument("--pipeline-n", type=int, default=300)
+    p.add_argument("--pipeline-n", type=int, default=200)
     p.add_argument("--pipeline-repeats", type=int, default=3)
     p.add_argument("--identity-size", type=int, default=1_000_000)
     return p
