@@ -12,15 +12,22 @@ SAM := $(SAM_VENV)/bin/sam
 PY313_BIN := $(dir $(PY))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-clock lint typecheck unit integration bench eval validate e2e clean print-py
+.PHONY: demo test test-clock lint typecheck unit integration bench eval validate e2e clean \
+	print-py lock audit privacy
 
-$(STAMP): pyproject.toml
+# Every venv installs from a lock with hashes (requirements/README.md); `make lock`
+# writes them all from the ranges in pyproject.toml and requirements/*.in.
+INSTALL_LOCKED = python -m pip install --quiet --require-hashes -r
+
+$(STAMP): pyproject.toml requirements/dev.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# the filter hides only setuptools' notice that an editable install uses an import
-	# finder (two package roots); its deprecation warnings still show
+	$(BIN)/$(INSTALL_LOCKED) requirements/dev.txt
+	# the project itself, editable, its dependencies already installed from the lock; the
+	# filter hides only setuptools' notice that an editable install uses an import finder
+	# (two package roots); its deprecation warnings still show
 	PYTHONWARNINGS=ignore:::setuptools.command.editable_wheel \
-		$(BIN)/python -m pip install --quiet -e '.[dev]'
+		$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -80,15 +87,15 @@ eval: $(STAMP)
 	$(BIN)/python scripts/evaluate_triage.py
 	if [ -f $(BENCHMARK_CSV) ]; then $(BIN)/python scripts/evaluate_triage.py --benchmark $(BENCHMARK_CSV); fi
 
-$(SAM_VENV)/.installed:
+$(SAM_VENV)/.installed: requirements/sam.txt
 	$(PY) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/python -m pip install --quiet 'aws-sam-cli>=1.130,<2'
+	$(SAM_VENV)/bin/$(INSTALL_LOCKED) requirements/sam.txt
 	touch $@
 
 CHECKOV_VENV := .venv-checkov
-$(CHECKOV_VENV)/.installed:
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
 	$(PY) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
+	$(CHECKOV_VENV)/bin/$(INSTALL_LOCKED) requirements/checkov.txt
 	touch $@
 
 # The tools AWS users run on a template. sam build needs the runtime's interpreter
@@ -96,6 +103,7 @@ $(CHECKOV_VENV)/.installed:
 # justified next to each resource (Metadata.checkov.skip).
 validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(SAM) validate --lint
+	$(SAM) validate --lint --config-env prod  # samconfig.toml's production environment
 	AWS_DEFAULT_REGION=eu-west-1 $(SAM) validate  # also runs the SAM transform
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build
@@ -103,20 +111,59 @@ validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 # End-to-end (README "End-to-end test"): sam build + sam deploy onto MiniStack on
 # 127.0.0.1, a replayed page to e-mails. MiniStack runs the handlers on its own venv's
 # Python, so that venv is 3.13 and has boto3 (as the Lambda runtime does). Not in `test`.
+# MiniStack's version is pinned in requirements/ministack.in.
 MINISTACK_VENV := .venv-ministack
-MINISTACK_VERSION := 1.5.33
 
-$(MINISTACK_VENV)/.installed:
+$(MINISTACK_VENV)/.installed: requirements/ministack.txt
 	$(PY) -m venv $(MINISTACK_VENV)
-	$(MINISTACK_VENV)/bin/python -m pip install --quiet 'ministack[full]==$(MINISTACK_VERSION)' boto3
+	$(MINISTACK_VENV)/bin/$(INSTALL_LOCKED) requirements/ministack.txt
 	touch $@
 
 e2e: $(STAMP) $(SAM_VENV)/.installed $(MINISTACK_VENV)/.installed
 	PATH="$(abspath $(PY313_BIN)):$$PATH" SOCIALCARE_E2E_REQUIRED=1 \
 		$(BIN)/pytest -m e2e tests/e2e
 
+# The locks (requirements/README.md): uv resolves each range file for the Lambda runtime
+# (Python 3.13, Linux) and hashes every file of each pinned version.
+UV_VENV := .venv-uv
+UV_VERSION := 0.13.9
+COMPILE = $(UV_VENV)/bin/uv pip compile --quiet --python-version 3.13 --python-platform linux \
+	--generate-hashes --custom-compile-command 'make lock'
+TOOLS := sam checkov ministack audit
+
+$(UV_VENV)/.installed:
+	$(PY) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	touch $@
+
+lock: $(UV_VENV)/.installed
+	# the layer: the project's runtime dependencies less boto3, which Lambda provides
+	$(PY) scripts/audit.py layer-input | $(COMPILE) - -o layers/socialcare/requirements.txt
+	$(COMPILE) pyproject.toml --extra dev -o requirements/dev.txt
+	for tool in $(TOOLS); do \
+		$(COMPILE) requirements/$$tool.in -o requirements/$$tool.txt || exit 1; done
+
+# pip-audit against the layer and dev locks, and a CycloneDX SBOM of each (sbom-*.json).
+# Without a reachable vulnerability database it says SKIPPED and exits 0; it fails on a
+# finding, or on a lock that is unpinned, unhashed or behind its ranges.
+AUDIT_VENV := .venv-audit
+$(AUDIT_VENV)/.installed: requirements/audit.txt
+	$(PY) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/$(INSTALL_LOCKED) requirements/audit.txt
+	touch $@
+
+audit: $(AUDIT_VENV)/.installed
+	$(AUDIT_VENV)/bin/python scripts/audit.py check
+
+# The privacy claim, rerunnable (docs/security.md): a demo run, then its logs, metrics,
+# decisions, state-table items and written files scanned for the sample's post texts,
+# handles, names and e-mail addresses. Prints the hit count; fails unless it is 0.
+privacy: $(STAMP)
+	$(BIN)/socialcare privacy-scan --out privacy-out
+
 print-py:
 	@echo $(PY)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) $(BENCH_OUT)
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) $(BENCH_OUT) sbom-*.json \
+		privacy-out

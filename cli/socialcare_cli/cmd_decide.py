@@ -1,8 +1,11 @@
 """`socialcare decide --crm URL [FILE]`: dry-run triage against a real CRM.
 
-Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"), runs
-the Lambda's own triage, identity and policy code on each (`socialcare.pipeline.triage`),
-and writes one JSON line per mention:
+Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"): `id`,
+`source` and the other Mention fields (`text`, `handle`, `email`, `created_at` (default:
+now)...), among them the optional placement, `"addressed": true` (the post sits where it
+is directed at the brand, so it need not name it) and `"stars": 1-5` (a review's rating);
+lines without them read as before. It runs the Lambda's own triage, identity and policy
+code on each (`socialcare.pipeline.triage`), and writes one JSON line per mention:
 
     {"mention_id": <input id>, "decision": "contact"|"skip", "reason": <reason>,
      "customer_id": <CRM id>|null, "match": "handle"|"email"|"name"|null}
@@ -95,6 +98,8 @@ def to_mention(raw: Any, now: datetime) -> Mention:
     fields["post_id"] = str(raw["id"])
     if fields.get("created_at") in (None, ""):
         fields["created_at"] = now
+    if fields.get("addressed") is None:
+        fields.pop("addressed", None)  # null reads as absent, as in `socialcare triage`
     return Mention.model_validate(fields)
 
 

@@ -2,7 +2,8 @@
 
 The tool to run when a platform changes its payloads: it reads one response body (JSON;
 `-` reads stdin) with the same code the fetch function uses and prints one JSON line per
-post item: `post_id` and the other Mention fields. Unknown keys are ignored; what the
+post item: `post_id` and the other Mention fields, among them where the post sits
+(`addressed`: directed at us; `stars`: a review's 1-5). Unknown keys are ignored; what the
 payload does not carry is null. A recorded exchange (an object with `request`, `status`
 and `body`) is read as its `body`; an annotated sample (with `_origin`, as in the shared
 fixtures) as its one `payload`, `change` or `body`, else as itself without `_origin`.

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from socialcare.errors import ConfigError
+from socialcare_cli.deployed import stack_outputs
 from socialcare_cli.redrive import redrive
 
 OUTPUTS = {
@@ -31,18 +32,8 @@ def queue_urls(args: argparse.Namespace, cloudformation: Any = None) -> tuple[st
         return str(args.source_url), str(args.dlq_url)
     if not args.stack:
         raise ConfigError("give --stack, or both --source-url and --dlq-url")
-    import boto3
-
-    cfn = cloudformation or boto3.client("cloudformation")
-    outputs = {
-        o["OutputKey"]: o["OutputValue"]
-        for o in cfn.describe_stacks(StackName=args.stack)["Stacks"][0].get("Outputs", [])
-    }
-    missing = [key for key in OUTPUTS[args.queue] if key not in outputs]
-    if missing:
-        raise ConfigError(f"stack {args.stack} has no output {', '.join(missing)}")
-    source, dlq = OUTPUTS[args.queue]
-    return outputs[source], outputs[dlq]
+    source, dlq = stack_outputs(args.stack, OUTPUTS[args.queue], cloudformation)
+    return source, dlq
 
 
 def bar(moved: int, total: int) -> None:

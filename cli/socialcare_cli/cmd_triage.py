@@ -1,10 +1,13 @@
 """`socialcare triage [--brand NAME] [FILE]`: classify posts from JSON Lines, offline.
 
-Reads `{"id": ..., "text": ..., "lang": optional}` per line from FILE (or standard input
-when FILE is absent or `-`) and writes one JSON line per input, `id` echoed as given:
-`{"id": ..., "language": "da", "complaint": true, "score": 0.93, "topics": ["outage"],
-"reasons": ["problem cue: nede"]}`. A bad line gets an error on stderr naming its line
-number; the other lines still go through, and the exit code is 1 at the end.
+Reads `{"id": ..., "text": ..., "lang": optional, "addressed": optional, "stars":
+optional}` per line from FILE (or standard input when FILE is absent or `-`) and writes
+one JSON line per input, `id` echoed as given: `{"id": ..., "language": "da",
+"complaint": true, "score": 0.93, "topics": ["outage"], "reasons": ["problem cue: nede"]}`.
+`addressed` (true/false, default false) says the post sits where it is directed at the
+brand (a review on its page, a comment under its post), so it need not name it; `stars`
+(1-5, default none) is a review's rating. A bad line gets an error on stderr naming its
+line number; the other lines still go through, and the exit code is 1 at the end.
 
 It is the tool a company uses to backtest the classifier on an export of last month's
 posts before turning outreach on. `--brand any` counts complaints addressed to any
@@ -58,6 +61,20 @@ def build_classifier(brand_name: str | None, brand_file: str | None = None) -> A
     return RuleClassifier(brand)
 
 
+def placement(item: dict[str, Any]) -> tuple[bool, int | None]:
+    """The optional `addressed` and `stars` of an input line; absent or null is the
+    default (lines written before these fields read as before)."""
+    addressed = item.get("addressed")
+    if addressed is not None and not isinstance(addressed, bool):
+        raise ValueError('"addressed" must be true or false')
+    stars = item.get("stars")
+    if stars is not None and (
+        isinstance(stars, bool) or not isinstance(stars, int) or not 1 <= stars <= 5
+    ):
+        raise ValueError('"stars" must be a whole number from 1 to 5')
+    return bool(addressed), stars
+
+
 def triage_lines(
     lines: Iterable[str], classifier: Any, out: IO[str], err: IO[str]
 ) -> tuple[int, int]:
@@ -78,11 +95,12 @@ def triage_lines(
             lang = item.get("lang")
             if lang is not None and not isinstance(lang, str):
                 raise ValueError('"lang" must be a string')
+            addressed, stars = placement(item)
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
             bad += 1
             print(f"socialcare triage: line {number}: {exc}", file=err)
             continue
-        verdict = classifier.classify(text, lang)
+        verdict = classifier.classify(text, lang, addressed=addressed, stars=stars)
         out.write(json.dumps({"id": item["id"], **verdict.model_dump()}, ensure_ascii=False))
         out.write("\n")
         written += 1

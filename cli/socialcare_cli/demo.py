@@ -2,8 +2,9 @@
 
 moto's server on 127.0.0.1 provisioned from template.yaml; a replay source and a sample
 CRM over real HTTP; the three handlers imported as Lambda imports them and driven the way
-Lambda's schedules and SQS pollers would. Writes DIR/outbox/*.eml, DIR/decisions.jsonl
-and DIR/logs.jsonl (every log line and metric the functions wrote).
+Lambda's schedules and SQS pollers would. Writes DIR/outbox/*.eml, DIR/decisions.jsonl,
+DIR/logs.jsonl (every log line and metric the functions wrote) and DIR/state.jsonl (the
+state table's items at the end).
 """
 
 from __future__ import annotations
@@ -153,6 +154,7 @@ def run_demo(
                 f"{stats.failures} failed"
             )
         result.dead_letters = _dead_letters(stack)
+        _dump_state(stack, out / "state.jsonl")
         for i, message in enumerate(local_aws.sent_emails(endpoint), start=1):
             path = out / "outbox" / f"{i:03d}.eml"
             path.write_text(message["raw_data"] if "raw_data" in message else message["body"])
@@ -182,6 +184,21 @@ def run_demo(
         for decision in result.decisions.values():
             fh.write(json.dumps(decision) + "\n")
     return result
+
+
+def _dump_state(stack: Stack, path: Path) -> None:
+    """The state table's items as the run left them (hashed keys only; make privacy)."""
+    import boto3
+
+    pages = (
+        boto3.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(TableName=stack.physical["StateTable"])
+    )
+    with path.open("w") as fh:
+        for page in pages:
+            for item in page["Items"]:
+                fh.write(json.dumps(item, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def _dead_letters(stack: Stack) -> dict[str, int]:

@@ -128,6 +128,8 @@ def provision(stack: Stack, region: str = "eu-west-1") -> Stack:
 
     ssm = boto3.client("ssm", region_name=region)
     for logical, res in stack.of_type("AWS::SSM::Parameter").items():
+        if not stack.exists(logical):
+            continue
         props = stack.resolve(res["Properties"])
         ssm.put_parameter(
             Name=props["Name"], Value=props["Value"], Type=props["Type"], Overwrite=True
@@ -145,6 +147,8 @@ def provision(stack: Stack, region: str = "eu-west-1") -> Stack:
 
     ses = boto3.client("sesv2", region_name=region)
     for logical, res in stack.of_type("AWS::SES::EmailIdentity").items():
+        if not stack.exists(logical):
+            continue
         identity = stack.resolve(res["Properties"]["EmailIdentity"])
         ses.create_email_identity(EmailIdentity=identity)
         stack.physical[logical] = identity

@@ -22,10 +22,14 @@ COMMANDS = [
     "socialcare_cli.cmd_preview",
     "socialcare_cli.cmd_incident",
     "socialcare_cli.cmd_redrive",
+    "socialcare_cli.cmd_rotate_key",
+    "socialcare_cli.cmd_privacy",
     "socialcare_cli.cmd_decide",
     "socialcare_cli.cmd_crm_import",
     "socialcare_cli.cmd_triage",
     "socialcare_cli.cmd_parse",
+    "socialcare_cli.cmd_pilot",
+    "socialcare_cli.cmd_preflight",
 ]
 
 

@@ -14,6 +14,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
+# Local runs (the demo, the tests) send at any hour of the wall clock unless they set
+# SendWindow themselves; a deployed stack has the template's default.
+LOCAL_DEFAULTS = {"SendWindow": "always"}
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -52,6 +55,9 @@ class Stack:
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> Ref value
     attributes: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.overrides = {**LOCAL_DEFAULTS, **self.overrides}
+
     @property
     def resources(self) -> dict[str, Any]:
         return dict(self.template["Resources"])
@@ -67,6 +73,11 @@ class Stack:
 
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
+
+    def exists(self, logical_id: str) -> bool:
+        """Whether CloudFormation would create the resource (its Condition, if any)."""
+        condition = self.resources[logical_id].get("Condition")
+        return condition is None or self.condition(condition)
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
@@ -91,6 +102,10 @@ class Stack:
             return left == right
         if key == "Fn::Not":
             return not self.resolve(arg[0])
+        if key == "Fn::Or":
+            return any(self.resolve(v) for v in arg)
+        if key in ("Fn::Condition", "Condition"):  # !Condition, in short and long form
+            return self.condition(arg)
         return {key: self.resolve(arg)}
 
     def _ref(self, name: str) -> str:

@@ -37,7 +37,7 @@ def _refused(error: TokenError) -> dict[str, Any]:
 def confirm(request: Request) -> dict[str, Any]:
     token = _token(request)
     try:
-        optout.check(runtime.keys.unsubscribe_secret, token)
+        optout.check(runtime.unsubscribe_keys(), token)
     except TokenError as error:
         return _refused(error)
     text = "Vil du ikke have flere e-mails om dine opslag? / Stop e-mails about your posts?"
@@ -46,7 +46,7 @@ def confirm(request: Request) -> dict[str, Any]:
 
 def one_click(request: Request) -> dict[str, Any]:
     try:
-        optout.unsubscribe(runtime.state, runtime.keys.unsubscribe_secret, _token(request))
+        optout.unsubscribe(runtime.state, runtime.unsubscribe_keys(), _token(request))
     except TokenError as error:
         return _refused(error)
     text = "Du får ikke flere af disse e-mails. / You will not get these e-mails again."
@@ -56,4 +56,6 @@ def one_click(request: Request) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return dispatch(event, {"GET": confirm, "POST": one_click})
+    # Any path: on the company's own domain a proxy forwards e.g. /afmeld unchanged
+    # (docs/deploy.md, Unsubscribe link); the token is what counts.
+    return dispatch(event, {"GET": confirm, "POST": one_click}, path=None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.e2e import emulator
 
 STACK = "socialcare-e2e"
 SENDER = "kundeservice@lynet.example"
+PILOT = f"/{STACK}/pilot"
 PAGE_ID = "101234567890123"  # the Facebook Page of tests/data/platforms/facebook
 META_SECRET = {
     "app_secret": "e2e-app-secret",
@@ -38,6 +40,7 @@ class Deployed:
     replay: servers.ReplayPages
     crm: servers.ContractCrm
     workdir: Path
+    overrides: dict[str, str]  # the parameters it was deployed with
     functions: tuple[str, ...] = (
         "FetchMentionsFunction",
         "TriageMentionsFunction",
@@ -110,6 +113,24 @@ class Deployed:
     def emails_to(self, address: str) -> list[dict[str, Any]]:
         return [m for m in emulator.sent_emails(self.endpoint) if address in m.get("To", [])]
 
+    @contextmanager
+    def as_operator(self) -> Iterator[None]:
+        """boto3 in this process (the local commands) talks to the emulator."""
+        saved = dict(os.environ)
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.endpoint,
+            AWS_REGION=emulator.REGION,
+            AWS_DEFAULT_REGION=emulator.REGION,
+            **emulator.ROOT_CREDENTIALS,
+        )
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "SOCIALCARE_HASH_KEY"):
+            os.environ.pop(name, None)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
 
 @pytest.fixture(scope="session")
 def tools() -> emulator.Tools:
@@ -151,29 +172,26 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
         s3.create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": emulator.REGION}
         )
-        emulator.sam_deploy(
-            tools,
-            deployable,
-            endpoint,
-            STACK,
-            bucket,
-            config,
-            {
-                "Architecture": "x86_64",
-                "EnableReplay": "true",
-                "ReplayUrl": replay_url,
-                "CrmUrl": crm_url,
-                "OutreachMode": "live",
-                "SenderAddress": SENDER,
-                # The test invokes the schedule's own target with its own input; a day
-                # keeps the emulator's scheduler from fetching in the middle of a test.
-                "FetchSchedule": "rate(1 day)",
-                # Deploys the webhook's source switch (its Function URL always exists).
-                "EnableFacebook": "true",
-                "FacebookPageId": PAGE_ID,
-            },
-        )
-        stack = Deployed(endpoint, {}, {}, pages, crm, work)
+        overrides = {
+            "Architecture": "x86_64",
+            "EnableReplay": "true",
+            "ReplayUrl": replay_url,
+            "CrmUrl": crm_url,
+            "OutreachMode": "live",
+            "SenderAddress": SENDER,
+            # The test invokes the schedule's own target with its own input; a day
+            # keeps the emulator's scheduler from fetching in the middle of a test.
+            "FetchSchedule": "rate(1 day)",
+            # Deploys the webhook's source switch (its Function URL always exists).
+            "EnableFacebook": "true",
+            "FacebookPageId": PAGE_ID,
+            # A pilot: only its customers are e-mailed (test_deployed_stack.py sets it).
+            "PilotCustomers": PILOT,
+            # E-mails at any hour the test runs; the window's waiting is tests/integration's.
+            "SendWindow": "always",
+        }
+        emulator.sam_deploy(tools, deployable, endpoint, STACK, bucket, config, overrides)
+        stack = Deployed(endpoint, {}, {}, pages, crm, work, overrides)
         cfn = stack.client("cloudformation")
         described = cfn.describe_stacks(StackName=STACK)["Stacks"][0]
         stack.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}

@@ -138,6 +138,7 @@ def _ses_send_resource_to_any(template: dict[str, Any]) -> int:
                 actions = [actions] if isinstance(actions, str) else actions
                 if any(str(a).startswith("ses:Send") for a in actions):
                     statement["Resource"] = "*"
+                    statement.pop("Condition", None)  # ses:FromAddress is not resolved
                     count += 1
     return count
 
@@ -170,9 +171,11 @@ ADAPTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], int]]] = [
     ),
     (
         "ses-send-resource",
-        "MiniStack authorizes SES v2 SendEmail against resource '*'; AWS authorizes it "
-        "against the sender identity and configuration-set ARNs the template names. "
-        "The copy widens that one statement to '*'; the SES scoping is not checked here.",
+        "MiniStack authorizes SES v2 SendEmail against resource '*' and resolves no "
+        "ses:FromAddress; AWS authorizes it against the sender identity and "
+        "configuration-set ARNs the template names, with that From condition. The copy "
+        "widens that one statement to '*' without the condition; the SES scoping is "
+        "checked by tests/unit/test_least_privilege.py, not executed here.",
         _ses_send_resource_to_any,
     ),
     (

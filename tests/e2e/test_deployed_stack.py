@@ -33,23 +33,26 @@ from typing import Any
 import pytest
 
 from socialcare.models import Mention, OutreachRequest
-from tests.conftest import load_json
+from socialcare_cli.main import main
+from tests.conftest import CRM_TOKEN, load_json
 from tests.e2e import emulator
-from tests.e2e.conftest import SENDER, Deployed
+from tests.e2e.conftest import PILOT, SENDER, STACK, Deployed
 
 pytestmark = pytest.mark.e2e
 
 POSTS = {p["post_id"]: p for p in load_json("posts.json")}
 CUSTOMERS = {c["id"]: c for c in load_json("crm.json")["customers"]}
-# What triage decides for each replayed post (tests/data/posts.json, crm.json).
+# What triage decides for each replayed post (tests/data/posts.json, crm.json), with a
+# pilot of Mette (by CRM id) and Emma (by e-mail address): Oliver is matched and checked
+# like them, and decided not_in_pilot.
 EXPECTED = {
     "2001": "contact",  # Mette, linked X handle, outage
     "2002": "not_complaint",
-    "at://did:plc:oliverxyz/app.bsky.feed.post/1": "contact",  # Oliver, Bluesky handle
+    "at://did:plc:oliverxyz/app.bsky.feed.post/1": "not_in_pilot",  # Oliver, Bluesky handle
     "2004": "own_account",
     "2005": "contact",  # Emma, equipment
 }
-EMAILED = {"C-1001", "C-1002", "C-1015"}
+EMAILED = {"C-1001", "C-1015"}
 WAIT_S = 90
 
 
@@ -87,7 +90,17 @@ def queue_depth(stack: Deployed, logical: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def fetched(deployed: Deployed) -> dict[str, Any]:
+def pilot(deployed: Deployed) -> list[str]:
+    """The pilot, set as an operator sets it: `socialcare pilot add --stack`."""
+    emma = CUSTOMERS["C-1015"]["email"]
+    with deployed.as_operator():
+        code = main(["pilot", "add", "--stack", STACK, "--customer", "C-1001", "--email", emma])
+        assert code == 0
+    return ["C-1001", "C-1015"]
+
+
+@pytest.fixture(scope="module")
+def fetched(deployed: Deployed, pilot: list[str]) -> dict[str, Any]:
     """Run the replay schedule's target once and wait for the pipeline to settle."""
     schedule = deployed.client("scheduler").get_schedule(
         Name=deployed.resources["FetchMentionsFunctionReplaySchedule"]
@@ -115,6 +128,46 @@ def fetched(deployed: Deployed) -> dict[str, Any]:
         explain=deployed.explain,
     )
     return {"report": report, "triage": triage, "emails": emails}
+
+
+def test_the_pilot_list_holds_hashes_only(deployed: Deployed, pilot: list[str]) -> None:
+    stored = deployed.client("ssm").get_parameter(Name=PILOT)["Parameter"]["Value"]
+    assert json.loads(stored) == {
+        "v": 1,
+        "customers": [deployed.hasher.person("C-1001")],
+        "emails": [deployed.hasher.address(CUSTOMERS["C-1015"]["email"])],
+    }
+
+
+def test_preflight_reads_the_deployed_stack(
+    deployed: Deployed, pilot: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`socialcare preflight` against what is deployed: the account, identity, secrets,
+    mode and pilot pass here; the demo values it was deployed with do not."""
+    config = deployed.workdir / "samconfig-preflight.toml"
+    overrides = ", ".join(json.dumps(f'{k}="{v}"') for k, v in deployed.overrides.items())
+    config.write_text(
+        f'version = 0.1\n[e2e.deploy.parameters]\nstack_name = "{STACK}"\n'
+        f'region = "{emulator.REGION}"\nparameter_overrides = [{overrides}]\n'
+    )
+    with deployed.as_operator():
+        code = main(["preflight", "--config-env", "e2e", "--config-file", str(config)])
+    lines = capsys.readouterr().out.splitlines()
+    blocked = [line.removeprefix("BLOCKED ").split(":")[0] for line in lines if "BLOCKED" in line]
+    assert code == 1
+    assert blocked == [
+        "brand",
+        "brand URLs",
+        "SenderAddress",
+        "ReplyToAddress",
+        "OpsEmail",
+        "SenderDomain",
+        "UnsubscribeBaseUrl",
+        "EnableReplay",
+    ], lines
+    # Not blocked: SES out of the sandbox, the identity verified, the Meta secret filled
+    # in, the CRM answering with CrmTokenSecret's token, live with a pilot.
+    assert CRM_TOKEN not in "\n".join(lines)
 
 
 def test_sender_identity_is_deployed_and_verified(deployed: Deployed) -> None:

@@ -268,3 +268,28 @@ def test_http_crm_needs_a_token(
     monkeypatch.delenv("SOCIALCARE_CRM_TOKEN")
     code, _rows, err = decide(capsys, "--crm", contract[1], stdin="")
     assert code == 2 and "SOCIALCARE_CRM_TOKEN" in err
+
+
+def test_placement_fields_are_read_and_lines_without_them_decide_as_before(
+    no_aws: None, contract: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    review = "Ustabilt net\n\nForbindelsen falder ud hver aften."  # never names us
+    base = {"source": "trustpilot", "email": "karen.poulsen@example.net", "text": review}
+    lines = [
+        {"id": "unplaced", **base},
+        {"id": "placed", **base, "addressed": True, "stars": 2},
+        {"id": "bare", **base, "text": "", "addressed": True, "stars": 1},
+        {"id": "odd", **base, "addressed": True, "stars": 7},
+        {"id": "nulls", **base, "addressed": None, "stars": None},
+    ]
+    stdin = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    code, rows, err = decide(capsys, "--crm", contract[1], stdin=stdin)
+    assert code == 1  # the odd line
+    assert {r["mention_id"]: (r["reason"], r["customer_id"]) for r in rows} == {
+        "unplaced": ("not_complaint", None),
+        "placed": ("contact", "T-04"),
+        "bare": ("not_complaint", None),
+        "nulls": ("not_complaint", None),
+    }
+    assert "line 4: unreadable mention (ValidationError in stars)" in err
+    assert "Forbindelsen" not in err

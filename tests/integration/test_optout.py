@@ -53,6 +53,19 @@ def test_one_click_post_records_the_hash_only(url: str, stack: Stack) -> None:
     assert register(stack) == [f"optout#{CUSTOMER_HASH}"]
 
 
+@pytest.mark.parametrize("path", ["afmeld", "unsubscribe/"])
+def test_a_path_on_the_company_domain_reaches_the_same_pages(
+    url: str, stack: Stack, path: str
+) -> None:
+    # A proxy on the company's domain (CloudFront, nginx) forwards its own path unchanged.
+    token = make_token(SECRET, CUSTOMER_HASH)
+    page = requests.get(f"{url}/{path}", params={"token": token}, timeout=5)
+    assert page.status_code == 200 and '<form method="post"' in page.text
+    assert requests.get(f"{url}/{path}", timeout=5).status_code == 400  # no token: refused
+    done = requests.post(f"{url}/{path}", params={"token": token}, timeout=5)
+    assert done.status_code == 200 and register(stack) == [f"optout#{CUSTOMER_HASH}"]
+
+
 def test_the_confirmation_form_posts_the_token(url: str, stack: Stack) -> None:
     token = make_token(SECRET, CUSTOMER_HASH)
     response = requests.post(url, data={"token": token}, timeout=5)

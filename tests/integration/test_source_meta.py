@@ -98,6 +98,7 @@ def test_a_run_reads_every_edge_page_by_page_and_the_next_reads_nothing_twice(
     mentions = queued(deployed)
     assert sorted(m["post_id"] for m in mentions) == sorted(EXPECTED[source])
     assert all(m["source"] == source and m["text"] for m in mentions)
+    assert all(m["addressed"] for m in mentions)  # every edge is a place at our account
     # Graph's paging was followed: cursors on /tagged and /tags, the next URL on feeds
     asked = [q for _, _, q in graph.requests]
     assert any("after" in q for q in asked)

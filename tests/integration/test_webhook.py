@@ -151,6 +151,7 @@ def test_a_signed_notification_reaches_the_queue(
     (mention,) = queued(deployed)
     assert (mention["source"], mention["post_id"]) == (file.split("/")[0], post_id)
     assert mention["text"] and mention["created_at"] and mention["fetch_id"]
+    assert mention["addressed"] is True  # our Page's feed, our media, a tag or mention of us
     graph_reads = [r for r in fake[0].requests if r[0] == "GET"]
     assert bool(graph_reads) == fetched  # ids-only notifications are completed from Graph
     assert all("access_token" not in q for _, _, q in graph_reads)  # the token is a header

@@ -143,3 +143,43 @@ def test_the_installed_command_reads_a_bom_on_stdin() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["id"] == "a"
+
+
+def test_placement_fields_are_read_and_old_lines_read_as_before(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "Forbindelsen falder ud hver aften."  # a 2-star review that never names us
+    lines = [
+        {"id": "old", "text": text},
+        {"id": "nulls", "text": text, "addressed": None, "stars": None},
+        {"id": "placed", "text": text, "addressed": True, "stars": 2},
+        {"id": "bare", "text": "", "addressed": True, "stars": 1},
+    ]
+    path = write(tmp_path, [json.dumps(line, ensure_ascii=False) for line in lines])
+    assert main(["triage", str(path)]) == 0
+    out = {row.pop("id"): row for row in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert out["old"] == out["nulls"] and not out["old"]["complaint"]
+    assert out["placed"]["complaint"]
+    assert out["placed"]["reasons"][:2] == ["placement: addressed to us", "stars: 2/5"]
+    assert not out["bare"]["complaint"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"addressed": "yes"}, '"addressed" must be true or false'),
+        ({"addressed": 1}, '"addressed" must be true or false'),
+        ({"stars": 0}, '"stars" must be a whole number from 1 to 5'),
+        ({"stars": 4.5}, '"stars" must be a whole number from 1 to 5'),
+        ({"stars": "5"}, '"stars" must be a whole number from 1 to 5'),
+        ({"stars": True}, '"stars" must be a whole number from 1 to 5'),
+    ],
+)
+def test_bad_placement_is_a_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fields: dict, message: str
+) -> None:
+    lines = [json.dumps({"id": 1, "text": "Lynet er nede", **fields}), json.dumps(POSTS[0])]
+    assert main(["triage", str(write(tmp_path, lines))]) == 1
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1
+    assert f"line 1: {message}" in captured.err

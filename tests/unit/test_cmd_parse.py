@@ -141,3 +141,25 @@ def test_a_platform_added_to_the_registry_is_parsed_too(
     file.write_text('{"data": [{"id": "1_2", "created_time": "2026-11-27T10:00:00+0000"}]}')
     code, lines, _ = parse(capsys, "--source", "facebook", str(file))
     assert code == 0 and lines[0]["post_id"] == "1_2"
+
+
+@pytest.mark.parametrize("path", sorted((DATA / "trustpilot").glob("private-reviews-*.json")))
+def test_every_trustpilot_review_is_printed_addressed_with_its_stars(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, lines, _ = parse(capsys, "--source", "trustpilot", str(path))
+    reviews = json.loads(path.read_text())["reviews"]
+    assert code == 0 and len(lines) == len(reviews) > 0
+    assert [(line["addressed"], line["stars"]) for line in lines] == [
+        (True, review["stars"]) for review in reviews
+    ]
+
+
+def test_a_comment_on_our_pages_post_is_printed_addressed(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for path in ("facebook/feed-comments.json", "facebook/webhook-feed-comment-documented.json"):
+        code, lines, _ = parse(capsys, "--source", "facebook", str(DATA / path))
+        comments = [line for line in lines if line["is_reply"]]
+        assert code == 0 and comments
+        assert all(line["addressed"] and line["stars"] is None for line in comments)

@@ -88,9 +88,9 @@ def test_ses_events_are_only_what_the_register_needs() -> None:
 def test_hash_keys_are_derived_as_written() -> None:
     assert "`HMAC-SHA256(secret, purpose)`" in PRIVACY
     assert derived_secret("k" * 48, "hash") == hmac.new(b"k" * 48, b"hash", "sha256").hexdigest()
-    wiring = (LIBRARY / "wiring.py").read_text()
-    purposes = set(re.findall(r'derived_secret\([^,]+, "(\w+)"\)', wiring))
-    assert purposes == {"hash", "unsubscribe"}
+    code = (LIBRARY / "wiring.py").read_text() + (LIBRARY / "keyring.py").read_text()
+    purposes = set(re.findall(r'\.derived\("(\w+)"\)', code))
+    assert purposes == {"hash", "unsubscribe", "cursor"}
     assert all(f"`{p}`" in PRIVACY for p in purposes)
 
 

@@ -64,3 +64,18 @@ def test_html_is_escaped_and_names_are_cleaned() -> None:
 
 def test_only_https_post_links_are_used() -> None:
     assert "javascript" not in rendered(post_url="javascript:alert(1)").html
+
+
+@pytest.mark.parametrize("source", ["trustpilot", "google"])
+def test_a_review_is_called_a_review(source: str) -> None:
+    da, en = rendered(source=source), rendered(source=source, language="en")
+    for part in (da.text, da.html):
+        assert "din offentlige anmeldelse" in part and "dit offentlige opslag" not in part
+    for part in (en.text, en.html):
+        assert "your public review" in part and "your public post" not in part
+
+
+def test_a_post_is_called_a_post() -> None:
+    da, en = rendered(source="facebook"), rendered(source="facebook", language="en")
+    assert "dit offentlige opslag på Facebook" in da.text and "anmeldelse " not in da.text
+    assert "your public post on Facebook" in en.text and "review on" not in en.text

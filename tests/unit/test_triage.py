@@ -114,3 +114,31 @@ def test_handle_queues_outreach_before_logging(triage_deps: TriageDeps) -> None:
         is Reason.REPOST
     )
     assert len(queue.messages) == 1
+
+
+def review(**fields: object) -> dict[str, object]:
+    """A Trustpilot review by a customer the CRM knows by e-mail; it never names us."""
+    return {
+        "source": "trustpilot",
+        "handle": None,
+        "email": "karen@example.net",
+        "text": "Ustabilt net\n\nForbindelsen falder ud hver aften.",
+        "addressed": True,
+        "stars": 2,
+        **fields,
+    }
+
+
+def test_a_review_on_our_page_is_about_us_without_our_name(triage_deps: TriageDeps) -> None:
+    result = triage(make_mention(**review()), triage_deps)
+    assert result.decision.reason is Reason.CONTACT and result.outreach is not None
+    assert result.outreach.source == "trustpilot"
+    assert "Forbindelsen" not in result.outreach.model_dump_json()
+    # the same words posted where they are not directed at us
+    loose = make_mention(**review(post_id="p2", addressed=False, stars=None))
+    assert triage(loose, triage_deps).decision.reason is Reason.NOT_COMPLAINT
+
+
+def test_a_bare_one_star_review_is_not_emailed(triage_deps: TriageDeps) -> None:
+    bare = make_mention(**review(text="", stars=1))
+    assert triage(bare, triage_deps).decision.reason is Reason.NOT_COMPLAINT

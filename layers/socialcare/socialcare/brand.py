@@ -22,6 +22,7 @@ class Brand(BaseModel):
     products: list[str] = Field(default_factory=list)
     competitors: list[str] = Field(default_factory=list)
     default_language: str = "da"
+    time_zone: str = "Europe/Copenhagen"  # the send window's hours (outreach/window.py)
     sign_off: str
     sign_off_en: str = ""
     phone: str

@@ -18,6 +18,10 @@ class ConfigError(SocialcareError):
     """Settings or brand configuration are missing or invalid (fail at cold start)."""
 
 
+class FormatError(ConfigError):
+    """Stored data of a format this version cannot read; the message names the fix."""
+
+
 class BadInputError(SocialcareError):
     """A message or payload does not have the expected shape. Retrying will not help."""
 
@@ -84,14 +88,15 @@ class MailOutcomeUnknown(MailError):
 
 
 class MailDeferred(MailError):
-    """Not now: the hourly e-mail cap is reached, or SES throttled us. The request goes
-    back on the queue, delayed, without counting as a failed delivery (so a backlog or a
-    burst of throttling does not run out of receives and into the DLQ)."""
+    """Not now: the hourly e-mail cap is reached, SES throttled us, or the send window is
+    closed. The request goes back on the queue, delayed, without counting as a failed
+    delivery (so a backlog, a night or a burst of throttling does not run out of receives
+    and into the DLQ)."""
 
     def __init__(self, retry_in_s: int, why: str = "hourly_cap") -> None:
         super().__init__(f"{why}; retry in {retry_in_s} s")
         self.retry_in_s = retry_in_s
-        self.why = why  # "hourly_cap" | "throttled"
+        self.why = why  # "hourly_cap" | "throttled" | "send_window"
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:-]{0,39}")

@@ -1,4 +1,4 @@
-"""Function URL requests (payload 2.0): GET and POST on `/`, read and routed by hand.
+"""Function URL requests (payload 2.0): GET and POST, read and routed by hand.
 
 Powertools' event handler would route two methods on one path at the price of a quarter
 of `import boto3` per cold start and ~2 MB of layer; its event data classes come with every
@@ -60,8 +60,11 @@ def response(status: int, content_type: str, body: str) -> dict[str, Any]:
     }
 
 
-def dispatch(event: Mapping[str, Any], routes: Mapping[str, Route]) -> dict[str, Any]:
-    """The route for the request's method on `/`; any other path or method is not found."""
+def dispatch(
+    event: Mapping[str, Any], routes: Mapping[str, Route], path: str | None = "/"
+) -> dict[str, Any]:
+    """The route for the request's method on `path` (None: any path); anything else is
+    not found."""
     request = Request.of(event)
-    route = routes.get(request.method) if request.path == "/" else None
+    route = routes.get(request.method) if path in (None, request.path) else None
     return route(request) if route else response(404, "application/json", NOT_FOUND)

@@ -56,6 +56,7 @@ class Reason(StrEnum):
     ALREADY_IN_CONTACT = "already_in_contact"
     RECENTLY_CONTACTED = "recently_contacted"
     INCIDENT_MODE = "incident_mode"
+    NOT_IN_PILOT = "not_in_pilot"  # a pilot audience is set and this customer is not in it
 
 
 class Mention(BaseModel):
@@ -80,6 +81,14 @@ class Mention(BaseModel):
     is_repost: bool = False
     is_reply: bool = False
     is_own_account: bool = False
+    # Placement, set by the source from where the post sits (docs/triage.md, "Placement"):
+    # `addressed` when it is directed at us: a review of our business unit, a comment on our
+    # Page's post or our media, a tag or @-mention of our account, a reply in a thread our
+    # account started. `stars` is a review's rating (1-5). Strict: JSON true/false and whole
+    # numbers only, so "yes" or 4.5 is an error rather than a guess. Absent in messages from
+    # before these fields: read as unaddressed, no stars.
+    addressed: bool = Field(default=False, strict=True)
+    stars: int | None = Field(default=None, ge=1, le=5, strict=True)
 
     @field_validator("text")
     @classmethod

@@ -20,12 +20,20 @@ from socialcare.models import (
 )
 from socialcare.operations import audit
 from socialcare.operations.incident import IncidentSwitch
+from socialcare.operations.pilot import Pilot
 from socialcare.ports import Queue, State
 from socialcare.triage.language import choose_language
 
 
 class Classifier(Protocol):
-    def classify(self, text: str, lang_hint: str | None = None) -> Classification: ...
+    def classify(
+        self,
+        text: str,
+        lang_hint: str | None = None,
+        *,
+        addressed: bool = False,
+        stars: int | None = None,
+    ) -> Classification: ...
 
 
 @dataclass
@@ -40,6 +48,7 @@ class TriageDeps:
     incident_topics: frozenset[str] = frozenset()  # fixed topics (tests, the decide tool)
     incident: IncidentSwitch | None = None  # the live switch (SSM), read at most once a minute
     name_matching: matching.NameMatching = "off"  # careful name match: off | review | on
+    pilot: Pilot | None = None  # when set, only its customers are e-mailed (not_in_pilot)
 
 
 def seen_key(mention_hash: str) -> str:
@@ -68,7 +77,9 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
     if not deps.state.claim(seen_key(mention_hash), mention.fetch_id, ttl, reentrant=True):
         return skip(Reason.DUPLICATE)
 
-    verdict = deps.classifier.classify(mention.text, mention.lang)
+    verdict = deps.classifier.classify(
+        mention.text, mention.lang, addressed=mention.addressed, stars=mention.stars
+    )
     about = {"language": verdict.language, "topics": verdict.topics}
     if not verdict.complaint:
         return skip(Reason.NOT_COMPLAINT, **about)
@@ -95,6 +106,12 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
         return skip(reason, **found)
 
     assert customer.email  # policy.check returns NO_EMAIL otherwise
+    # Decided in full, as in shadow mode; only the pilot's customers go on to the mailer.
+    if deps.pilot is not None and not deps.pilot.admits(
+        customer_hash, deps.hasher.address(customer.email)
+    ):
+        return skip(Reason.NOT_IN_PILOT, **found)
+
     outreach = OutreachRequest(
         mention_id=mention_hash,
         fetch_id=mention.fetch_id,

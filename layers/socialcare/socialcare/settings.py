@@ -22,6 +22,7 @@ class _Settings(BaseModel):
     # locally (demo, tests) so the tools run without AWS.
     hash_key_secret: str = Field(default="", alias="HASH_KEY_SECRET")
     hash_key: str = Field(default="", alias="SOCIALCARE_HASH_KEY")
+    hash_key_previous: str = Field(default="", alias="SOCIALCARE_HASH_KEY_PREVIOUS")
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Self:
@@ -37,7 +38,6 @@ class _Settings(BaseModel):
 
 
 class FetchSettings(_Settings):
-    needs_hash_key: ClassVar[bool] = False  # fetching hashes nothing: posts pass through
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
     replay_url: str = Field(default="", alias="REPLAY_URL")
@@ -93,6 +93,8 @@ class _CustomerSettings(_Settings):
     # Careful name matching (identify.py): off by default; "review" sends its matches to
     # the agents' review address, "on" straight to the customer (docs/identity.md).
     name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
+    # The pilot audience's SSM parameter (operations/pilot.py); empty: no pilot.
+    pilot_parameter: str = Field(default="", alias="PILOT_PARAMETER")
     http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
     http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
 
@@ -116,6 +118,9 @@ class MailerSettings(_CustomerSettings):
     configuration_set: str = Field(default="", alias="SES_CONFIGURATION_SET")
     max_emails_per_hour: int = Field(default=50, ge=1, alias="MAX_EMAILS_PER_HOUR")
     unsubscribe_url: str = Field(default="", alias="UNSUBSCRIBE_URL")
+    # E-mails go out only inside it, in the brand's time zone (outreach/window.py); local
+    # runs without the variable send at any hour.
+    send_window: str = Field(default="always", alias="SEND_WINDOW")
 
 
 class OptOutSettings(_Settings):

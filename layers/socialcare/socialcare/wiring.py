@@ -12,8 +12,6 @@ boto3 honours AWS_ENDPOINT_URL, which is how the demo and tests point it at the 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -39,10 +37,12 @@ if TYPE_CHECKING:
 
     from socialcare.adapters.dynamodb import DynamoState
     from socialcare.adapters.sqs import SqsQueue
-    from socialcare.hashing import Hasher
     from socialcare.identity.ports import Crm
+    from socialcare.keyring import StackHasher, StackKeys
     from socialcare.models import Decision, OutreachRequest
+    from socialcare.operations.pilot import Pilot
     from socialcare.outreach.mailer import MailerDeps
+    from socialcare.outreach.unsubscribe import UnsubscribeKey
     from socialcare.pipeline import TriageDeps
     from socialcare.sources.ports import Source
     from socialcare.sources.webhooks import WebhookDeps
@@ -80,6 +80,13 @@ class Aws:
 
         return parameters.SSMProvider(boto3_client=self.client("ssm"))
 
+    def pilot(self, settings: _CustomerSettings) -> Pilot | None:
+        from socialcare.operations.pilot import Pilot
+
+        if not settings.pilot_parameter:
+            return None
+        return Pilot(on_first_use(lambda: self.ssm), settings.pilot_parameter)
+
     def secret(self, name: str) -> str:
         try:
             return str(self._secrets.get(name, max_age=SECRET_MAX_AGE_S))
@@ -108,8 +115,10 @@ class Aws:
 
 
 def derived_secret(key: str, purpose: str) -> str:
-    """One stored secret, a separate key per purpose (hashing, unsubscribe tokens)."""
-    return hmac.new(key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+    """One stored secret, a separate key per purpose (keyring.py; re-exported for the tools)."""
+    from socialcare import keyring  # imports botocore's exceptions: not at cold start
+
+    return keyring.derived_secret(key, purpose)
 
 
 class _OnFirstUse:
@@ -134,25 +143,36 @@ def on_first_use(make: Callable[[], T]) -> T:
 
 
 class Keys:
-    """The hash key (SOCIALCARE_HASH_KEY locally, else its secret, read on first use) and
-    the keys derived from it."""
+    """The hash key and, after a rotation, the one before it (keyring.py): read on first
+    use, then every five minutes. Locally SOCIALCARE_HASH_KEY (and _PREVIOUS) stand in."""
 
     def __init__(self, settings: _Settings, aws: Aws) -> None:
         self._settings, self._aws = settings, aws
 
     @cached_property
-    def _key(self) -> str:
-        return self._settings.hash_key or self._aws.secret(self._settings.hash_key_secret)
+    def stack(self) -> StackKeys:
+        from socialcare.keyring import StackKeys, read_hash_keys
+
+        settings = self._settings
+        if settings.hash_key:
+            return StackKeys.fixed(settings.hash_key, settings.hash_key_previous)
+        secret = settings.hash_key_secret
+        read = lambda: read_hash_keys(self._aws.client("secretsmanager"), secret)  # noqa: E731
+        return StackKeys(read, name=f"secret {secret!r}")
 
     @cached_property
-    def hasher(self) -> Hasher:
-        from socialcare.hashing import Hasher
+    def hasher(self) -> StackHasher:
+        from socialcare.keyring import StackHasher
 
-        return Hasher(derived_secret(self._key, "hash"))
+        return StackHasher(self.stack)
 
-    @cached_property
-    def unsubscribe_secret(self) -> str:
-        return derived_secret(self._key, "unsubscribe")
+    def unsubscribe(self) -> list[UnsubscribeKey]:
+        """Each key's link-signing secret with its fingerprint: links signed before a
+        rotation still work for their 90 days."""
+        return list(zip(self.stack.derived("unsubscribe"), self.hasher.kids, strict=True))
+
+    def cursor(self) -> str:
+        return self.stack.derived("cursor")[0]
 
 
 def _check_crm(settings: _CustomerSettings) -> None:
@@ -186,6 +206,7 @@ def _crm(settings: _CustomerSettings, aws: Aws) -> Crm:
 class FetchRuntime:
     def __init__(self, settings: FetchSettings, brand: Brand) -> None:
         self.settings, self.brand, self.aws = settings, brand, Aws()
+        self.keys = Keys(settings, self.aws)
 
     @cached_property
     def state(self) -> DynamoState:
@@ -198,11 +219,13 @@ class FetchRuntime:
     def source(self, name: str) -> Source:
         """A source for one run; its secret comes through this runtime's cached reads."""
         from socialcare.http import make_session
-        from socialcare.sources import build_source
+        from socialcare.sources import build_source, sweep
         from socialcare.sources.replay import ReplaySource
 
         if name not in self.settings.sources:
             raise ConfigError(f"source {name!r} is not enabled ({self.settings.enabled_sources})")
+        # Cursors remember posts by keyed digest (sweep.py); a rotation re-reads a few posts.
+        sweep.use_digest_key(self.keys.cursor())
         session = make_session(
             timeout_s=self.settings.http_timeout_s,
             backoff_s=self.settings.http_backoff_s,
@@ -281,6 +304,7 @@ class MailerRuntime:
     def deps(self) -> MailerDeps:
         from socialcare.outreach.mailer import MailerDeps
         from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
+        from socialcare.outreach.window import SendWindow
 
         settings = self.settings
         return MailerDeps(
@@ -295,12 +319,14 @@ class MailerRuntime:
             sender=settings.sender,
             reply_to=settings.reply_to,
             unsubscribe_base=settings.unsubscribe_url,
-            unsubscribe_secret=self.keys.unsubscribe_secret,
+            unsubscribe_secret=self.keys.stack.derived("unsubscribe")[0],  # the current key signs
             review_address=settings.review_address,
             max_post_age=timedelta(hours=settings.max_post_age_hours),
             cooldown=timedelta(days=settings.cooldown_days),
             max_per_hour=settings.max_emails_per_hour,
             name_matching=settings.name_matching,
+            pilot=self.aws.pilot(settings),
+            window=SendWindow.parse(settings.send_window, self.brand.time_zone),
         )
 
     @cached_property
@@ -338,8 +364,12 @@ class MailerRuntime:
             boto3_client=self.aws.client("dynamodb"),
         )
 
+        # Records are keyed `idem#<hash>`: the prefix the mailer's IAM statement allows.
         @idempotent_function(
-            data_keyword_argument="request", config=config, persistence_store=persistence
+            data_keyword_argument="request",
+            config=config,
+            persistence_store=persistence,
+            key_prefix="idem",
         )
         def deliver(request: OutreachRequest) -> dict[str, Any] | None:
             decision: Decision | None = send_outreach(request, self.deps, self.mode())
@@ -366,6 +396,9 @@ class OptOutRuntime:
     @cached_property
     def state(self) -> DynamoState:
         return self.aws.state(self.settings)
+
+    def unsubscribe_keys(self) -> list[UnsubscribeKey]:
+        return self.keys.unsubscribe()
 
 
 def optout_runtime(env: dict[str, str] | None = None) -> OptOutRuntime:

@@ -2,7 +2,7 @@
 
 Keys are `kind#value` strings where value is a keyed hash (or a source name for cursors).
 `expires_at` is the table's TTL attribute; conditions check it too, because DynamoDB
-deletes expired items lazily.
+deletes expired items lazily. `v` is the item's format version (socialcare.formats).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from socialcare import formats
 from socialcare.errors import NotTheHolder, RetryableError
 
 _RETRYABLE = {
@@ -40,17 +41,36 @@ class DynamoState:
                 raise RetryableError(f"state table {op}: {exc.response['Error']['Code']}") from exc
             raise
 
+    def _version(self, key: str) -> dict[str, str]:
+        return {"N": str(formats.state_version(key))}
+
+    def _check(self, key: str, item: dict[str, Any]) -> None:
+        fix = formats.ROLL_FORWARD
+        if key.startswith("cursor#"):  # or forget it: the next run reads back MaxPostAgeHours
+            fix += (
+                f", or start the source over: aws dynamodb delete-item --table-name "
+                f"""{self._table} --key '{{"pk": {{"S": "{key}"}}}}'"""
+            )
+        found = item.get("v", {}).get("N")
+        formats.check(f"state item {key.split('#')[0]}#…", found, formats.state_version(key), fix)
+
     def get_cursor(self, source: str) -> str | None:
-        item = self._call("get_item", Key={"pk": {"S": f"cursor#{source}"}}, ConsistentRead=True)
-        return item.get("Item", {}).get("cursor", {}).get("S")
+        key = f"cursor#{source}"
+        item = self._call("get_item", Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        self._check(key, item)
+        return item.get("cursor", {}).get("S")
 
     def put_cursor(self, source: str, cursor: str) -> None:
+        key = f"cursor#{source}"
         self._call(
             "put_item",
             Item={
-                "pk": {"S": f"cursor#{source}"},
+                "pk": {"S": key},
                 "cursor": {"S": cursor},
                 "updated_at": {"N": str(_now())},
+                "v": self._version(key),
             },
         )
 
@@ -65,6 +85,7 @@ class DynamoState:
                     "pk": {"S": key},
                     "owner": {"S": owner},
                     "expires_at": {"N": str(_now() + ttl_s)},
+                    "v": self._version(key),
                 },
                 ConditionExpression=condition,
                 ExpressionAttributeValues={
@@ -83,6 +104,7 @@ class DynamoState:
         item = self._call("get_item", Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
         if not item or int(item.get("expires_at", {}).get("N", "0")) < _now():
             return None
+        self._check(key, item)
         return {k: next(iter(v.values())) for k, v in item.items()}
 
     def update(self, key: str, owner: str, **attrs: str) -> None:
@@ -120,9 +142,13 @@ class DynamoState:
         out = self._call(
             "update_item",
             Key={"pk": {"S": key}},
-            UpdateExpression="ADD #n :by SET expires_at = if_not_exists(expires_at, :exp)",
+            UpdateExpression="ADD #n :by SET expires_at = if_not_exists(expires_at, :exp), v = :v",
             ExpressionAttributeNames={"#n": "n"},
-            ExpressionAttributeValues={":by": {"N": str(by)}, ":exp": {"N": str(_now() + ttl_s)}},
+            ExpressionAttributeValues={
+                ":by": {"N": str(by)},
+                ":exp": {"N": str(_now() + ttl_s)},
+                ":v": self._version(key),
+            },
             ReturnValues="UPDATED_NEW",
         )
         return int(out["Attributes"]["n"]["N"])

@@ -33,16 +33,51 @@ def address_optout_key(address_hash: str) -> str:
     return f"optout#{address_hash}"
 
 
+FOREVER_S = 10 * 365 * 86_400  # an opt-out does not lapse; the TTL only bounds the table
+
+
+def register(state: State, key: str, why: str, kid: str) -> None:
+    """Idempotent: a second opt-out of the same person (a bounce, then a complaint, then
+    the link) finds the key held and leaves the first reason in place. `kid` names the
+    hash key the entry is under (Hasher.kids)."""
+    if state.claim(key, why, FOREVER_S, reentrant=True):
+        state.update(key, why, reason=why, kid=kid)
+
+
+def registered(state: State, hasher: Hasher, kind: str, value: str) -> bool:
+    """Is this customer id or address (`kind` person or address) in the opt-out register?
+
+    Looked up under the current hash key, then the previous one (socialcare rotate-key).
+    An entry found under the previous key is re-keyed on touch: written under the current
+    key, the old entry deleted, so the register moves to the new key as people come by.
+    """
+    current, *before = (optout_key(h) for h in hasher.candidates(kind, value))
+    if state.holder(current):
+        return True
+    for old in before:
+        item = state.holder(old)
+        if item:
+            register(state, current, item.get("reason", item["owner"]), hasher.kids[0])
+            state.release(old, item["owner"])
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class PolicyConfig:
     in_contact_hours: int = 72
     cooldown_days: int = 30
 
 
-def opted_out(state: State, hasher: Hasher, customer: Customer) -> bool:
-    if state.holder(optout_key(hasher.person(customer.id))):
+def opted_out(state: State, hasher: Hasher, customer_id: str, email: str | None) -> bool:
+    if registered(state, hasher, "person", customer_id):
         return True
-    return bool(customer.email and state.holder(address_optout_key(hasher.address(customer.email))))
+    return bool(email and registered(state, hasher, "address", email))
+
+
+def recently_emailed(state: State, hasher: Hasher, customer_id: str) -> bool:
+    """The per-person key the mailer claims, under the current or the previous hash key."""
+    return any(state.holder(person_key(h)) for h in hasher.candidates("person", customer_id))
 
 
 def check(
@@ -58,7 +93,7 @@ def check(
 ) -> Reason:
     if customer.do_not_contact:
         return Reason.DO_NOT_CONTACT
-    if opted_out(state, hasher, customer):
+    if opted_out(state, hasher, customer.id, customer.email):
         return Reason.OPTED_OUT
     if not customer.email:
         return Reason.NO_EMAIL
@@ -75,7 +110,7 @@ def check(
     if any(i.kind == OUR_KIND and i.at >= cooldown_since for i in history):
         return Reason.RECENTLY_CONTACTED
     # The key the mailer claims right before it sends: triage only reads it.
-    if state.holder(person_key(hasher.person(customer.id))):
+    if recently_emailed(state, hasher, customer.id):
         return Reason.RECENTLY_CONTACTED
     # A declared incident (SSM, see incident.py): everyone already knows; the status page
     # answers, not a personal e-mail to each public complainer.

@@ -5,10 +5,14 @@ before sending and kept afterwards, with its progress (claimed, sent, recorded).
 that finds the key held by its own mention finishes the CRM record and sends nothing. A
 failure that surely happened *before* SES got the message releases the key, so the retry
 can send; a lost answer (read timeout) keeps it: at most one e-mail, never two.
+
+Before the claim: a pilot audience (only its customers are e-mailed) and the send window
+(outside it the request waits on the queue, unless its post would be stale by then).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,9 +33,11 @@ from socialcare.identity import policy
 from socialcare.identity.ports import Crm
 from socialcare.models import Decision, OutreachRequest, Reason
 from socialcare.observability import count, logger
+from socialcare.operations.pilot import Pilot
 from socialcare.outreach.ports import Email, Mailer
 from socialcare.outreach.render import Rendered, render
 from socialcare.outreach.unsubscribe import make_token
+from socialcare.outreach.window import SendWindow
 from socialcare.ports import State
 
 
@@ -52,6 +58,8 @@ class MailerDeps:
     max_per_hour: int = 50
     configuration_set: str = ""
     name_matching: str = "off"  # only "on" lets name matches go straight to the customer
+    pilot: Pilot | None = None  # when set, only its customers are e-mailed
+    window: SendWindow | None = None  # when set, e-mails go out only inside it
 
 
 def unsubscribe_url(deps: MailerDeps, customer_hash: str) -> str:
@@ -156,10 +164,15 @@ def send_outreach(
     # A DLQ redrive can come days later: never write about an old post.
     if now - req.post_created_at > deps.max_post_age:
         return decide(Reason.STALE)
-    if deps.state.holder(policy.optout_key(req.customer_hash)) or deps.state.holder(
-        policy.address_optout_key(deps.hasher.address(req.email))
+    address_hash = deps.hasher.address(req.email)
+    # Under triage's hash too: around a key rotation it may be a key this container has
+    # not re-read yet.
+    if deps.state.holder(policy.optout_key(req.customer_hash)) or policy.opted_out(
+        deps.state, deps.hasher, req.customer_ref, req.email
     ):
         return decide(Reason.OPTED_OUT)
+    if deps.pilot is not None and not deps.pilot.admits(req.customer_hash, address_hash):
+        return decide(Reason.NOT_IN_PILOT)  # taken out of the pilot since triage
     if mode == "review" and not deps.review_address:
         raise ConfigError("review mode needs REVIEW_ADDRESS")
     email = build_email(req, deps, mode)
@@ -170,6 +183,14 @@ def send_outreach(
     held = deps.state.holder(key)
     if held and held.get("owner") == req.mention_id:
         return _resume(req, deps, mode, now, held, decide)  # a retry of this very request
+    if held:
+        return decide(Reason.RECENTLY_CONTACTED)  # at once, not after waiting for the window
+    opens = deps.window.opens_at(now) if deps.window else now
+    if opens > now:
+        if opens - req.post_created_at > deps.max_post_age:
+            return decide(Reason.STALE)  # it would be stale when the window opens
+        wait_s = math.ceil((opens - now).total_seconds())
+        raise MailDeferred(retry_in_s=wait_s, why="send_window")  # re-queued, at most 15 min
     if not deps.state.claim(key, req.mention_id, int(deps.cooldown.total_seconds())):
         return decide(Reason.RECENTLY_CONTACTED)
     # The cap counts e-mails about to go out, so skipped requests never use it up.

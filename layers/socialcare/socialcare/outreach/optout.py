@@ -3,38 +3,34 @@ bounces and complaints, read by triage (policy) and by the mailer right before s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 from typing import Any
 
 from socialcare.brand import Brand
 from socialcare.hashing import Hasher
-from socialcare.identity.policy import address_optout_key, optout_key
+from socialcare.identity.policy import FOREVER_S, address_optout_key, optout_key, register
 from socialcare.observability import count, logger
-from socialcare.outreach.unsubscribe import TokenError, verify_token
+from socialcare.outreach.unsubscribe import TokenError, UnsubscribeKey, verify_any
 from socialcare.ports import State
 
-FOREVER_S = 10 * 365 * 86_400  # an opt-out does not lapse; the TTL only bounds the table
 
+def unsubscribe(state: State, keys: Sequence[UnsubscribeKey], token: str) -> str:
+    """Record the opt-out for a valid token; return the customer hash. TokenError if not.
 
-def register(state: State, key: str, why: str) -> None:
-    """Idempotent: a second opt-out of the same person (a bounce, then a complaint, then
-    the link) finds the key held and leaves the first reason in place."""
-    if state.claim(key, why, FOREVER_S, reentrant=True):
-        state.update(key, why, reason=why)
-
-
-def unsubscribe(state: State, secret: str, token: str) -> str:
-    """Record the opt-out for a valid token; return the customer hash. TokenError if not."""
-    customer_hash = verify_token(secret, token)
-    register(state, optout_key(customer_hash), "unsubscribe")
+    A link signed before a key rotation carries the hash under the previous key: the
+    entry is stored under that key (its `kid`), and re-keyed when the customer is next
+    looked up (policy.registered)."""
+    customer_hash, kid = verify_any(keys, token)
+    register(state, optout_key(customer_hash), "unsubscribe", kid)
     count("OptOuts", via="unsubscribe")
     logger.info("opted out", extra={"customer_hash": customer_hash, "via": "unsubscribe"})
     return customer_hash
 
 
-def check(secret: str, token: str) -> str:
+def check(keys: Sequence[UnsubscribeKey], token: str) -> str:
     """Validate a token without recording anything (the GET confirmation page)."""
-    return verify_token(secret, token)
+    return verify_any(keys, token)[0]
 
 
 def page(brand: Brand, title: str, text: str, *, form_token: str | None = None) -> str:
@@ -69,11 +65,12 @@ def ses_event(message: dict[str, Any], state: State, hasher: Hasher) -> int:
             for r in message.get("complaint", {}).get("complainedRecipients", [])
         ]
     for address in filter(None, addresses):
-        register(state, address_optout_key(hasher.address(address)), str(kind).lower())
+        key = address_optout_key(hasher.address(address))
+        register(state, key, str(kind).lower(), hasher.kids[0])
     if kind in ("Bounce", "Complaint"):
         count("EmailEvents", kind=str(kind))
     logger.info("SES event", extra={"kind": kind, "opted_out": len(addresses)})
     return len(addresses)
 
 
-__all__ = ["TokenError", "check", "page", "register", "ses_event", "unsubscribe"]
+__all__ = ["FOREVER_S", "TokenError", "check", "page", "register", "ses_event", "unsubscribe"]

@@ -26,6 +26,9 @@ PLATFORMS = {
     "reddit": "Reddit",
     "replay": "sociale medier",
 }
+# Where people write reviews of us: the e-mail calls what they wrote a review
+# ("anmeldelse"), not a post ("opslag"). Google Business reviews are to come.
+REVIEW_SOURCES = frozenset({"trustpilot", "google"})
 MAX_NAME = 40
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -80,6 +83,7 @@ def render(
         "brand": brand,
         "first_name": clean_name(first_name),
         "platform": platform,
+        "review": source in REVIEW_SOURCES,
         "post_url": post_url if post_url and post_url.startswith("https://") else "",
         "topic": next((t for t in topics if t), "general"),
         "unsubscribe_url": unsubscribe_url,

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Sequence
 
 from socialcare.errors import BadInputError
+
+# (signing secret, fingerprint of the hash key it belongs with): the current key's first.
+UnsubscribeKey = tuple[str, str]
 
 
 class TokenError(BadInputError):
@@ -40,3 +44,19 @@ def verify_token(secret: str, token: str, now: float | None = None) -> str:
     if not expiry.isdigit() or int(expiry) < (time.time() if now is None else now):
         raise TokenError("expired token")
     return customer_hash
+
+
+def verify_any(
+    keys: Sequence[UnsubscribeKey], token: str, now: float | None = None
+) -> tuple[str, str]:
+    """Verify under the current key, then the previous one (links outlive a rotation by up
+    to their 90 days); return the customer hash and the kid of the key that signed it."""
+    refused: TokenError | None = None
+    for secret, kid in keys:
+        try:
+            return verify_token(secret, token, now), kid
+        except TokenError as error:
+            if error.status != 403 or error.args[0] != "bad signature":
+                raise  # malformed or expired: no other key changes that
+            refused = error
+    raise refused or TokenError("no key to verify with")

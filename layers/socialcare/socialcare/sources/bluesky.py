@@ -9,6 +9,11 @@ indexedAt), but a post can be indexed minutes after it was written, below posts 
 read. So the mark is the newest `indexedAt` (a post indexed at or before it was read), and
 each sweep reads SLACK further back than the mark (`since`), dropping what it already saw.
 Inside a sweep the pages follow Bluesky's `cursor`.
+
+Placement: a post is `addressed` when it @-mentions our account (a mention facet with our
+DID, or "@<our handle>" in the text) or replies in a thread our account started or to a
+post of ours (the reply's root or parent `at://<did>/...` URI). Bluesky names accounts by
+DID in both, so list the account's DID beside its handle in brand.toml.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from socialcare.sources.base import (
     time_key,
 )
 from socialcare.sources.context import SourceContext, brand_terms
+from socialcare.sources.placement import any_own, mentions_handle
 from socialcare.sources.sweep import ItemKey, Mark, RawPage, SweepState
 
 NAME = "bluesky"
@@ -69,6 +75,25 @@ def _handle(author: Mapping[str, Any]) -> str | None:
     return None if handle == "handle.invalid" else handle  # unverifiable handle: no handle
 
 
+MENTION = "app.bsky.richtext.facet#mention"
+
+
+def _addressed(record: Mapping[str, Any], text: str, own: Collection[str]) -> bool:
+    """Mentions our account, or answers in a thread of ours (the root's or parent's author)."""
+    reply = dict_or_empty(record.get("reply"))
+    accounts = [  # at://<did>/app.bsky.feed.post/<rkey>
+        str(dict_or_empty(reply.get(end)).get("uri") or "").removeprefix("at://").split("/")[0]
+        for end in ("root", "parent")
+    ]
+    facets = record.get("facets")
+    for facet in facets if isinstance(facets, list) else []:
+        features = dict_or_empty(facet).get("features")
+        for feature in features if isinstance(features, list) else []:
+            if dict_or_empty(feature).get("$type") == MENTION:
+                accounts.append(str(feature.get("did")))
+    return any_own(accounts, own) or mentions_handle(text, own)
+
+
 def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
     def parse(post: Any) -> Mention:
         if not isinstance(post, dict):
@@ -81,6 +106,7 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
         langs = record.get("langs")
         handle, did = _handle(author), str_or_none(author.get("did"))
         text = record.get("text")
+        text = text if isinstance(text, str) else ""
         return Mention(
             source=NAME,
             post_id=uri,
@@ -88,11 +114,12 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
             author_id=did,
             handle=handle,
             display_name=str_or_none(author.get("displayName")),
-            text=text if isinstance(text, str) else "",
+            text=text,
             lang=lang_hint(langs[0]) if isinstance(langs, list) and langs else None,
             created_at=parse_time(record.get("createdAt") or post["indexedAt"]),
             is_reply=bool(record.get("reply")),  # reposts are never search results
             is_own_account=bool(own) and ((handle or "").lower() in own or did in own),
+            addressed=_addressed(record, text, own),
         )
 
     return parse

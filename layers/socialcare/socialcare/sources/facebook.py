@@ -10,6 +10,12 @@ Authors: Facebook has no public handles. A person is the page-scoped id in `from
 (the CRM links it as `facebook:<id>`, docs/crm-api.yaml), which Graph withholds for many
 tagged posts — the webhook's `from`/`sender_id` is often the only place it appears.
 Facebook gives no language for posts.
+
+Placement: everything the source reads is directed at the Page, so every mention is
+`addressed`: posts that tag it (`/tagged`), posts on it (`/visitor_posts`), comments on its
+posts, and the Page's webhook changes (its feed, and `mention`: a tag or @-mention of it).
+A lone Graph body (`socialcare parse`) says so by its ids: a post whose id starts with our
+Page id, a comment under such a post or linking to one, or a post with `tagged_time`.
 """
 
 from __future__ import annotations
@@ -73,6 +79,30 @@ def _link(value: Any) -> str | None:
     return value if isinstance(value, str) and value.startswith(("https://", "http://")) else None
 
 
+def _page_of(post_id: Any) -> str | None:
+    """The owner in a post id (`{page-or-person-id}_{post-id}`)."""
+    owner, sep, _ = (str_or_none(post_id) or "").partition("_")
+    return owner if sep and owner else None
+
+
+def on_our_page(item: dict[str, Any], own: Collection[str]) -> bool:
+    """Whether a Graph post or comment sits with our Page, by what the item itself says:
+    `tagged_time` (only `/tagged` gives it), a post id or the parent post's id (`_post`,
+    added where comments are read nested) starting with our Page id, or a permalink
+    under our Page (`facebook.com/<page-id>/posts/...`, or `permalink.php?...&id=<page-id>`)."""
+    if item.get("tagged_time"):
+        return True
+    parent = dict_or_empty(item.get("_post")).get("id")
+    if own and ({_page_of(item.get("id")), _page_of(parent)} & set(own)):
+        return True
+    link = _link(item.get("permalink_url"))
+    if not link:
+        return False
+    parsed = urlparse(link)
+    owner = (parse_qs(parsed.query).get("id") or [parsed.path.strip("/").split("/")[0]])[0]
+    return owner in own
+
+
 def comment_url(comment_id: str, post_link: str | None = None) -> str:
     """A comment as Facebook links it: its post's permalink with `?comment_id=` (a comment
     id is `<post>_<comment>`); without the permalink, the post by its own id."""
@@ -89,7 +119,7 @@ def _url(item: dict[str, Any], post_id: str, comment: bool) -> str:
     return comment_url(post_id) if comment else f"https://www.facebook.com/{post_id}"
 
 
-def _mention(item: Any, own: Collection[str], *, comment: bool) -> Mention:
+def _mention(item: Any, own: Collection[str], *, comment: bool, addressed: bool = False) -> Mention:
     if not isinstance(item, dict):
         raise TypeError("post item is not an object")
     post_id = str_or_none(item.get("id"))
@@ -111,15 +141,17 @@ def _mention(item: Any, own: Collection[str], *, comment: bool) -> Mention:
         created_at=parse_time(item["created_time"]),
         is_reply=comment,
         is_own_account=bool(own) and author_id in own,
+        addressed=addressed or on_our_page(item, own),
     )
 
 
-def parse_post(item: Any, own: Collection[str] = ()) -> Mention:
-    return _mention(item, own, comment=False)
+def parse_post(item: Any, own: Collection[str] = (), *, addressed: bool = False) -> Mention:
+    """A post; `addressed` when the caller knows where it was read (an edge of our Page)."""
+    return _mention(item, own, comment=False, addressed=addressed)
 
 
-def parse_comment(item: Any, own: Collection[str] = ()) -> Mention:
-    return _mention(item, own, comment=True)
+def parse_comment(item: Any, own: Collection[str] = (), *, addressed: bool = False) -> Mention:
+    return _mention(item, own, comment=True, addressed=addressed)
 
 
 def parse_item(item: Any, own: Collection[str] = ()) -> Mention:
@@ -149,6 +181,7 @@ def _thin(
         created_at=created,
         is_reply=comment,
         is_own_account=bool(own) and author_id in own,
+        addressed=True,  # our Page's feed, or a tag or mention of our Page
     )
 
 
@@ -162,7 +195,7 @@ def fetch_object(api: GraphApi, thin: Mention, own: Collection[str]) -> Mention:
     item.setdefault("created_time", thin.created_at.isoformat())
     if not dict_or_empty(item.get("from")).get("id") and thin.author_id:
         item["from"] = {"id": thin.author_id, "name": thin.display_name}
-    mention = _mention(item, own, comment=thin.is_reply)
+    mention = _mention(item, own, comment=thin.is_reply, addressed=thin.addressed)
     # The id the notification used: polling reads the same post under it.
     return mention.model_copy(update={"post_id": thin.post_id})
 
@@ -235,8 +268,12 @@ def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Ment
         for item in list_items(NAME, body):
             items.append((item, isinstance(item, dict) and is_comment(item)))
             nested = dict_or_empty(item.get("comments")) if isinstance(item, dict) else {}
-            if isinstance(nested.get("data"), list):
-                items += [(c, True) for c in nested["data"]]
+            if isinstance(nested.get("data"), list):  # the post's id says whose post it is
+                post = {"id": item.get("id")}
+                items += [
+                    ({**c, "_post": post} if isinstance(c, dict) else c, True)
+                    for c in nested["data"]
+                ]
         return parse_items(NAME, items, lambda pair: _mention(pair[0], own, comment=pair[1]))
     if "id" in body and ("created_time" in body or "message" in body):
         return parse_items(NAME, [body], lambda item: parse_item(item, own))
@@ -248,7 +285,8 @@ def build(ctx: SourceContext) -> Rotation:
     page_id = ctx.settings.facebook_page_id.strip()
     api = connect(ctx, NAME, page_id, "FACEBOOK_PAGE_ID")
     own = ctx.own_accounts(NAME) | {page_id}
-    post: Callable[[Any], Mention] = lambda item: parse_post(item, own)  # noqa: E731
+    # Each edge is a place at our Page: a tag of it, a post on it, a comment on its post.
+    post: Callable[[Any], Mention] = lambda item: parse_post(item, own, addressed=True)  # noqa: E731
     common: dict[str, Any] = {"lookback": ctx.lookback, "clock": ctx.clock}
     return Rotation(
         NAME,
@@ -288,7 +326,7 @@ def build(ctx: SourceContext) -> Rotation:
                     post_fields="created_time",
                     comment_time="created_time",
                     comment_fields=COMMENT_FIELDS,
-                    parse=lambda item: parse_comment(item, own),
+                    parse=lambda item: parse_comment(item, own, addressed=True),
                     nested="filter(stream).order(reverse_chronological).limit(50)",
                     follow={"filter": "stream", "order": "reverse_chronological"},
                     **common,

@@ -7,6 +7,10 @@ account is tagged in) and the comments on its recent media.
 Both paths name a post the same way: a media is its IG media id (the webhook's
 `media_id`), a comment its IG comment id. Authors are usernames (the CRM links them as
 `instagram:<username>`); Instagram gives no display name and no language.
+
+Placement: the API shows an account nothing but what is directed at it (media it is
+tagged in, captions and comments that @mention it, comments on its own media), so every
+Instagram mention is `addressed`.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ def parse_media(item: Any, own: Collection[str] = ()) -> Mention:
         text=caption if isinstance(caption, str) else "",
         created_at=parse_time(item["timestamp"]),
         is_own_account=_own(own, author_id, username),
+        addressed=True,
     )
 
 
@@ -97,6 +102,7 @@ def parse_comment(item: Any, own: Collection[str] = ()) -> Mention:
         created_at=parse_time(item["timestamp"]),
         is_reply=True,
         is_own_account=_own(own, author_id, username),
+        addressed=True,
     )
 
 
@@ -124,6 +130,7 @@ def _thin(
         created_at=created,
         is_reply=comment,
         is_own_account=_own(own, author_id, username),
+        addressed=True,
     )
 
 

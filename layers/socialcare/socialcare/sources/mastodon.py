@@ -16,6 +16,9 @@ the others are read, and the run then reports the rate limit.
 The same status seen on two instances (or under two tags) has one ActivityPub `uri`:
 that is the post id, so triage decides it once. Remote statuses that reach an instance
 late get ids older than their arrival and may be missed by a hashtag stream.
+
+Placement: a status is `addressed` when it mentions our account (`mentions`, which a reply
+to us carries too; compared as user@instance).
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from socialcare.sources.base import (
     str_or_none,
 )
 from socialcare.sources.context import SourceContext, brand_terms, csv
+from socialcare.sources.placement import any_own
 from socialcare.sources.ports import Page
 from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState
 
@@ -90,6 +94,12 @@ def _qualified(account: Mapping[str, Any]) -> str | None:
     return f"{acct}@{host}" if host else acct
 
 
+def _mentions_us(status: Mapping[str, Any], own: Collection[str]) -> bool:
+    mentions = status.get("mentions")
+    accounts = [dict_or_empty(m) for m in mentions] if isinstance(mentions, list) else []
+    return any_own([_qualified(a) for a in accounts], own)
+
+
 def _statuses(body: Any) -> list[Any]:
     """Statuses of a timeline (a list), a v2 search result, or one status object."""
     if isinstance(body, list):
@@ -129,6 +139,7 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
             is_repost=isinstance(boosted, dict),
             is_reply=status.get("in_reply_to_id") is not None,
             is_own_account=bool(own) and (handle or "").lower() in own,
+            addressed=_mentions_us(shown, own),
         )
 
     return parse

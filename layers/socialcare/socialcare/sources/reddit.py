@@ -5,10 +5,15 @@ this source is optional.
 Cursor: a sweep (sweep.py) whose mark is the newest post's fullname, compared by its
 base-36 id (Reddit ids grow with time); inside a sweep the pages follow `after`. A
 listing's `before` is not used: it returns nothing once the post it names is removed.
+
+Placement: a comment in a thread our account started (`link_author`) or a post or comment
+that names our account as `u/<name>` (Reddit's mention, which notifies the user) is
+`addressed`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Unpack
 
@@ -29,6 +34,7 @@ from socialcare.sources.base import (
     str_or_none,
 )
 from socialcare.sources.context import SourceContext, brand_terms, csv, quoted
+from socialcare.sources.placement import any_own
 from socialcare.sources.sweep import ItemKey, RawPage, SweepState
 
 NAME = "reddit"
@@ -57,6 +63,13 @@ def _thing(child: Any) -> tuple[str, dict[str, Any]]:
     return str(kind), child["data"]
 
 
+USER_MENTION = re.compile(r"(?<![\w/])/?u/([\w-]{3,20})\b", re.IGNORECASE)
+
+
+def _addressed(data: Mapping[str, Any], text: str, own: Collection[str]) -> bool:
+    return any_own([data.get("link_author"), *USER_MENTION.findall(text)], own)
+
+
 def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
     def parse(child: Any) -> Mention:
         kind, data = _thing(child)
@@ -68,6 +81,7 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
             text = f"{title}\n\n{body}" if body else title
         else:
             text = data.get("body") or ""
+        text = text if isinstance(text, str) else ""
         permalink = str_or_none(data.get("permalink"))
         return Mention(
             source=NAME,
@@ -75,11 +89,12 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
             url=WEB + permalink if permalink and permalink.startswith("/") else permalink,
             author_id=str_or_none(data.get("author_fullname")) if author else None,
             handle=author,
-            text=text if isinstance(text, str) else "",
+            text=text,
             created_at=parse_time(data["created_utc"]),
             is_repost=bool(data.get("crosspost_parent")),
             is_reply=kind == "t1",  # a comment answers a post or another comment
             is_own_account=bool(own) and (author or "").lower() in own,
+            addressed=_addressed(data, text, own),
         )
 
     return parse

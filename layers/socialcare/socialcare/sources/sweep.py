@@ -21,7 +21,9 @@ sorts by createdAt but indexes late (see bluesky.py).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -37,10 +39,21 @@ from socialcare.sources.ports import Page
 MAX_IDS = 50  # ids kept per key; more posts than this in one millisecond do not happen
 
 
+# Replaced by the stack's cursor key before each run (wiring.FetchRuntime), so digests match
+# across containers; a process that sets none (a local tool) still never stores a bare hash.
+_digest_key = secrets.token_bytes(32)
+
+
+def use_digest_key(key: str) -> None:
+    global _digest_key
+    _digest_key = key.encode()
+
+
 def digest(post_id: str) -> str:
     """How a cursor remembers a post: post ids can name their author (Bluesky's at:// URIs
-    hold the author's DID), and the state table keeps no personal ids in clear."""
-    return hashlib.sha256(post_id.encode()).hexdigest()[:16]
+    hold the author's DID), and the state table keeps no personal ids in clear. Keyed, so
+    a digest cannot be checked against a guessed id without the key."""
+    return hmac.new(_digest_key, post_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass

@@ -10,6 +10,9 @@ Cursor: a sweep (sweep.py) whose mark is the newest review's `createdAt` (and th
 ids at that instant). Pages are numbered (`page=N`), so a review arriving mid-sweep
 shifts older ones onto the next page: the sweep's `bottom` drops what it already handed
 out. No rate-limit headers are documented; a 429 stops the run.
+
+Placement: every review read is a review of our business unit (both endpoints are the
+unit's own list), so each is `addressed`, with its `stars`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from socialcare.sources.base import (
     time_key,
 )
 from socialcare.sources.context import SourceContext
+from socialcare.sources.placement import star_rating
 from socialcare.sources.sweep import ItemKey, RawPage, SweepState
 
 NAME = "trustpilot"
@@ -88,6 +92,8 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
             lang=lang_hint(review.get("language")),
             created_at=parse_time(review["createdAt"]),
             is_own_account=bool(own) and consumer_id in own,
+            addressed=True,
+            stars=star_rating(review.get("stars")),
         )
 
     return parse

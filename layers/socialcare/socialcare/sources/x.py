@@ -6,6 +6,11 @@ tweet id, sent as `since_id`; inside a sweep the pages follow `next_token` with 
 `since_id`, as X's pagination guide says. A spent balance answers 429 with the problem
 type `usage-capped`: it stops the run as `usage_capped` (its own metric), because waiting
 for the rate-limit window does not help.
+
+Placement: a post is `addressed` when it @-mentions one of our accounts (the text carries
+every @-mention, a reply's leading ones too; `entities.mentions` when asked for) or
+replies to one of them (`in_reply_to_user_id`, an id in brand.toml or a user in
+`includes.users` with one of our usernames).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from socialcare.sources.base import (
     time_key,
 )
 from socialcare.sources.context import SourceContext, brand_terms, quoted
+from socialcare.sources.placement import any_own, mentions_handle
 from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState
 
 NAME = "x"
@@ -68,6 +74,20 @@ def _read(body: Any) -> tuple[list[Any], dict[str, dict[str, Any]], dict[str, An
     return tweets, by_id, dict_or_empty(body.get("meta"))
 
 
+def _addressed(
+    tweet: dict[str, Any], text: str, users: Mapping[str, dict[str, Any]], own: Collection[str]
+) -> bool:
+    """@-mentions one of our accounts, or replies to one (by id, or by the replied-to user's
+    username when the page includes that user)."""
+    replied_to = str_or_none(tweet.get("in_reply_to_user_id")) or ""
+    mentioned = dict_or_empty(tweet.get("entities")).get("mentions")
+    names = (
+        [dict_or_empty(m).get("username") for m in mentioned] if isinstance(mentioned, list) else []
+    )
+    names += [replied_to, users.get(replied_to, {}).get("username")]
+    return any_own(names, own) or mentions_handle(text, own)
+
+
 def _parser(users: Mapping[str, dict[str, Any]], own: Collection[str]) -> Callable[[Any], Mention]:
     def parse(tweet: Any) -> Mention:
         if not isinstance(tweet, dict):
@@ -85,6 +105,7 @@ def _parser(users: Mapping[str, dict[str, Any]], own: Collection[str]) -> Callab
             else set()
         )
         text = dict_or_empty(tweet.get("note_tweet")).get("text") or tweet.get("text") or ""
+        text = text if isinstance(text, str) else ""
         created = tweet.get("created_at")
         return Mention(
             source=NAME,
@@ -94,12 +115,13 @@ def _parser(users: Mapping[str, dict[str, Any]], own: Collection[str]) -> Callab
             handle=username,
             display_name=str_or_none(user.get("name")),
             location=str_or_none(user.get("location")),
-            text=text if isinstance(text, str) else "",
+            text=text,
             lang=lang_hint(tweet.get("lang")),
             created_at=parse_time(created) if created else tweet_time(tweet_id),
             is_repost="retweeted" in kinds,
             is_reply="replied_to" in kinds or bool(tweet.get("in_reply_to_user_id")),
             is_own_account=bool(own) and ((username or "").lower() in own or author_id in own),
+            addressed=_addressed(tweet, text, users, own),
         )
 
     return parse

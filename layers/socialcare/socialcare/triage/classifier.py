@@ -11,7 +11,11 @@ Generic sentiment does not find telecom complaints: most carry no sentiment word
 - news, ads, job posts, jokes, prospects' price questions and "can't complain" are not
   complaints;
 - "about us, not others": in brand mode a cue only counts when its clause is about the
-  brand, not a competitor ("YouSee er nede, godt jeg har Lynet" is no complaint).
+  brand, not a competitor ("YouSee er nede, godt jeg har Lynet" is no complaint);
+- placement: a post that sits where it is directed at us (`addressed`: our review page,
+  a comment under our post, a tag of our account) is about us without naming us; one
+  that only names us must still say the name. A review's stars lean the score (1-2 for,
+  4-5 against) only beside what its text says: they never decide alone.
 The evidence is summed into a logit (weights in data/weights.json) and squashed to a
 score in [0, 1]. Cue lists are data (data/lexicon-*.json, data/topics.json) that a
 company extends for its own products (docs/triage.md).
@@ -63,8 +67,9 @@ _WEIGHTS = frozenset(EXCLUSIONS) | _words(
     "bias threshold not_about_brand_cap problem problem_more past_problem negative "
     "negative_more breach breach_more request_with_topic request_alone topic personal praise "
     "sarcastic_praise sarcasm negated_problem resolved laughter not_complaint relief "
-    "exclusion_more"
+    "exclusion_more stars"
 )
+NEUTRAL_STARS = 3  # a middling review leans neither way
 _ADDRESSED = re.compile(r"(?<![\w@])@\w")
 # Between a negator and a cue these make "never ... so bad" a superlative, not a negation.
 _INTENSIFIERS = _words("så sådan so such this that as")
@@ -123,28 +128,51 @@ class RuleClassifier:
         language.detect("varm op", None, self._prior)  # load the model at cold start
 
     # -- entry point ----------------------------------------------------------------
-    def classify(self, text: str, lang_hint: str | None = None) -> Classification:
+    def classify(
+        self,
+        text: str,
+        lang_hint: str | None = None,
+        *,
+        addressed: bool = False,
+        stars: int | None = None,
+    ) -> Classification:
+        """`addressed` and `stars` are the post's placement (Mention fields of the same
+        name); the reasons say when they counted, ahead of the cues."""
         guess = language.detect(text, lang_hint, self._prior)
         tokens = tokenize(text)
         cue_hits = [h for h in self._cues.find(tokens) if self._counts(h, guess.language)]
         topics = sorted({h.category for h in self._topics.find(tokens)})
         ev = self._weigh(tokens, cue_hits, topics, text)
+        placement = self._weigh_stars(ev, stars, said=bool(ev.reasons))
         score = _squash(ev.logit)
-        # A complaint is addressed to someone: the brand in brand mode, some account in
-        # "any" mode (generic data has no brand to look for).
-        if self.mode == "brand" and self.brand is not None and not self.brand.mentioned_in(text):
-            ev.reasons.append("not about the brand")
-            score = min(score, self.weights["not_about_brand_cap"])
-        elif self.mode == "any" and not _ADDRESSED.search(text):
-            ev.reasons.append("not addressed to any account")
+        # A complaint is directed at someone: at the brand in brand mode (by its name, or
+        # by where it sits), at some account in "any" mode (generic data has no brand).
+        if self.mode == "brand" and self.brand is not None:
+            directed, unnamed = self.brand.mentioned_in(text), "not about the brand"
+        else:
+            directed, unnamed = bool(_ADDRESSED.search(text)), "not addressed to any account"
+        if not directed and addressed:
+            placement.insert(0, "placement: addressed to us")
+        elif not directed:
+            ev.reasons.append(unnamed)
             score = min(score, self.weights["not_about_brand_cap"])
         return Classification(
             language=guess.language,
             complaint=score >= self.weights["threshold"],
             score=round(score, 2),
             topics=topics,
-            reasons=ev.reasons[:8],
+            reasons=(placement + ev.reasons)[:8],
         )
+
+    def _weigh_stars(self, ev: _Evidence, stars: int | None, *, said: bool) -> list[str]:
+        """Lean by the stars, only beside what the text says: a bare 1-star is no complaint
+        (nothing to help with), a 5-star "fine, but the app crashes" can be one."""
+        if stars is None or stars == NEUTRAL_STARS:
+            return []
+        if not said:
+            return [f"stars: {stars}/5, not counted without words"]
+        ev.logit += self.weights["stars"] * (NEUTRAL_STARS - stars)
+        return [f"stars: {stars}/5"]
 
     def _counts(self, hit: Hit, lang: str) -> bool:
         """False friends ("bad" is Danish for "asked") count only in their own language."""
@@ -167,6 +195,8 @@ class RuleClassifier:
             cat = hit.category
             if cat in ("negator", "contrast"):
                 continue
+            if cat == "resolved" and _asked(tokens, hit):
+                continue  # "hvornår er det løst?", "is it fixed yet?": not fixed
             if cat in ("problem", "negative", "past_problem", "praise") and self._negated(
                 hit, negators, tokens
             ):
@@ -338,6 +368,12 @@ def _clause_index(tokens: list[Token], contrast: frozenset[str]) -> list[int]:
             clause += 1
         out.append(clause)
     return out or [0]
+
+
+def _asked(tokens: list[Token], hit: Hit) -> bool:
+    """Whether the hit's clause ends in a question mark."""
+    end = next((t.text for t in tokens[hit.end :] if t.text in CLAUSE_BREAKS), "")
+    return end == "?"
 
 
 def _reads_as_company(tokens: list[Token], i: int) -> bool:
