@@ -234,7 +234,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--built",
         type=Path,
-        default=REPO / ".aws-sam" / "bench" / "build",
+        default=REPO / ".aws-sam" / "bench" / "arm64",
         help="a `sam build` output whose arm64 layers are sized",
     )
     p.add_argument("--pipeline-n", type=int, default=200)

@@ -278,6 +278,7 @@ class TriageRuntime:
             incident=IncidentSwitch(
                 on_first_use(lambda: self.aws.ssm), settings.incident_parameter
             ),
+            pilot=self.aws.pilot(settings),
         )
 
     @cached_property
