@@ -12,8 +12,8 @@ SAM := $(SAM_VENV)/bin/sam
 PY313_BIN := $(dir $(PY))
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: demo test test-clock lint typecheck unit integration bench eval validate e2e clean \
-	print-py lock audit privacy
+.PHONY: demo test test-clock fuzz faults lint typecheck unit integration bench identity-scale \
+	eval validate e2e clean print-py lock audit privacy browser-test
 
 # Every venv installs from a lock with hashes (requirements/README.md); `make lock`
 # writes them all from the ranges in pyproject.toml and requirements/*.in.
@@ -46,6 +46,19 @@ test-clock: $(STAMP)
 	faketime -f '$(CLOCK)' $(BIN)/python -c 'import datetime; print("clock:", datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))'
 	faketime -f '$(CLOCK)' $(BIN)/pytest -p no:cacheprovider -q
 
+# Property-based tests over every edge (tests/fuzz, hypothesis): a table of targets with
+# cases, unhandled exceptions (must be 0) and the slowest case. The seed pins the cases
+# (CI runs the default); FUZZ_CASES=3000 runs more per target.
+FUZZ_SEED ?= 22
+FUZZ_CASES ?= 200
+fuzz: $(STAMP)
+	FUZZ_CASES=$(FUZZ_CASES) $(BIN)/pytest tests/fuzz -p no:cacheprovider -q --hypothesis-seed=$(FUZZ_SEED)
+
+# The fault table through the emulator (tests/faults): redelivery, concurrency, outages,
+# poison messages, throttling, crashes, a restarted emulator. Fails on any loss or duplicate.
+faults: $(STAMP)
+	$(BIN)/pytest tests/faults -p no:cacheprovider -q
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -56,6 +69,19 @@ typecheck: $(STAMP)
 	$(BIN)/mypy layers/socialcare/socialcare cli/socialcare_cli
 	# each is module `app`; its own cache, so the package check never reads their view
 	for f in functions/*/app.py; do $(BIN)/mypy --cache-dir .mypy_cache/functions $$f || exit 1; done
+
+# The pages people open, in a real headless Chromium (tests/browser, outside the default
+# test paths, so neither `make test` nor `make test-clock` starts a browser): the demo's
+# report, the unsubscribe page, the digest's mark-wrong page. Debian's chromium and
+# chromium-driver are installed when missing; screenshots go to test-out/screenshots/.
+browser-test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { \
+		echo "installing chromium and chromium-driver (Debian packages)"; \
+		$$(command -v sudo) apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$$(command -v sudo) apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	rm -rf test-out/screenshots
+	SOCIALCARE_BROWSER_REQUIRED=1 $(BIN)/pytest -p no:cacheprovider tests/browser
+	@echo "screenshots: $$(ls test-out/screenshots | wc -l) in test-out/screenshots/"
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
@@ -81,6 +107,11 @@ bench: $(STAMP) $(SAM_VENV)/.installed
 		--target $(BENCH_DIR)/runtime-$$version "boto3==$$version"; \
 	$(BIN)/python -m socialcare_cli.bench --out $(BENCH_OUT) --built $(BENCH_DIR)/arm64 \
 		--cold-build $(BENCH_DIR)/x86_64 --runtime $(BENCH_DIR)/runtime-$$version $(BENCH_ARGS)
+
+# Issue 17's done-when on 300,000 generated customers (the default test run uses 20,000);
+# the 1M figures come from `python -m socialcare_cli.bench_identity`.
+identity-scale: $(STAMP)
+	SOCIALCARE_IDENTITY_SCALE=300000 $(BIN)/pytest -s -p no:cacheprovider tests/integration/test_identity_at_scale.py
 
 # Triage quality: P/R/F1 per language on the dev set, then the public benchmark when
 # ../shared is present (README "Triage quality").
@@ -168,4 +199,4 @@ print-py:
 
 clean:
 	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) $(BENCH_OUT) sbom-*.json \
-		privacy-out
+		privacy-out test-out

@@ -26,9 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 import yaml
 
+from socialcare.models import Decision, Mention, Reason
+from socialcare.operations.digest_entry import entry
 from socialcare_cli import local_aws, servers
 from socialcare_cli.demo import sample
 from socialcare_cli.lambda_local import handler_path
@@ -39,7 +42,8 @@ EVENTS = REPO / "events"
 LAYER_SOURCE = REPO / "layers" / "socialcare"
 
 # Each function's first event (also for `sam local invoke`). Their sample values:
-SAMPLE_HASH_KEY = "sample-hash-key"  # events/unsubscribe_one_click.json's token is signed with it
+# events/unsubscribe_one_click.json's and mark_wrong_post.json's tokens are signed with it
+SAMPLE_HASH_KEY = "sample-hash-key"
 SAMPLE_META_SECRET = {"app_secret": "sample-app-secret", "verify_token": "sample-verify-token"}
 SAMPLE_PAGE_ID = "101234567890123"  # the Page of events/webhook_notification.json
 FIRST_EVENTS = {
@@ -50,7 +54,10 @@ FIRST_EVENTS = {
     "UnsubscribeFunction": "unsubscribe_one_click.json",
     "EmailEventsFunction": "email_events_sns.json",
     "IncidentSwitchFunction": "incident_alarm_sns.json",
+    "SendDigestFunction": "digest_schedule.json",
+    "MarkWrongFunction": "mark_wrong_post.json",
 }
+DIGEST_ENTRIES = 5  # decisions waiting on DigestQueue for SendDigest's first event
 
 
 # What each first event comes to in the world below (a subset of the answer): a first
@@ -63,6 +70,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "UnsubscribeFunction": {"statusCode": 200},
     "EmailEventsFunction": {"opted_out": 1},
     "IncidentSwitchFunction": {"incident_topics": ["outage"]},
+    "SendDigestFunction": {"decisions": DIGEST_ENTRIES},
+    "MarkWrongFunction": {"statusCode": 200},
 }
 
 
@@ -123,13 +132,27 @@ class World:
                 "OutreachMode": "live",
                 "EnableFacebook": "true",
                 "FacebookPageId": SAMPLE_PAGE_ID,
+                "ShadowDigest": "daily",
+                "ReviewAddress": "agents@lynet.example",
             },
         )
         local_aws.provision(stack)
         local_aws.set_secret(stack, "HashKeySecret", SAMPLE_HASH_KEY)
         local_aws.set_secret(stack, "CrmTokenSecret", "demo-token")
         local_aws.set_secret(stack, "MetaSourceSecret", json.dumps(SAMPLE_META_SECRET))
+        _decided(stack)
         return stack
+
+
+def _decided(stack: Stack) -> None:
+    """DigestQueue as triage leaves it: a few decisions on the sample mention."""
+    record = json.loads((EVENTS / FIRST_EVENTS["TriageMentionsFunction"]).read_text("utf-8"))
+    mention = Mention.model_validate_json(record["Records"][0]["body"])
+    sqs = boto3.client("sqs")  # moto_server() points it at the emulator
+    for i in range(DIGEST_ENTRIES):
+        decision = Decision.of(Reason.CONTACT, mention_id=f"{i:032x}", fetch_id="f", source="x")
+        body = entry(mention, decision).model_dump_json()
+        sqs.send_message(QueueUrl=stack.physical["DigestQueue"], MessageBody=body)
 
 
 @contextmanager
@@ -207,6 +230,8 @@ def lambda_env(stack: Stack, logical_id: str, endpoint: str) -> dict[str, str]:
         "_HANDLER": str(props["Handler"]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
+        # SendDigest's last receive would long-poll an empty queue: idle, not start-up.
+        **({"DIGEST_WAIT_S": "0"} if logical_id == "SendDigestFunction" else {}),
     }
 
 

@@ -25,12 +25,14 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import IO, Any
 
+from socialcare import safejson
 from socialcare.identity.ports import Crm
-from socialcare.models import Customer, Interaction, Mention
+from socialcare.models import Customer, Interaction, Mention, TriageResult
 from socialcare_cli.jsonl import open_lines
 
 MATCHING = ("off", "review", "on")
@@ -57,6 +59,12 @@ def register(sub: Any) -> None:
     cmd.add_argument("--cooldown-days", type=int, default=30)
     cmd.add_argument("--max-post-age-hours", type=int, default=72)
     cmd.add_argument("--timeout", type=float, default=5.0, help="CRM request timeout, seconds")
+    cmd.add_argument(
+        "--report",
+        metavar="FILE.html",
+        default=None,
+        help="also write a report: each post beside its decision, the e-mails it would send",
+    )
     cmd.set_defaults(func=run)
 
 
@@ -104,9 +112,14 @@ def to_mention(raw: Any, now: datetime) -> Mention:
 
 
 def decide(
-    lines: Iterable[str], args: argparse.Namespace, out: IO[str], err: IO[str]
+    lines: Iterable[str],
+    args: argparse.Namespace,
+    out: IO[str],
+    err: IO[str],
+    on_decided: Callable[[dict[str, Any], dict[str, Any], TriageResult], None] | None = None,
 ) -> tuple[int, int]:
-    """Write one decision line per readable mention; returns (decided, unreadable)."""
+    """Write one decision line per readable mention; returns (decided, unreadable).
+    `on_decided(input, line, result)` sees each (the --report)."""
     from pydantic import ValidationError
 
     from socialcare.adapters.memory import MemoryState
@@ -142,14 +155,15 @@ def decide(
         if not line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = safejson.loads(line)
             mention = to_mention(raw, datetime.now(UTC))
         except (ValueError, ValidationError) as exc:
             # Say where, not what: the line may hold post text and names.
             print(f"line {number}: unreadable mention ({what_failed(exc)}); skipped", file=err)
             unreadable += 1
             continue
-        decision = triage(mention, deps).decision
+        result = triage(mention, deps)
+        decision = result.decision
         if decision.customer_hash and decision.reason.value == "contact":
             # What the mailer's per-person key would do live: one e-mail per person.
             cooldown_s = args.cooldown_days * 86_400
@@ -164,11 +178,24 @@ def decide(
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
         decided += 1
+        if on_decided:
+            on_decided(raw, row, result)
     return decided, unreadable
 
 
 def run(args: argparse.Namespace) -> int:
+    from socialcare_cli import report
+
     lines = open_lines(args.file, sys.stderr, "socialcare decide")
-    decided, unreadable = decide(lines, args, sys.stdout, sys.stderr)
+    backtest = report.Backtest() if args.report else None
+    decided, unreadable = decide(
+        lines, args, sys.stdout, sys.stderr, backtest.add if backtest else None
+    )
     print(f"decided {decided} mentions; {unreadable} unreadable lines", file=sys.stderr)
+    if backtest:
+        notes = [f"socialcare decide --crm {args.crm} {args.file}: a dry run, nothing sent"]
+        if unreadable:
+            notes.append(f"{unreadable} unreadable input lines are not in this report")
+        path = report.write(backtest.report(notes), Path(args.report))
+        print(f"report: {path}", file=sys.stderr)
     return 1 if unreadable else 0

@@ -23,6 +23,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="also read X, Bluesky and Trustpilot sample pages through their real sources",
     )
+    demo.add_argument(
+        "--digest",
+        action="store_true",
+        help="also send the agents' shadow digest (ShadowDigest=daily) to DIR/digest.eml",
+    )
     demo.set_defaults(func=run)
 
 
@@ -35,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda msg: print(msg, file=sys.stderr),
         incident_alarm=args.incident_alarm,
         platforms=args.platforms,
+        digest=args.digest,
     )
     print_funnel(result)
     return 0

@@ -20,9 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from socialcare import safejson
 from socialcare.errors import BadInputError
 
-EXCLUDED = {"fetch_id"}  # random per fetch: not part of what a payload says
+EXCLUDED = {"fetch_id", "deferred"}  # per fetch and per wait: not what a payload says
 
 
 def register(sub: Any) -> None:
@@ -44,7 +45,7 @@ def read_body(file: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInputError(f"cannot read {file}: {exc}") from exc
     try:
-        body = json.loads(text)
+        body = safejson.loads(text)
     except ValueError as exc:
         start = text.lstrip()[:15].replace("\n", " ")
         raise BadInputError(f"{file} is not JSON ({exc}); it starts with {start!r}") from exc

@@ -13,12 +13,12 @@ from email import message_from_bytes, policy
 from typing import Any
 
 from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
-from socialcare.brand import load_brand
+from socialcare.brand import Brand, load_brand
 from socialcare.hashing import Hasher
 from socialcare.models import TOPICS, OutreachRequest
 from socialcare.outreach.mailer import MailerDeps, build_email
 from socialcare.outreach.render import PLATFORMS
-from socialcare.outreach.ses import to_mime
+from socialcare.outreach.ses import mime_bytes
 
 
 def register(sub: Any) -> None:
@@ -32,11 +32,16 @@ def register(sub: Any) -> None:
     cmd.set_defaults(func=run)
 
 
-def render_preview(args: argparse.Namespace) -> str:
-    brand = load_brand(args.brand_file)
-    domain = brand.website.split("//")[-1].split("/")[0]
+def _domain(brand: Brand) -> str:
+    return brand.website.split("//")[-1].split("/")[0]
+
+
+def preview_deps(brand: Brand) -> MailerDeps:
+    """The mailer's dependencies with the brand's example addresses; nothing real behind
+    them (also the e-mails of `socialcare decide --report`)."""
+    domain = _domain(brand)
     sender = brand.example_sender or f"kundeservice@{domain}"
-    deps = MailerDeps(
+    return MailerDeps(
         brand=brand,
         mailer=MemoryMailer(),
         crm=MemoryCrm(),
@@ -48,6 +53,12 @@ def render_preview(args: argparse.Namespace) -> str:
         unsubscribe_secret="preview-only",  # noqa: S106 - previews sign nothing real
         review_address=f"agents@{domain}",
     )
+
+
+def render_preview(args: argparse.Namespace) -> str:
+    brand = load_brand(args.brand_file)
+    domain = _domain(brand)
+    deps = preview_deps(brand)
     request = OutreachRequest(
         mention_id="0" * 32,
         fetch_id="preview",
@@ -61,7 +72,7 @@ def render_preview(args: argparse.Namespace) -> str:
         post_url=f"https://{domain}/example-post",
         post_created_at=datetime.now(UTC),
     )
-    raw = to_mime(build_email(request, deps, args.mode)).as_bytes()
+    raw = mime_bytes(build_email(request, deps, args.mode))
     message = message_from_bytes(raw, policy=policy.default)
     lines = [
         f"{key}: {value}"

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
+from socialcare import safejson
 from socialcare_cli.jsonl import open_lines
 
 ANY = "any"
@@ -84,7 +85,7 @@ def triage_lines(
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
+            item = safejson.loads(line)
             if not isinstance(item, dict):
                 raise ValueError("expected a JSON object")
             if "id" not in item:

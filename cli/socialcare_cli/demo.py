@@ -3,8 +3,9 @@
 moto's server on 127.0.0.1 provisioned from template.yaml; a replay source and a sample
 CRM over real HTTP; the three handlers imported as Lambda imports them and driven the way
 Lambda's schedules and SQS pollers would. Writes DIR/outbox/*.eml, DIR/decisions.jsonl,
-DIR/logs.jsonl (every log line and metric the functions wrote) and DIR/state.jsonl (the
-state table's items at the end).
+DIR/logs.jsonl (every log line and metric the functions wrote), DIR/state.jsonl (the
+state table's items at the end) and DIR/report.html (each post beside its decision: a
+local file for people, see socialcare_cli.report).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from socialcare_cli import demo_platforms, lambda_local, local_aws, servers
+from socialcare_cli import demo_platforms, lambda_local, local_aws, report, servers
 from socialcare_cli.template import Stack, load_template
 
 FUNCTIONS = ("FetchMentionsFunction", "TriageMentionsFunction", "SendOutreachFunction")
@@ -38,6 +39,11 @@ class DemoResult:
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     emails: list[Path] = field(default_factory=list)
     dead_letters: dict[str, int] = field(default_factory=dict)
+    # What triage was handed, by fetch id: the demo's own sample, for the report only.
+    posts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    incident: str = "off"
+    report: Path | None = None
+    digest: Path | None = None  # --digest: the agents' shadow digest as SES took it
 
     @property
     def reasons(self) -> Counter[str]:
@@ -88,6 +94,7 @@ def run_demo(
     progress: Any = print,
     incident_alarm: str | None = None,
     platforms: bool = False,
+    digest: bool = False,
 ) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     (out / "outbox").mkdir(exist_ok=True)
@@ -118,9 +125,10 @@ def run_demo(
                 "CrmUrl": crm_url,
                 "OutreachMode": mode,
                 "ReviewAddress": "agents@lynet.example",
-                # Name matches (sample: "Soeren Aeroe Hansen") go to the agents first.
+                # Name matches (sample: "Joergen Aeroe Aagaard") go to the agents first.
                 "NameMatching": "review",
                 **sources.overrides,
+                **({"ShadowDigest": "daily"} if digest else {}),
             },
         )
         local_aws.provision(stack)
@@ -129,6 +137,7 @@ def run_demo(
         local_env = {"SOCIALCARE_CRM_TOKEN": crm["token"], **sources.env}
         with capture.active():
             handlers = {f: lambda_local.load_handler(stack, f, local_env)[1] for f in FUNCTIONS}
+            handlers[FUNCTIONS[1]] = _watching(handlers[FUNCTIONS[1]], result.posts)
             fetch = handlers["FetchMentionsFunction"](
                 {"source": "replay"}, lambda_local.FakeContext("FetchMentionsFunction")
             )
@@ -154,11 +163,16 @@ def run_demo(
                 f"{stats.failures} failed"
             )
         result.dead_letters = _dead_letters(stack)
+        result.incident = _incident(stack)
         _dump_state(stack, out / "state.jsonl")
         for i, message in enumerate(local_aws.sent_emails(endpoint), start=1):
             path = out / "outbox" / f"{i:03d}.eml"
             path.write_text(message["raw_data"] if "raw_data" in message else message["body"])
             result.emails.append(path)
+        if digest:
+            with capture.active():
+                result.digest = _send_digest(stack, local_env, endpoint, out / "digest.eml")
+            progress(f"shadow digest: one e-mail to the agents in {result.digest}")
 
     lines = capture.lines()
     (out / "logs.jsonl").write_text(
@@ -183,7 +197,63 @@ def run_demo(
     with (out / "decisions.jsonl").open("w") as fh:
         for decision in result.decisions.values():
             fh.write(json.dumps(decision) + "\n")
+    result.report = report.write(_report(result, mode), out / "report.html")
     return result
+
+
+def _send_digest(stack: Stack, env: dict[str, str], endpoint: str, path: Path) -> Path:
+    """SendDigest invoked as its schedule would; the one e-mail it sent, saved."""
+    before = len(local_aws.sent_emails(endpoint))
+    send = lambda_local.load_handler(stack, "SendDigestFunction", env)[1]
+    send({}, lambda_local.FakeContext("SendDigestFunction"))
+    (message,) = local_aws.sent_emails(endpoint)[before:]
+    path.write_text(message["raw_data"])
+    return path
+
+
+def _watching(handler: lambda_local.Handler, posts: dict[str, Any]) -> lambda_local.Handler:
+    """Triage's handler, noting each mention it is handed (by fetch id) for the report."""
+
+    def invoke(event: dict[str, Any], context: Any) -> Any:
+        for record in event.get("Records", []):
+            with contextlib.suppress(ValueError, TypeError, AttributeError):
+                body = json.loads(record["body"])
+                posts.setdefault(str(body.get("fetch_id") or record["messageId"]), body)
+        return handler(event, context)
+
+    return invoke
+
+
+def _incident(stack: Stack) -> str:
+    import boto3
+
+    from socialcare.operations import incident
+
+    value = boto3.client("ssm").get_parameter(Name=stack.physical["IncidentParameter"])
+    state = incident.parse(value["Parameter"]["Value"])
+    topics = state.active_topics(datetime.now(UTC))
+    if not topics or state.expires_at is None:
+        return "off"
+    until = state.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"on for {', '.join(sorted(topics))} until {until} (set by {state.set_by})"
+
+
+def _report(result: DemoResult, mode: str) -> report.Report:
+    built = report.Report(
+        title="socialcare demo: what happened",
+        decisions=list(result.decisions.values()),
+        posts=[result.posts.get(fetch_id) for fetch_id in result.decisions],
+        fetched=result.fetched,
+        emails=[report.read_email(path) for path in result.emails],
+        notes=[
+            f"mode {mode}; the sample's posts through moto, a replay source and a sample CRM",
+            "beside this file: decisions.jsonl (the audit lines), logs.jsonl, outbox/*.eml",
+        ],
+        incident=result.incident,
+        digest=report.read_email(result.digest) if result.digest else None,
+    )
+    built.link_emails_by_post_url()
+    return built
 
 
 def _dump_state(stack: Stack, path: Path) -> None:
@@ -217,16 +287,9 @@ def _dead_letters(stack: Stack) -> dict[str, int]:
 def print_funnel(result: DemoResult, file: Any = None) -> None:
     file = file or sys.stdout
     reasons = result.reasons
-    decided = sum(reasons.values())
-    early = {"own_account", "repost", "duplicate", "stale"}
-    complaints = decided - sum(reasons[r] for r in early | {"not_complaint"})
-    unmatched = reasons["no_customer_match"] + reasons["ambiguous_match"]
     print("\nfunnel", file=file)
-    print(f"  fetched          {result.fetched:>4}", file=file)
-    print(f"  decided          {decided:>4}", file=file)
-    print(f"  complaints       {complaints:>4}", file=file)
-    print(f"  matched          {complaints - unmatched:>4}", file=file)
-    print(f"  e-mailed         {reasons['contact']:>4}", file=file)
+    for label, n in report.funnel(reasons, result.fetched):
+        print(f"  {label:<16} {n:>4}", file=file)
     print("  skipped by reason", file=file)
     for reason, n in sorted(reasons.items()):
         if reason != "contact":
@@ -237,6 +300,10 @@ def print_funnel(result: DemoResult, file: Any = None) -> None:
     )
     if any(result.dead_letters.values()):
         print(f"dead letters: {result.dead_letters}", file=file)
+    if result.digest:
+        print(f"shadow digest: {result.digest}", file=file)
+    if result.report:
+        print(f"report: {result.report}", file=file)  # the last line: the file to open
 
 
 def alarm_notification(stack: Stack, topic: str) -> dict[str, Any]:

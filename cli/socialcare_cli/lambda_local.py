@@ -183,7 +183,7 @@ def function_url_event(
         "version": "2.0",
         "routeKey": "$default",
         "rawPath": path,
-        "rawQueryString": urlencode(query or {}),
+        "rawQueryString": urlencode(query or {}, errors="surrogatepass"),  # probes send odd text
         "headers": {k.lower(): v for k, v in (headers or {}).items()},
         "queryStringParameters": dict(query) if query else None,
         "requestContext": {

@@ -14,7 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from socialcare.identity.names import search_keys
+from socialcare.identity.blocking import KEYS_VERSION, name_keys
+from socialcare.identity.names import Name
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -194,15 +195,15 @@ class ContractCrm(Scripted):
         if "email" in query:
             email = query["email"][0].lower()
             return [c for c in self.customers if (c.get("email") or "").lower() == email]
-        if "name" in query:
-            # Loose, as the contract allows: customers with two names sounding like two of
-            # the query's (Danish spellings folded), most shared name keys first.
-            keys = search_keys(query["name"][0])
+        if "name_key" in query:
+            # An exact match on the keys stored beside each customer, as a CRM with
+            # exact-only search answers it (the proxy stores `socialcare name-keys`).
+            wanted = query["name_key"][0]
             limit = int(query.get("limit", ["10"])[0])
-            shared = [(keys & search_keys(c.get("name")), c) for c in self.customers]
-            ranked = sorted(
-                ((len(k), c) for k, c in shared if any(x.startswith("p:") for x in k)),
-                key=lambda pair: -pair[0],
-            )
-            return [c for _, c in ranked[:limit]]
+            found = [c for c in self.customers if wanted in self._keys(c.get("name") or "")]
+            return found[:limit]
         return []
+
+    @staticmethod
+    def _keys(name: str) -> set[str]:
+        return {f"{KEYS_VERSION}:{k}" for k in name_keys(Name.parse(name))}

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import batch, wiring
-from socialcare.batch import MentionRecord, require_time
+from socialcare.batch import MentionRecord, lease_s, require_time
 from socialcare.observability import logger, metrics
 from socialcare.pipeline import handle
 
@@ -23,7 +23,13 @@ def record_handler(record: MentionRecord, lambda_context: LambdaContext | None =
         # From another producer: the SQS message id is stable across redeliveries, so a
         # retry is not mistaken for a second fetch (duplicate).
         mention = mention.model_copy(update={"fetch_id": record.messageId})
-    handle(mention, runtime.deps, runtime.outreach_queue)
+    handle(
+        mention,
+        runtime.deps,
+        runtime.outreach_queue,
+        retry_queue=runtime.mentions_queue,
+        lease_s=lease_s(lambda_context),
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,7 +5,6 @@ mail scanners that follow links cannot opt people out; POST is RFC 8058 one-clic
 """
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,15 +12,14 @@ from socialcare import wiring
 from socialcare.function_url import Request, dispatch, response
 from socialcare.observability import logger, metrics
 from socialcare.outreach import optout
-from socialcare.outreach.unsubscribe import TokenError
+from socialcare.outreach.unsubscribe import TokenError, token_of
 
 HTML = "text/html; charset=utf-8"
 runtime = wiring.optout_runtime()
 
 
 def _token(request: Request) -> str:
-    form = parse_qs(request.text)
-    return request.query.get("token", "") or form.get("token", [""])[0]
+    return token_of(request.query.get("token"), request.body, request.is_base64_encoded)
 
 
 def _page(status: int, title: str, text: str, form_token: str | None = None) -> dict[str, Any]:

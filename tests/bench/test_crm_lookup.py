@@ -2,7 +2,8 @@
 
 Run with `make bench` (pytest-benchmark). The directory indexes handles, e-mails and folded
 name keys, so a lookup reads posting lists, never the whole table; a name match includes
-the rapidfuzz scoring of its candidates in identify.by_name. Names are drawn Zipf-like
+the scoring of its candidates in matching.by_name (the million-customer figures come from
+socialcare_cli.bench_identity). Names are drawn Zipf-like
 from common Danish first, middle and last names (so "Hansen" has thousands of holders),
 generated here, not real data.
 """

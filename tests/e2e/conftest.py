@@ -23,6 +23,7 @@ from tests.e2e import emulator
 
 STACK = "socialcare-e2e"
 SENDER = "kundeservice@lynet.example"
+AGENTS = "agents@lynet.example"
 PILOT = f"/{STACK}/pilot"
 PAGE_ID = "101234567890123"  # the Facebook Page of tests/data/platforms/facebook
 META_SECRET = {
@@ -49,6 +50,8 @@ class Deployed:
         "UnsubscribeFunction",
         "EmailEventsFunction",
         "IncidentSwitchFunction",
+        "SendDigestFunction",
+        "MarkWrongFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 
@@ -189,6 +192,10 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
             "PilotCustomers": PILOT,
             # E-mails at any hour the test runs; the window's waiting is tests/integration's.
             "SendWindow": "always",
+            # The shadow digest to the agents' mailbox (test_shadow_digest.py); daily, so
+            # the emulator's scheduler does not send it mid-test.
+            "ShadowDigest": "daily",
+            "ReviewAddress": AGENTS,
         }
         emulator.sam_deploy(tools, deployable, endpoint, STACK, bucket, config, overrides)
         stack = Deployed(endpoint, {}, {}, pages, crm, work, overrides)

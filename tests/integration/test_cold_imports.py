@@ -38,12 +38,15 @@ IDENTITY, OUTREACH = "socialcare.identity", "socialcare.outreach"
 # What each function does without: the organs and heavy libraries it has no use for.
 UNUSED = {
     "FetchMentionsFunction": [TRIAGE, IDENTITY, OUTREACH, "jinja2"],
-    "TriageMentionsFunction": [SOURCES, OUTREACH, "jinja2"],
+    "TriageMentionsFunction": [SOURCES, OUTREACH, "socialcare.operations.digest", "jinja2"],
     "SendOutreachFunction": [SOURCES, TRIAGE + ".classifier", "fasttext"],
     "ReceiveWebhookFunction": [TRIAGE, IDENTITY, OUTREACH, "jinja2"],
     "UnsubscribeFunction": [SOURCES, TRIAGE, "requests", "jinja2"],
     "EmailEventsFunction": [SOURCES, TRIAGE, "requests", "jinja2"],
     "IncidentSwitchFunction": [SOURCES, TRIAGE, IDENTITY, OUTREACH, "requests", "jinja2"],
+    # The digest's e-mail picks its language as the customers' does (triage.language).
+    "SendDigestFunction": [SOURCES, TRIAGE + ".classifier", IDENTITY + ".crm", "fasttext"],
+    "MarkWrongFunction": [SOURCES, TRIAGE, IDENTITY + ".crm", "requests", "jinja2"],
 }
 
 

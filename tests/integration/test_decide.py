@@ -54,7 +54,9 @@ CASES: list[tuple[Any, dict[str, Any], tuple[str, str | None, str | None]]] = [
     (
         14,
         {"handle": "soerenaeroe", "display_name": "Soeren Aeroe Hansen", "location": "Odense"},
-        ("contact", "T-13", "name"),  # = Søren Ærø-Hansen, Odense
+        # = Søren Ærø-Hansen, Odense; but each Søren Hansen may be him without his middle
+        # name, so they are rivals (issue 17: a subset name rivals both ways)
+        ("ambiguous_match", None, "name"),
     ),
     (
         15,
@@ -228,6 +230,16 @@ def test_unreadable_lines_are_reported_without_content_and_the_rest_decided(
     assert [r["mention_id"] for r in rows] == ["a"]
     assert "line 2" in err and "line 3" in err
     assert "secret" not in err and "Hemmelig" not in err
+
+
+def test_a_line_nested_too_deeply_is_one_unreadable_line_not_a_traceback(
+    no_aws: None, contract: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = json.dumps({"id": "a", "source": "x", "handle": "mettejensen", "text": COMPLAINT})
+    deep = '{"id": "b", "text": ' + "[" * 100_000 + "]" * 100_000 + "}"  # a RecursionError
+    code, rows, err = decide(capsys, "--crm", contract[1], stdin=f"{deep}\n{good}\n")
+    assert code == 1 and [r["mention_id"] for r in rows] == ["a"]
+    assert "line 1" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from email import message_from_bytes, policy
+from html import escape
 from pathlib import Path
 
 import pytest
 
+from socialcare.models import Reason
 from socialcare_cli.demo import DemoResult, print_funnel, run_demo, sample
 from socialcare_cli.main import main
 
@@ -87,6 +90,7 @@ def test_demo_command_prints_the_funnel(tmp_path: Path, capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     assert "fetched" in out and "e-mailed" in out and "skipped by reason" in out
     assert len(list((tmp_path / "outbox").glob("*.eml"))) >= 4
+    assert out.splitlines()[-1] == f"report: {tmp_path / 'report.html'}"  # the file to open
 
 
 def test_print_funnel_counts(demo: DemoResult, capsys: pytest.CaptureFixture[str]) -> None:
@@ -103,3 +107,19 @@ def test_an_unwritable_out_directory_is_one_clear_line(
     assert main(["demo", "--out", str(taken)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("socialcare demo: ") and "a-file" in err and "Traceback" not in err
+
+
+def test_the_report_shows_each_post_beside_what_the_decision_log_says(demo: DemoResult) -> None:
+    from tests.integration.test_report import counts_in
+
+    lines = (demo.out / "decisions.jsonl").read_text().splitlines()
+    written = Counter(json.loads(line)["reason"] for line in lines)
+    assert demo.report == demo.out / "report.html"
+    assert counts_in(demo.report) == {r.value: written[r.value] for r in Reason}
+    html = demo.report.read_text()
+    for post in sample("posts.json"):
+        assert escape(post["text"], quote=False) in html, post["post_id"]
+    assert html.count('class="post"') == len(lines)
+    assert html.count('<div class="email"') == len(demo.emails) == written["contact"]
+    assert html.count('href="#email-') == len(demo.emails)  # each beside its post
+    assert 'id="incident" class="">off<' in html

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from email import message_from_bytes, policy
+from html import escape
 
 import pytest
 
@@ -37,6 +38,13 @@ def test_platform_pages_join_the_replayed_posts_and_each_gets_one_decision(
     assert len(demo.decisions) == demo.fetched
     assert {d["source"] for d in demo.decisions.values()} >= {"x", "bluesky", "trustpilot"}
     assert demo.dead_letters == {"MentionsDeadLetterQueue": 0, "OutreachDeadLetterQueue": 0}
+
+
+def test_the_report_shows_the_platform_posts_beside_their_decisions(demo: DemoResult) -> None:
+    assert demo.report and len(demo.posts) == demo.fetched  # each post triage was handed
+    html = demo.report.read_text()
+    for mention in platform_mentions():
+        assert escape(str(mention["text"]), quote=False) in html
 
 
 def test_the_trustpilot_e_mail_identifies_a_customer_a_name_could_not(demo: DemoResult) -> None:

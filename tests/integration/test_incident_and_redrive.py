@@ -119,6 +119,8 @@ def test_demo_incident_end_to_end(tmp_path: Path) -> None:
     assert held and all("outage" in d["topics"] for d in held)
     contacted = [d for d in result.decisions.values() if d["reason"] == "contact"]
     assert contacted and all("outage" not in d["topics"] for d in contacted)
+    assert result.incident.startswith("on for outage until ")
+    assert result.report and f">{result.incident}<" in result.report.read_text()
 
 
 def fill_dlq(stack: Stack, n: int) -> tuple[str, str]:

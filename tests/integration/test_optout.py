@@ -80,6 +80,8 @@ def test_the_confirmation_form_posts_the_token(url: str, stack: Stack) -> None:
         (make_token(SECRET, CUSTOMER_HASH, ttl_s=-10), 403),  # expired
         ("garbage", 400),
         ("", 400),
+        ("é.1.é", 400),  # a TypeError in compare_digest before: a 5xx that paged on-call
+        ("ø" * 5000, 400),
     ],
 )
 def test_bad_tokens_are_refused_and_change_nothing(
@@ -217,3 +219,9 @@ def test_a_bounce_then_a_complaint_then_the_link_all_keep_one_opt_out(
     items = boto3.client("dynamodb").scan(TableName=stack.physical["StateTable"])["Items"]
     reasons = sorted(i["reason"]["S"] for i in items if i["pk"]["S"].startswith("optout#"))
     assert reasons == ["bounce", "unsubscribe"]
+
+
+def test_a_binary_form_body_is_refused_not_a_crash(url: str, stack: Stack) -> None:
+    binary = {"Content-Type": "application/octet-stream"}
+    response = requests.post(url, data=b"\xff\xfetoken=\x80", headers=binary, timeout=5)
+    assert response.status_code == 400 and register(stack) == []  # was UnicodeDecodeError

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 
+from socialcare import backoff
 from socialcare.errors import ConfigError, MailThrottled
 from socialcare.outreach import mailer as outreach
 from socialcare_cli import lambda_local, local_aws
@@ -123,18 +124,22 @@ def test_poison_message_goes_to_dlq_while_the_rest_of_its_batch_flows(
     assert not leaked, leaked
 
 
-def test_crm_outage_sends_the_message_back_never_no_match(
-    stack: Stack, handler: Any, crm: Any
+def test_crm_outage_waits_on_the_queue_and_heals_without_a_redrive(
+    stack: Stack, handler: Any, crm: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     directory, _ = crm
+    monkeypatch.setattr(backoff, "delay_s", lambda times, base_s=30: 2)  # not 15-30 s
     handler("FetchMentionsFunction")({"source": "replay"}, context())
-    directory.fail_next = [(503, {}, b'{"error": "down"}')] * 100
+    directory.fail_next = [(503, {}, b'{"error": "down"}')] * 1000
     triage = handler("TriageMentionsFunction")
     logical, _ = stack.sqs_event("TriageMentionsFunction")
     url, arn = queue(stack, logical)
     stats = lambda_local.poll(url, arn, triage, function_name="t", batch_size=10, max_batches=1)
-    assert stats.failures == 3  # the three complaints that needed the CRM
-    directory.fail_next = []
+    assert stats.failures == 0  # nothing counts a receive towards the DLQ
+    attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesDelayed"] == "3"  # the complaints
+    directory.fail_next = []  # the CRM answers again; nobody redrives anything
+    time.sleep(2.1)
     drain(stack, "TriageMentionsFunction", triage)
     assert depth(stack, "OutreachQueue") == 3 and depth(stack, "MentionsDeadLetterQueue") == 0
 
@@ -153,6 +158,27 @@ def test_same_sqs_message_delivered_twice_yields_one_email(
     assert mailer(event, context())["batchItemFailures"] == []
     assert mailer(event, context())["batchItemFailures"] == []  # and delivered again later
     assert len(emails(aws)) == 1
+
+
+def test_a_mention_delivered_three_times_is_decided_once(stack: Stack, handler: Any) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    sqs = boto3.client("sqs")
+    url, arn = queue(stack, "MentionsQueue")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+    records = [lambda_local._event_record(m, arn) for m in messages["Messages"]]
+    triage = handler("TriageMentionsFunction")
+    capture = LogCapture()
+    with capture.active():
+        for _ in range(3):  # SQS delivers the whole batch again, twice
+            assert triage({"Records": records}, context())["batchItemFailures"] == []
+    lines = capture.lines()
+    decided = [line["mention_id"] for line in lines if line.get("message") == "decision"]
+    assert len(decided) == len(records) == len(set(decided))
+    counted = [line for line in lines if "Decisions" in line]
+    assert len(counted) == len(records)  # the metrics once too
+    assert depth(stack, "OutreachQueue") == sum(
+        1 for line in lines if line.get("message") == "decision" and line["reason"] == "contact"
+    )
 
 
 def test_shadow_mode_from_ssm_sends_nothing(stack: Stack, handler: Any, aws: str) -> None:

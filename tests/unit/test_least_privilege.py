@@ -23,11 +23,11 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
         "dynamodb:GetItem": {"cursor#*", "pause#*"},
         "dynamodb:PutItem": {"cursor#*", "pause#*"},
     },
-    "TriageMentionsFunction": {
-        "dynamodb:GetItem": {"optout#*", "person#*"},
-        "dynamodb:PutItem": {"seen#*", "optout#*"},
-        "dynamodb:UpdateItem": {"optout#*"},
-        "dynamodb:DeleteItem": {"optout#*"},
+    "TriageMentionsFunction": {  # decided#: the lease and mark of one decision per fetch
+        "dynamodb:GetItem": {"optout#*", "person#*", "decided#*"},
+        "dynamodb:PutItem": {"seen#*", "optout#*", "decided#*"},
+        "dynamodb:UpdateItem": {"optout#*", "decided#*"},
+        "dynamodb:DeleteItem": {"optout#*", "decided#*"},
     },
     "SendOutreachFunction": {
         "dynamodb:GetItem": {"person#*", "idem#*", "optout#*"},
@@ -45,6 +45,8 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
     },
     "ReceiveWebhookFunction": {},
     "IncidentSwitchFunction": {},
+    "SendDigestFunction": {},
+    "MarkWrongFunction": {"dynamodb:PutItem": {"wrong#*"}},
 }
 
 
@@ -132,18 +134,22 @@ def test_no_inline_statement_has_a_wildcard_resource() -> None:
             assert "*" not in resources and not any(str(r).endswith(":*") for r in resources)
 
 
-def test_ses_send_is_scoped_to_the_sender_identity_and_configuration_set() -> None:
-    (statement,) = [s for s in statements("SendOutreachFunction") if "ses:" in str(s["Action"])]
+@pytest.mark.parametrize("function", ["SendOutreachFunction", "SendDigestFunction"])
+def test_ses_send_is_scoped_to_the_sender_identity_and_configuration_set(function: str) -> None:
+    (statement,) = [s for s in statements(function) if "ses:" in str(s["Action"])]
     assert statement["Action"] == "ses:SendEmail"
     resources = [str(r) for r in statement["Resource"]]
     assert not any(r.endswith("identity/*") or r == "*" for r in resources)
     assert any("identity/${SenderAddress}" in r for r in resources)
     assert any("identity/${Domain}" in r and "SenderAddress" in r for r in resources)
-    assert any("configuration-set/${EmailConfigurationSet}" in r for r in resources)
+    # The customers' e-mails go through the configuration set (bounces -> opt-outs); the
+    # agents' digest does not.
+    sets = any("configuration-set/${EmailConfigurationSet}" in r for r in resources)
+    assert sets == (function == "SendOutreachFunction")
     condition = statement["Condition"]["StringEquals"]["ses:FromAddress"]
     assert condition == {"Ref": "SenderAddress"}
     sends = [f for f in FUNCTIONS if any("ses:" in str(s["Action"]) for s in statements(f))]
-    assert sends == ["SendOutreachFunction"]
+    assert sends == ["SendOutreachFunction", "SendDigestFunction"]
 
 
 SOURCE_SECRETS = {
@@ -181,6 +187,8 @@ def test_only_the_functions_that_hash_read_the_hash_key() -> None:
     assert readers == [
         "EmailEventsFunction",
         "FetchMentionsFunction",  # keyed cursor digests
+        "MarkWrongFunction",  # verifies the digest's links
+        "SendDigestFunction",  # signs them
         "SendOutreachFunction",
         "TriageMentionsFunction",
         "UnsubscribeFunction",
@@ -205,6 +213,6 @@ def test_every_table_is_retained_with_point_in_time_recovery() -> None:
 
 def test_public_function_urls_are_rate_limited_by_reserved_concurrency() -> None:
     public = [f for f, v in FUNCTIONS.items() if "FunctionUrlConfig" in v["Properties"]]
-    assert sorted(public) == ["ReceiveWebhookFunction", "UnsubscribeFunction"]
+    assert sorted(public) == ["MarkWrongFunction", "ReceiveWebhookFunction", "UnsubscribeFunction"]
     for function in public:
         assert 1 <= FUNCTIONS[function]["Properties"]["ReservedConcurrentExecutions"] <= 5

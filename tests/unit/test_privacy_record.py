@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from socialcare import pipeline
 from socialcare.outreach import optout, unsubscribe
 from socialcare.sources import fetch
 from socialcare.wiring import MailerRuntime, derived_secret
@@ -60,6 +61,8 @@ def test_fixed_periods_are_the_code_constants() -> None:
     assert "max_post_age.total_seconds()) + 86_400" in triage and "+ 1 day" in row(
         "DynamoDB, `seen#"
     )
+    decided = row("DynamoDB, `decided#")
+    assert seconds(re.findall(r"(\d+ days)", decided)[0]) == pipeline.DECIDED_TTL_S
     link_ttl = inspect.signature(unsubscribe.make_token).parameters["ttl_s"].default
     assert f"expire after {link_ttl // 86_400} days" in " ".join(PRIVACY.split())
 
@@ -90,7 +93,7 @@ def test_hash_keys_are_derived_as_written() -> None:
     assert derived_secret("k" * 48, "hash") == hmac.new(b"k" * 48, b"hash", "sha256").hexdigest()
     code = (LIBRARY / "wiring.py").read_text() + (LIBRARY / "keyring.py").read_text()
     purposes = set(re.findall(r'\.derived\("(\w+)"\)', code))
-    assert purposes == {"hash", "unsubscribe", "cursor"}
+    assert purposes == {"hash", "unsubscribe", "cursor", "digest"}
     assert all(f"`{p}`" in PRIVACY for p in purposes)
 
 

@@ -142,3 +142,131 @@ def test_a_review_on_our_page_is_about_us_without_our_name(triage_deps: TriageDe
 def test_a_bare_one_star_review_is_not_emailed(triage_deps: TriageDeps) -> None:
     bare = make_mention(**review(text="", stars=1))
     assert triage(bare, triage_deps).decision.reason is Reason.NOT_COMPLAINT
+
+
+# ------------------------------------------------------------------ one decision per fetch
+class Audit:
+    """The decision lines and Decisions metrics audit.record writes."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from socialcare.operations import audit
+
+        self.lines: list[str] = []
+        self.metrics: list[str] = []
+        real_count = audit.count
+        real_info = audit.logger.info
+
+        def info(msg: str, *args: object, **kwargs: object) -> None:
+            if msg == "decision":
+                self.lines.append(msg)
+            real_info(msg, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(audit.logger, "info", info)
+
+        def count(name: str, value: float = 1, **dims: str) -> None:
+            self.metrics.append(name)
+            real_count(name, value, **dims)
+
+        monkeypatch.setattr(audit, "count", count)
+
+
+def test_a_redelivered_mention_is_decided_once(
+    triage_deps: TriageDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit = Audit(monkeypatch)
+    queue = MemoryQueue()
+    mention = make_mention()
+    first = handle(mention, triage_deps, queue)
+    assert first is not None and first.reason is Reason.CONTACT
+    for _ in range(2):  # SQS delivers the same fetch again
+        assert handle(mention, triage_deps, queue) is None
+    assert audit.lines == ["decision"] and audit.metrics.count("Decisions") == 1
+    assert audit.metrics.count("Complaints") == 1  # the spike alarm's input, once
+    assert len(queue.messages) == 1
+    # A second fetch of the post is its own decision: `duplicate`.
+    again = handle(make_mention(fetch_id="another-fetch"), triage_deps, queue)
+    assert again is not None and again.reason is Reason.DUPLICATE
+
+
+def test_a_skip_is_also_decided_once(
+    triage_deps: TriageDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit = Audit(monkeypatch)
+    repost = make_mention(is_repost=True)
+    for _ in range(3):
+        handle(repost, triage_deps, MemoryQueue())
+    assert audit.lines == ["decision"] and audit.metrics.count("Decisions") == 1
+
+
+def test_a_delivery_while_another_decides_goes_back_to_the_queue(
+    triage_deps: TriageDeps,
+) -> None:
+    from socialcare.errors import DecisionInProgress
+    from socialcare.pipeline import decided_key
+
+    mention = make_mention()
+    key = decided_key(triage_deps.hasher.mention(mention.key), mention.fetch_id)
+    assert triage_deps.state.claim(key, "another-attempt", 60)  # deciding right now
+    with pytest.raises(DecisionInProgress):
+        handle(mention, triage_deps, MemoryQueue())
+    triage_deps.state.release(key, "another-attempt")  # it failed: the retry decides
+    decision = handle(mention, triage_deps, MemoryQueue())
+    assert decision is not None and decision.reason is Reason.CONTACT
+
+
+def test_a_failed_attempt_leaves_the_decision_to_the_retry(triage_deps: TriageDeps) -> None:
+    class Broken:
+        def send_all(self, messages: object, delay_s: int = 0) -> None:
+            from socialcare.errors import RetryableError
+
+            raise RetryableError("SQS send failed")
+
+    mention = make_mention()
+    with pytest.raises(Exception, match="SQS send failed"):
+        handle(mention, triage_deps, Broken())  # type: ignore[arg-type]
+    queue = MemoryQueue()
+    decision = handle(mention, triage_deps, queue)  # the retry: not `duplicate`, not dropped
+    assert decision is not None and decision.reason is Reason.CONTACT and len(queue.messages) == 1
+
+
+# ------------------------------------------------------------------ CRM outage
+class CrmDown:
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        def fail(*a: object, **k: object) -> None:
+            raise CrmError("CRM GET answered HTTP 503")
+
+        return fail
+
+
+def test_a_crm_outage_waits_on_the_queue_then_decides_once(
+    triage_deps: TriageDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    audit = Audit(monkeypatch)
+    crm, triage_deps.crm = triage_deps.crm, CrmDown()  # type: ignore[assignment]
+    waiting, outreach = MemoryQueue(), MemoryQueue()
+    mention = make_mention()
+    for round_ in range(3):  # each copy comes back later, and waits longer
+        assert handle(mention, triage_deps, outreach, retry_queue=waiting) is None
+        mention = type(mention).model_validate_json(waiting.messages[-1])
+        assert mention.deferred == round_ + 1
+        assert 15 * 2**round_ <= waiting.delays[-1] <= 30 * 2**round_
+    assert audit.lines == [] and outreach.messages == []  # nothing decided meanwhile
+    triage_deps.crm = crm  # the CRM answers again
+    decision = handle(mention, triage_deps, outreach, retry_queue=waiting)
+    assert decision is not None and decision.reason is Reason.CONTACT  # not `duplicate`
+    assert audit.lines == ["decision"] and len(outreach.messages) == 1
+    assert json.loads(waiting.messages[0])["fetch_id"] == mention.fetch_id
+
+
+def test_a_negative_wait_count_is_refused_at_the_edge() -> None:
+    with pytest.raises(ValueError, match="deferred"):  # it would make the backoff zero
+        make_mention(deferred=-1)
+
+
+def test_a_crm_outage_longer_than_the_post_age_ends_stale(triage_deps: TriageDeps) -> None:
+    triage_deps.crm = CrmDown()  # type: ignore[assignment]
+    old = make_mention(created_at=NOW - timedelta(hours=73), deferred=300)
+    decision = handle(old, triage_deps, MemoryQueue(), retry_queue=MemoryQueue())
+    assert decision is not None and decision.reason is Reason.STALE

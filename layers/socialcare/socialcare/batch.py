@@ -13,6 +13,7 @@ for this loop. Records are validated by pydantic models of their own, as its par
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -75,6 +76,14 @@ def _audit(message_id: str, error: Exception) -> None:
         },
     )
     count("RecordFailures", error=type(error).__name__)
+
+
+def lease_s(context: Any, default_s: int = 60) -> int:
+    """How long a record's work may still run: the rest of the invocation (Lambda stops
+    it at the timeout), so a lease of this length outlives any attempt that holds it."""
+    if context is None:
+        return default_s
+    return max(1, math.ceil(context.get_remaining_time_in_millis() / 1000))
 
 
 def require_time(context: Any, needed_s: float) -> None:

@@ -63,5 +63,7 @@ def load_brand(path: str | os.PathLike[str] | None = None) -> Brand:
         else:
             raw = resources.files("socialcare").joinpath("brand.toml").read_bytes()
         return Brand.model_validate(tomllib.loads(raw.decode()))
+    except UnicodeDecodeError as exc:  # a binary file: its bytes are no message
+        raise ConfigError(f"brand configuration {path}: not UTF-8 text") from exc
     except (OSError, tomllib.TOMLDecodeError, ValidationError) as exc:
         raise ConfigError(f"brand configuration {path or 'brand.toml'}: {exc}") from exc

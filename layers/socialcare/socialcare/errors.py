@@ -61,6 +61,11 @@ class SourceUnavailable(SourceError, RetryableError):
     """5xx or network errors that outlasted our retries."""
 
 
+class DecisionInProgress(RetryableError):
+    """Another delivery of this post and fetch is being decided right now; this one goes
+    back to the queue and, when it comes again, finds the decision made."""
+
+
 class CrmError(RetryableError):
     """The CRM failed (5xx, 429 after retries, timeout): never read as 'no match'."""
 

@@ -24,7 +24,7 @@ class Hasher:
         keys = (key,) if previous is None else (key, previous)
         if any(len(k) < 16 for k in keys):
             raise ValueError("hash key must be at least 16 characters")
-        self._keys = tuple(k.encode() for k in keys)
+        self._keys = tuple(utf8(k) for k in keys)
 
     def keys(self) -> tuple[bytes, ...]:
         """The current key, then the one before the last rotation (if any)."""
@@ -35,7 +35,7 @@ class Hasher:
         if kind == "address":
             value = value.strip().lower()
         # The kind is part of the message: a post id and a customer id never collide.
-        return hmac.new(key, f"{kind}\x00{value}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.new(key, utf8(f"{kind}\x00{value}"), hashlib.sha256).hexdigest()[:32]
 
     def __call__(self, kind: str, value: str) -> str:
         return self._hash(self.keys()[0], kind, value)
@@ -57,3 +57,14 @@ class Hasher:
 
     def address(self, email: str) -> str:
         return self("address", email)
+
+
+def utf8(text: str) -> bytes:
+    """UTF-8 bytes of any str: a lone surrogate (a Lambda event or an argv can hold one)
+    is encoded as it stands instead of raising UnicodeEncodeError."""
+    return text.encode("utf-8", "surrogatepass")
+
+
+def same(expected: str, given: str) -> bool:
+    """Constant-time equality over bytes (hmac.compare_digest refuses non-ASCII str)."""
+    return hmac.compare_digest(utf8(expected), utf8(given))

@@ -20,6 +20,8 @@ from pydantic import (
     model_serializer,
 )
 
+from socialcare import addresses
+
 MAX_TEXT_CHARS = (
     10_000  # longer posts are cut: no platform allows more, and bad input must not grow
 )
@@ -89,6 +91,7 @@ class Mention(BaseModel):
     # before these fields: read as unaddressed, no stars.
     addressed: bool = Field(default=False, strict=True)
     stars: int | None = Field(default=None, ge=1, le=5, strict=True)
+    deferred: int = Field(default=0, ge=0)  # times triage put it back to wait for the CRM
 
     @field_validator("text")
     @classmethod
@@ -136,6 +139,13 @@ class Customer(BaseModel):
     city: str | None = None
     handles: list[str] = Field(default_factory=list)
     do_not_contact: bool = False
+
+    @field_validator("email")
+    @classmethod
+    def _usable_email(cls, value: str | None) -> str | None:
+        # One plain address as SES takes it, or none at all (the customer is `no_email`):
+        # a CRM field with CR/LF, a group or 4,000 characters must never reach the mailer.
+        return addresses.normalise(value)
 
     @property
     def first_name(self) -> str:
@@ -224,6 +234,14 @@ class OutreachRequest(BaseModel):
     post_created_at: datetime
     match: str = "handle"
     throttled: int = 0  # times SES throttled this request; each wait is longer
+
+    @field_validator("email")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        address = addresses.normalise(value)
+        if address is None:
+            raise ValueError("not one plain e-mail address")
+        return address
 
     @model_serializer(mode="wrap")
     def _wire(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from socialcare import backoff
 from socialcare.brand import Brand
+from socialcare.errors import CrmError, DecisionInProgress
 from socialcare.hashing import Hasher
 from socialcare.identity import matching, policy
 from socialcare.identity.ports import Crm
@@ -18,7 +22,8 @@ from socialcare.models import (
     Reason,
     TriageResult,
 )
-from socialcare.operations import audit
+from socialcare.observability import count, logger
+from socialcare.operations import audit, digest_entry
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.operations.pilot import Pilot
 from socialcare.ports import Queue, State
@@ -49,6 +54,7 @@ class TriageDeps:
     incident: IncidentSwitch | None = None  # the live switch (SSM), read at most once a minute
     name_matching: matching.NameMatching = "off"  # careful name match: off | review | on
     pilot: Pilot | None = None  # when set, only its customers are e-mailed (not_in_pilot)
+    digest: Queue | None = None  # DigestQueue when the shadow digest is on (ShadowDigest)
 
 
 def seen_key(mention_hash: str) -> str:
@@ -131,11 +137,85 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
     return TriageResult(decision=Decision.of(Reason.CONTACT, **base, **found), outreach=outreach)
 
 
-def handle(mention: Mention, deps: TriageDeps, outreach_queue: Queue) -> Decision:
-    """Triage, queue the outreach request, then write the audit line (in that order, so a
-    failed send is retried rather than logged as done)."""
-    result = triage(mention, deps)
-    if result.outreach is not None:
-        outreach_queue.send_all([result.outreach])
+# A decision is kept as long as SQS can hand its post and fetch out again: 14 days is the
+# longest any queue (DLQs included) keeps a message, and a redrive starts no new fetch.
+DECIDED_TTL_S = 15 * 86_400
+DEFAULT_LEASE_S = 60  # without a Lambda context: the longest a decision may take
+
+
+def decided_key(mention_hash: str, fetch_id: str) -> str:
+    return f"decided#{mention_hash}.{fetch_id}"
+
+
+def handle(
+    mention: Mention,
+    deps: TriageDeps,
+    outreach_queue: Queue,
+    *,
+    retry_queue: Queue | None = None,
+    lease_s: int = DEFAULT_LEASE_S,
+) -> Decision | None:
+    """Decide a mention once per post and fetch, however often SQS delivers it.
+
+    The decision key is leased for the attempt (`lease_s`: the rest of the invocation),
+    then: triage, queue the outreach request, mark the key done, write the audit line. A
+    failure releases the lease, so the retry decides afresh; a delivery that finds the
+    key done returns None and writes nothing (no line, no metric, no request); one that
+    finds it leased raises DecisionInProgress and comes back later. The audit line
+    follows the done mark, so an outage of the state table (the mark fails) never writes
+    a line twice. What is left: a process killed between the mark and the line (no I/O
+    between them) loses that line, and a mark that fails after the outreach request was
+    queued queues it again on the retry (the mailer is idempotent on it: one e-mail).
+
+    A CRM outage is waited out on the queue: the mention goes back, delayed with backoff
+    (30 s doubling to 15 min), to `retry_queue`, as often as it takes; once the post is
+    older than `max_post_age` it is decided `stale`. Without `retry_queue` CrmError is
+    raised (the queue's retries, then its DLQ).
+    """
+    mention_hash = deps.hasher.mention(mention.key)
+    key = decided_key(mention_hash, mention.fetch_id)
+    attempt = uuid.uuid4().hex
+    ids = {"mention_id": mention_hash, "fetch_id": mention.fetch_id}
+    if not _lease(deps.state, key, attempt, lease_s):
+        logger.info("already decided; redelivery dropped", extra=ids)
+        count("Redelivered")
+        return None
+    try:
+        result = triage(mention, deps)
+        if result.outreach is not None:
+            outreach_queue.send_all([result.outreach])
+        if deps.digest is not None:
+            deps.digest.send_all([digest_entry.entry(mention, result.decision)])
+    except Exception as exc:
+        with contextlib.suppress(Exception):  # if the release fails too, the lease expires
+            deps.state.release(key, attempt)
+        if isinstance(exc, CrmError) and retry_queue is not None:
+            _wait_for_crm(mention, retry_queue, ids, exc)
+            return None
+        raise
+    deps.state.update(key, attempt, ttl_s=DECIDED_TTL_S, state="done")
     audit.record(result.decision)
     return result.decision
+
+
+def _lease(state: State, key: str, attempt: str, lease_s: int) -> bool:
+    """True when this attempt is to decide; False when the decision was made before."""
+    for _ in range(2):
+        if state.claim(key, attempt, lease_s):
+            return True
+        held = state.holder(key)
+        if held is not None:
+            if held.get("state") == "done":
+                return False
+            raise DecisionInProgress("another delivery of this post and fetch is deciding")
+    raise DecisionInProgress("the decision key changed hands twice")  # released meanwhile
+
+
+def _wait_for_crm(mention: Mention, queue: Queue, ids: dict[str, str], exc: CrmError) -> None:
+    wait = backoff.delay_s(mention.deferred)
+    queue.send_all([mention.model_copy(update={"deferred": mention.deferred + 1})], delay_s=wait)
+    count("CrmUnavailable")
+    logger.warning(
+        "CRM unavailable; the mention waits on the queue",
+        extra={**ids, "in_s": wait, "deferred": mention.deferred + 1, "error": str(exc)},
+    )

@@ -100,9 +100,13 @@ class _CustomerSettings(_Settings):
 
 
 class TriageSettings(_CustomerSettings):
+    # Mentions wait out a CRM outage here, delayed (pipeline.handle).
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
+    # The shadow digest's queue (ShadowDigest); empty when the digest is off.
+    digest_queue_url: str = Field(default="", alias="DIGEST_QUEUE_URL")
 
 
 class MailerSettings(_CustomerSettings):
@@ -158,3 +162,23 @@ class WebhookSettings(_Settings):
     @property
     def sources(self) -> list[str]:
         return [s.strip() for s in self.webhook_sources.split(",") if s.strip()]
+
+
+class DigestSettings(_Settings):
+    """SendDigest: drains DigestQueue into one e-mail to the agents' mailbox."""
+
+    digest_queue_url: str = Field(alias="DIGEST_QUEUE_URL")
+    sender: str = Field(alias="SENDER_ADDRESS")
+    digest_address: str = Field(min_length=3, alias="DIGEST_ADDRESS")
+    mark_wrong_url: str = Field(alias="MARK_WRONG_URL")
+    period: Literal["hourly", "daily"] = Field(default="daily", alias="DIGEST_PERIOD")
+    # Longer than the function's timeout: a message received is not handed out again
+    # while this run still works on it.
+    visibility_s: int = Field(default=300, ge=30, le=43_200, alias="DIGEST_VISIBILITY_S")
+    # Long polling, so an empty answer means an empty queue (0: short polls, for
+    # emulators whose long poll does not survive a shifted clock).
+    wait_s: int = Field(default=1, ge=0, le=20, alias="DIGEST_WAIT_S")
+
+
+class FeedbackSettings(_Settings):
+    """MarkWrong: the digest's mark-wrong links (the state table and the key)."""

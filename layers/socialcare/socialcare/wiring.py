@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from socialcare.brand import Brand, load_brand
 from socialcare.errors import ConfigError
 from socialcare.settings import (
+    DigestSettings,
+    FeedbackSettings,
     FetchSettings,
     IncidentSettings,
     MailerSettings,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from socialcare.identity.ports import Crm
     from socialcare.keyring import StackHasher, StackKeys
     from socialcare.models import Decision, OutreachRequest
+    from socialcare.operations.digest import DigestDeps
     from socialcare.operations.pilot import Pilot
     from socialcare.outreach.mailer import MailerDeps
     from socialcare.outreach.unsubscribe import UnsubscribeKey
@@ -279,11 +282,17 @@ class TriageRuntime:
                 on_first_use(lambda: self.aws.ssm), settings.incident_parameter
             ),
             pilot=self.aws.pilot(settings),
+            digest=self.aws.queue(settings.digest_queue_url) if settings.digest_queue_url else None,
         )
 
     @cached_property
     def outreach_queue(self) -> SqsQueue:
         return self.aws.queue(self.settings.outreach_queue_url)
+
+    @cached_property
+    def mentions_queue(self) -> SqsQueue:
+        """Where a mention waits out a CRM outage (pipeline.handle)."""
+        return self.aws.queue(self.settings.mentions_queue_url)
 
 
 def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> TriageRuntime:
@@ -453,3 +462,54 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
         sources=frozenset(settings.sources),
         own=own,
     )
+
+
+# ---------------------------------------------------------------- SendDigest
+class DigestRuntime:
+    def __init__(self, settings: DigestSettings, brand: Brand) -> None:
+        self.settings, self.brand, self.aws = settings, brand, Aws()
+        self.keys = Keys(settings, self.aws)
+
+    @cached_property
+    def deps(self) -> DigestDeps:
+        """The queue it drains, SES, and the mark-wrong link key (signed by the current key)."""
+        from socialcare.adapters.sqs import SqsInbox
+        from socialcare.operations.digest import DigestDeps
+        from socialcare.outreach.ses import SES_CLIENT_CONFIG, SesMailer
+
+        settings, aws = self.settings, self.aws
+        return DigestDeps(
+            inbox=SqsInbox(
+                aws.client("sqs"), settings.digest_queue_url, settings.visibility_s, settings.wait_s
+            ),
+            mailer=SesMailer(aws.client("sesv2", SES_CLIENT_CONFIG)),
+            brand=self.brand,
+            sender=settings.sender,
+            to=settings.digest_address,
+            mark_wrong_url=settings.mark_wrong_url,
+            link_secret=self.keys.stack.derived("digest")[0],
+            period=settings.period,
+        )
+
+
+def digest_runtime(env: dict[str, str] | None = None) -> DigestRuntime:
+    return DigestRuntime(DigestSettings.from_env(env), load_brand())
+
+
+# ---------------------------------------------------------------- MarkWrong
+class FeedbackRuntime:
+    def __init__(self, settings: FeedbackSettings, brand: Brand) -> None:
+        self.settings, self.brand, self.aws = settings, brand, Aws()
+        self.keys = Keys(settings, self.aws)
+
+    @cached_property
+    def state(self) -> DynamoState:
+        return self.aws.state(self.settings)
+
+    def link_secrets(self) -> tuple[str, ...]:
+        """The current key's, then the previous one's: a link outlives a rotation."""
+        return self.keys.stack.derived("digest")
+
+
+def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
+    return FeedbackRuntime(FeedbackSettings.from_env(env), load_brand())

@@ -107,10 +107,14 @@ class DynamoState:
         self._check(key, item)
         return {k: next(iter(v.values())) for k, v in item.items()}
 
-    def update(self, key: str, owner: str, **attrs: str) -> None:
+    def update(self, key: str, owner: str, *, ttl_s: int | None = None, **attrs: str) -> None:
         names = {f"#a{i}": k for i, k in enumerate(attrs)}
-        values = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())}
+        values: dict[str, Any] = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())}
         sets = ", ".join(f"#a{i} = :v{i}" for i in range(len(attrs)))
+        if ttl_s is not None:
+            names["#exp"] = "expires_at"
+            values[":exp"] = {"N": str(_now() + ttl_s)}
+            sets = ", ".join(filter(None, [sets, "#exp = :exp"]))
         try:
             self._call(
                 "update_item",

@@ -9,6 +9,8 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from socialcare.errors import NotTheHolder
+from socialcare.identity.blocking import rank
+from socialcare.identity.names import Name
 from socialcare.models import Customer, Interaction
 from socialcare.outreach.ports import Email
 from socialcare.sources.ports import Page
@@ -43,8 +45,7 @@ class MemoryCrm:
         return [c for c in self.customers if (c.email or "").lower() == email.lower()]
 
     def find_by_name(self, name: str, limit: int = 10) -> list[Customer]:
-        tokens = set(name.lower().split())
-        return [c for c in self.customers if tokens & set(c.name.lower().split())][:limit]
+        return rank(Name.parse(name), self.customers, limit)
 
     def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:
         return [i for i in self.history.get(customer_id, []) if i.open or i.at >= since]
@@ -100,11 +101,13 @@ class MemoryState:
     def holder(self, key: str) -> dict[str, str] | None:
         return self._live(key)
 
-    def update(self, key: str, owner: str, **attrs: str) -> None:
+    def update(self, key: str, owner: str, *, ttl_s: int | None = None, **attrs: str) -> None:
         item = self.items.get(key)
         if not item or item["owner"] != owner:  # DynamoDB's condition fails the same way
             raise NotTheHolder(f"{key.split('#')[0]} key is held by another owner")
         item.update(attrs)
+        if ttl_s is not None:
+            item["expires_at"] = str(int(time.time()) + ttl_s)
 
     def release(self, key: str, owner: str) -> None:
         if self.items.get(key, {}).get("owner") == owner:

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from socialcare.errors import CrmError
 from socialcare.http import make_session
+from socialcare.identity.blocking import search_by_keys
 from socialcare.models import Customer, Interaction
+from socialcare.safejson import response_json
 
 
 class HttpCrm:
@@ -45,7 +47,7 @@ class HttpCrm:
         if response.status_code >= 400:
             raise CrmError(f"CRM {method} answered HTTP {response.status_code}")
         try:
-            return response.json()
+            return response_json(response)
         except ValueError as exc:
             raise CrmError(f"CRM {method} answered with a body that is not JSON") from exc
 
@@ -63,7 +65,11 @@ class HttpCrm:
         return self._customers({"email": email.strip().lower()})
 
     def find_by_name(self, name: str, limit: int = 10) -> list[Customer]:
-        return self._customers({"name": name, "limit": limit})
+        """One exact `name_key` search per key of the name, scored here (blocking.py):
+        the CRM needs no fuzzy search of its own, and cannot make a name match unsafe."""
+        return search_by_keys(
+            name, lambda key, most: self._customers({"name_key": key, "limit": most}), limit
+        )
 
     def interactions(self, customer_id: str, since: datetime) -> list[Interaction]:
         body = self._request(

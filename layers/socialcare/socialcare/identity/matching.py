@@ -12,18 +12,20 @@ from dataclasses import dataclass
 from typing import Literal
 
 from socialcare.identity import names
+from socialcare.identity.blocking import TooManyCandidates
 from socialcare.identity.ports import Crm
+from socialcare.identity.similarity import ACCEPT, MARGIN, score
 from socialcare.models import Customer, Mention, Reason
 
 NameMatching = Literal["off", "review", "on"]
 
 # A name match needs its best candidate at or above ACCEPT, and no other candidate within
-# MARGIN of it. With these, "Søren Hansen" vs two "Søren Hansen"s, or vs "Søren Ærø
-# Hansen" (a dropped middle name, 95), is ambiguous; "Anne Holm" never takes "Ane Holm"
-# (94) alone; "Soeren Aeroe Hansen" takes "Søren Ærø-Hansen" (100) over "Søren Hansen" (86).
-ACCEPT = 95.0
-MARGIN = 10.0
-CANDIDATES = 20  # asked of the CRM per name; more than MARGIN-close rivals ever need
+# MARGIN of it (similarity.py). With these, "Søren Hansen" vs two "Søren Hansen"s, or vs
+# "Søren Ærø Hansen" (a dropped middle name, 95, either way round), is ambiguous; "Anne
+# Holm" never takes "Ane Holm" (94) alone, nor "Camilla Jensen" a "Kamilla Jensen" (94).
+# Adapters rank every candidate sharing a name key by the project's score (blocking.py),
+# so the best two are the true best two, or two that already make the match ambiguous.
+CANDIDATES = 2
 
 
 @dataclass(frozen=True)
@@ -64,12 +66,21 @@ def by_name(mention: Mention, crm: Crm) -> Identity:
     query = names.Name.parse(mention.display_name)
     if not query.usable:
         return Identity(None, None, Reason.NO_CUSTOMER_MATCH)
-    candidates = {c.id: c for c in crm.find_by_name(mention.display_name or "", CANDIDATES)}
-    scored = sorted(
-        ((names.score(query, names.Name.parse(c.name)), c) for c in candidates.values()),
-        key=lambda pair: pair[0],
-        reverse=True,
+    try:
+        found = crm.find_by_name(mention.display_name or "", CANDIDATES)
+    except TooManyCandidates:  # the CRM could not list them all: rivals may be missing
+        return Identity(None, "name", Reason.AMBIGUOUS_MATCH)
+    candidates = {c.id: c for c in found}
+    return choose(
+        mention, [(score(query, names.Name.parse(c.name)), c) for c in candidates.values()]
     )
+
+
+def choose(mention: Mention, scored: list[tuple[float, Customer]]) -> Identity:
+    """The rule on scored candidates: the best at or above ACCEPT, no other within MARGIN
+    of it, and corroborated. Any candidates may be given, as long as every one within
+    MARGIN of the best is among them (the bench's full scan gives them all)."""
+    scored = sorted(scored, key=lambda pair: pair[0], reverse=True)
     if not scored or scored[0][0] < ACCEPT:
         return Identity(None, None, Reason.NO_CUSTOMER_MATCH)
     best_score, best = scored[0]

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from socialcare import safejson
 from socialcare.observability import count, logger
 
 OFF = '{"topics": []}'
@@ -106,7 +107,7 @@ def on_alarm(
     """One ops-topic notification: a complaint spike entering ALARM merges its topic into
     the incident parameter. Returns the topics now in incident mode, or None if unchanged."""
     try:
-        message = json.loads(message_text)
+        message = safejson.loads(message_text)
     except ValueError:
         logger.warning("ignored a notification that is not an alarm (not JSON)")
         return None

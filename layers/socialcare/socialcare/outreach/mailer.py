@@ -13,12 +13,12 @@ Before the claim: a pilot audience (only its customers are e-mailed) and the sen
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
+from socialcare import backoff
 from socialcare.brand import Brand
 from socialcare.errors import (
     ConfigError,
@@ -72,13 +72,11 @@ def unsubscribe_url(deps: MailerDeps, customer_hash: str) -> str:
 # 15-minute delay, for at most MAX_THROTTLED rounds: 1.25 to 2.5 hours in all. A spent
 # daily quota outlasts that: then the queue's retries and the DLQ (redrive once it resets).
 MAX_THROTTLED = 14
-MAX_DELAY_S = 900
 
 
 def throttle_delay_s(times: int) -> int:
     """Exponential backoff with equal jitter: between half and all of 30 s * 2^times."""
-    ceiling = min(MAX_DELAY_S, 30 * 2**times)
-    return int(ceiling / 2 + random.uniform(0, ceiling / 2))  # noqa: S311 - jitter
+    return backoff.delay_s(times)
 
 
 def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:

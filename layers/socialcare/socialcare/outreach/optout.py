@@ -33,13 +33,21 @@ def check(keys: Sequence[UnsubscribeKey], token: str) -> str:
     return verify_any(keys, token)[0]
 
 
-def page(brand: Brand, title: str, text: str, *, form_token: str | None = None) -> str:
-    """A short, plain page in Danish and English; the form POSTs the one-click opt-out."""
+def page(
+    brand: Brand,
+    title: str,
+    text: str,
+    *,
+    form_token: str | None = None,
+    action: str = "Afmeld / Unsubscribe",
+) -> str:
+    """A short, plain page in Danish and English; its form POSTs the token (the one-click
+    opt-out, or `action` on another link's page)."""
     button = ""
     if form_token is not None:
         button = (
             '<form method="post"><input type="hidden" name="token" value="'
-            f'{escape(form_token)}"><button type="submit">Afmeld / Unsubscribe</button></form>'
+            f'{escape(form_token)}"><button type="submit">{escape(action)}</button></form>'
         )
     return (
         f'<!doctype html><html lang="da"><head><meta charset="utf-8"><title>{escape(title)}'

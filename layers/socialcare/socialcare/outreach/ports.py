@@ -7,6 +7,13 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "application/x-ndjson"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Email:
     """A rendered e-mail: what the mailer hands to the mail port."""
 
@@ -18,6 +25,7 @@ class Email:
     html: str
     headers: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()  # the agents' digest carries labels.jsonl
 
 
 class Mailer(Protocol):

@@ -34,11 +34,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def clean_name(name: str | None) -> str:
-    """A first name safe for a greeting and a header: no control or bidi-override chars."""
+    """A first name safe for a greeting and a header: no control, bidi-override or
+    surrogate characters."""
     if not name:
         return ""
     text = _CONTROL.sub(" ", name)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    # Format characters (RTL overrides, zero-width) and lone surrogates (a cut emoji).
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cf", "Cs"))
     text = " ".join(text.split())
     return text[:MAX_NAME].strip()
 
@@ -63,6 +65,11 @@ def _env() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def templates() -> Environment:
+    """The package's templates (autoescaped HTML), also for the agents' digest."""
+    return _env()
 
 
 def render(

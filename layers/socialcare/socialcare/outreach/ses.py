@@ -7,6 +7,7 @@ the Reply-To and both the text and HTML parts are exactly what we rendered.
 from __future__ import annotations
 
 from email import policy
+from email.errors import MessageError
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 
+from socialcare import addresses
 from socialcare.errors import MailError, MailOutcomeUnknown, MailRejected, MailThrottled
 from socialcare.outreach.ports import Email
 
@@ -46,7 +48,10 @@ _POLICY = policy.SMTP.clone(max_line_length=998, cte_type="7bit")
 def to_mime(email: Email) -> EmailMessage:
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = email.sender
-    msg["To"] = email.to
+    to = addresses.normalise(email.to)
+    if to is None:  # CR/LF, a group, a display name: never written into a header
+        raise ValueError("the recipient is not one plain e-mail address")
+    msg["To"] = to
     msg["Reply-To"] = email.reply_to
     msg["Subject"] = email.subject
     msg["Date"] = formatdate(localtime=False)
@@ -55,7 +60,19 @@ def to_mime(email: Email) -> EmailMessage:
         msg[name] = value
     msg.set_content(email.text)
     msg.add_alternative(email.html, subtype="html")
+    for item in email.attachments:  # the message becomes multipart/mixed
+        maintype, subtype = item.content_type.split("/", 1)
+        msg.add_attachment(item.data, maintype, subtype, filename=item.filename)
     return msg
+
+
+def mime_bytes(email: Email) -> bytes:
+    """The message as SES gets it. What cannot be written (a header with CR/LF, a lone
+    surrogate) is MailRejected: typed, and never retried into the same failure."""
+    try:
+        return to_mime(email).as_bytes()
+    except (ValueError, TypeError, MessageError) as exc:  # UnicodeError is a ValueError
+        raise MailRejected(f"message cannot be written: {type(exc).__name__}") from exc
 
 
 class SesMailer:
@@ -71,7 +88,7 @@ class SesMailer:
             "FromEmailAddress": email.sender,
             "Destination": {"ToAddresses": [email.to]},
             "ReplyToAddresses": [email.reply_to],
-            "Content": {"Raw": {"Data": to_mime(email).as_bytes()}},
+            "Content": {"Raw": {"Data": mime_bytes(email)}},
             "EmailTags": [{"Name": k, "Value": v} for k, v in email.tags.items()],
         }
         if self._configuration_set:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Sequence
+from urllib.parse import parse_qs
 
 from socialcare.errors import BadInputError
+from socialcare.hashing import same, utf8
+
+# <customer hash>.<expiry, epoch seconds>.<HMAC-SHA256 hex>: checked before any crypto, so
+# no odd input (non-ASCII, lone surrogates, huge numbers) reaches the comparison.
+_SHAPE = re.compile(r"[A-Za-z0-9_-]{1,64}\.[0-9]{1,12}\.[0-9A-Fa-f]{64}", re.ASCII)
 
 # (signing secret, fingerprint of the hash key it belongs with): the current key's first.
 UnsubscribeKey = tuple[str, str]
@@ -22,7 +30,7 @@ class TokenError(BadInputError):
 
 
 def _sign(secret: str, payload: str) -> str:
-    return hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(utf8(secret), utf8(payload), hashlib.sha256).hexdigest()
 
 
 def make_token(
@@ -35,13 +43,12 @@ def make_token(
 
 def verify_token(secret: str, token: str, now: float | None = None) -> str:
     """Return the customer hash the token was made for, or raise TokenError."""
-    parts = token.split(".")
-    if len(parts) != 3 or not all(parts) or len(token) > 200:
+    if len(token) > 200 or not _SHAPE.fullmatch(token):
         raise TokenError("malformed token", status=400)
-    customer_hash, expiry, signature = parts
-    if not hmac.compare_digest(_sign(secret, f"{customer_hash}.{expiry}"), signature):
+    customer_hash, expiry, signature = token.split(".")
+    if not same(_sign(secret, f"{customer_hash}.{expiry}"), signature):
         raise TokenError("bad signature")
-    if not expiry.isdigit() or int(expiry) < (time.time() if now is None else now):
+    if int(expiry) < (time.time() if now is None else now):
         raise TokenError("expired token")
     return customer_hash
 
@@ -60,3 +67,19 @@ def verify_any(
                 raise  # malformed or expired: no other key changes that
             refused = error
     raise refused or TokenError("no key to verify with")
+
+
+def token_of(query_token: str | None, body: str | None, base64_encoded: bool) -> str:
+    """The token of an unsubscribe request: the link's query, else the form body (the
+    confirmation page's POST). A body that is not UTF-8 text has no token, never an error."""
+    if query_token:
+        return query_token
+    if not body:
+        return ""
+    raw = body
+    if base64_encoded:
+        try:
+            raw = base64.b64decode(body, validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):  # binascii.Error is a ValueError
+            return ""
+    return parse_qs(raw).get("token", [""])[0]

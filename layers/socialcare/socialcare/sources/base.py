@@ -22,6 +22,7 @@ from socialcare.errors import (
 )
 from socialcare.models import Mention
 from socialcare.observability import logger
+from socialcare.safejson import response_json
 
 RESET_HEADERS = ("retry-after", "x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset")
 
@@ -120,19 +121,34 @@ class RateBudget:
             raise self._stop
 
 
+def epoch_time(value: float, per_second: int = 1) -> datetime:
+    """An aware datetime from an epoch count (seconds, or milliseconds with 1000); a
+    number no clock can hold (-1e20, 1e308, NaN, a 40-digit id) is a ValueError like any
+    other unreadable time, never an OverflowError."""
+    try:
+        return datetime.fromtimestamp(value / per_second, tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise ValueError("time out of range") from exc
+
+
 def parse_time(value: Any) -> datetime:
     """An aware datetime from an ISO-8601 string ("...Z", any fraction) or epoch seconds."""
     if isinstance(value, bool):
         raise TypeError("a boolean is not a time")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        return epoch_time(value)
     if not isinstance(value, str):
         raise TypeError("time is not a string")
     text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
     # Python 3.11 reads at most 6 fraction digits; some platforms send 7-9.
     text = re.sub(r"(\.\d{6})\d+", r"\1", text)
     parsed = datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:
+        parsed.astimezone(UTC)  # year 1 at +14:00 has no UTC time: cursor keys need one
+    except OverflowError as exc:
+        raise ValueError("time out of range") from exc
+    return parsed
 
 
 def time_key(value: datetime) -> str:
@@ -176,12 +192,16 @@ def check_response(
     if status >= 400:
         raise SourcePayloadError(source, f"HTTP {status}")
     try:
-        return response.json()
+        return response_json(response)
     except (ValueError, json.JSONDecodeError) as exc:
         kind = response.headers.get("content-type", "unknown content type").split(";")[0]
         raise SourcePayloadError(
             source, f"not JSON ({kind}, {len(response.content)} bytes)"
         ) from exc
+
+
+# What reading one post item can raise: the item is counted as unreadable, never its page.
+ITEM_ERRORS = (ValidationError, LookupError, TypeError, ValueError, AttributeError, ArithmeticError)
 
 
 def parse_items(
@@ -193,7 +213,7 @@ def parse_items(
     for position, item in enumerate(items):
         try:
             mentions.append(parse(item))
-        except (ValidationError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        except ITEM_ERRORS as exc:
             invalid += 1
             logger.warning(
                 "unreadable post item",

@@ -19,7 +19,6 @@ DID in both, so list the account's DID beside its handle in brand.toml.
 from __future__ import annotations
 
 import base64
-import json
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import timedelta
@@ -27,6 +26,7 @@ from typing import Any, Unpack
 
 import requests
 
+from socialcare import safejson
 from socialcare.errors import SourceAuthError, SourcePayloadError
 from socialcare.models import Mention
 from socialcare.sources.auth import SignedInSweep, SweepOptions, credential
@@ -141,7 +141,7 @@ def _expiry(jwt: str, default_s: float) -> float:
     """Seconds until a JWT's `exp` (read, not verified: the server verifies it)."""
     try:
         payload = jwt.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims = safejson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         return float(claims["exp"]) - time.time()
     except (IndexError, ValueError, KeyError, TypeError):
         return default_s
@@ -233,7 +233,7 @@ def _expired(response: requests.Response) -> bool:
     if response.status_code != 400:
         return False
     try:
-        return dict_or_empty(response.json()).get("error") in EXPIRED
+        return dict_or_empty(safejson.response_json(response)).get("error") in EXPIRED
     except ValueError:
         return False
 

@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlparse
 
 import requests
 
+from socialcare import safejson
 from socialcare.errors import (
     ConfigError,
     SourceAuthError,
@@ -37,9 +38,11 @@ from socialcare.models import Mention
 from socialcare.observability import logger
 from socialcare.sources.auth import credential
 from socialcare.sources.base import (
+    ITEM_ERRORS,
     RateBudget,
     check_response,
     dict_or_empty,
+    epoch_time,
     parse_items,
     parse_time,
     retry_after_seconds,
@@ -83,7 +86,7 @@ def graph_object(source: str, body: Any) -> dict[str, Any]:
 def _int(value: Any) -> int | None:
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # 1e400 reads as infinity
         return None
 
 
@@ -98,7 +101,7 @@ def _json_header(value: str | None) -> Any:
     if not value:
         return None
     try:
-        return json.loads(value)
+        return safejson.loads(value)
     except ValueError:
         return None
 
@@ -136,7 +139,7 @@ def usage(headers: Mapping[str, str]) -> tuple[float, float | None]:
 def check_graph(source: str, response: requests.Response) -> Any:
     """The JSON body of a Graph answer, or the typed error it stands for."""
     try:
-        body = response.json()
+        body = safejson.response_json(response)
     except ValueError:
         body = None
     error = graph_error(body)
@@ -391,7 +394,7 @@ class CommentsEdge:
     def _time(self, comment: Any) -> str | None:
         try:
             return time_key(parse_time(comment[self.comment_time]))
-        except (KeyError, TypeError, ValueError):
+        except ITEM_ERRORS:
             return None
 
     def _comments(self, post: Any, since: str) -> list[Any]:
@@ -444,7 +447,7 @@ class CommentsEdge:
                     continue
                 try:
                     mark = digest(self.parse(comment).post_id)
-                except (KeyError, TypeError, ValueError, AttributeError):
+                except ITEM_ERRORS:
                     kept.append(comment)
                     continue
                 if stamp < since or mark in seen:
@@ -551,5 +554,8 @@ def entry_time(entry: Any) -> datetime | None:
     """When Meta sent the change (entry.time: epoch seconds, sometimes milliseconds)."""
     value = entry.get("time") if isinstance(entry, dict) else None
     if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value / 1000 if value > 10**11 else value, tz=UTC)
+        try:
+            return epoch_time(value, per_second=1000 if value > 10**11 else 1)
+        except ValueError:  # 1e308: no time; the change's own created_time may do
+            return None
     return None

@@ -38,6 +38,7 @@ from socialcare.errors import ConfigError, SourceAuthError, SourcePayloadError, 
 from socialcare.models import Mention
 from socialcare.observability import logger
 from socialcare.sources.base import (
+    ITEM_ERRORS,
     RateBudget,
     check_response,
     dict_or_empty,
@@ -216,7 +217,7 @@ class TagStream:
         for status in statuses:
             try:
                 newest.append(int(status["id"]))
-            except (KeyError, TypeError, ValueError):
+            except ITEM_ERRORS:
                 continue
         # Pages can be shorter than the limit (servers filter them): read until one is empty.
         return Page(mentions, str(max(newest)), has_more=bool(statuses), invalid=invalid)

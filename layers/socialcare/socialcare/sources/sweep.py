@@ -33,7 +33,7 @@ from typing import Any
 from socialcare.errors import SourcePayloadError
 from socialcare.models import Mention
 from socialcare.observability import logger
-from socialcare.sources.base import RateBudget, parse_items, time_key
+from socialcare.sources.base import ITEM_ERRORS, RateBudget, parse_items, time_key
 from socialcare.sources.ports import Page
 
 MAX_IDS = 50  # ids kept per key; more posts than this in one millisecond do not happen
@@ -170,7 +170,7 @@ class SweepSource(ABC):
         for item in raw.items:
             try:
                 key = raw.key(item)
-            except (KeyError, TypeError, ValueError, AttributeError):
+            except ITEM_ERRORS:
                 if not end:
                     kept.append(item)  # parse_items counts it as invalid
                 continue

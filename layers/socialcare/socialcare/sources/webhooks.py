@@ -23,13 +23,13 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from socialcare import safejson
 from socialcare.errors import (
     RetryableError,
     SocialcareError,
@@ -38,6 +38,7 @@ from socialcare.errors import (
     SourceRateLimited,
     SourceUnavailable,
 )
+from socialcare.hashing import same, utf8
 from socialcare.models import Mention
 from socialcare.observability import count, logger
 from socialcare.ports import Queue
@@ -77,15 +78,15 @@ def raw_body(body: str | None, is_base64_encoded: bool) -> bytes:
             return base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError):
             return b""  # cannot be what Meta signed: the signature check refuses it
-    return body.encode("utf-8")
+    return utf8(body)  # a lone surrogate (bad UTF-8 is base64) cannot be what Meta signed
 
 
 def signature_ok(app_secret: str, raw: bytes, header: str | None) -> bool:
     """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>`."""
     if not app_secret or not header:
         return False
-    expected = "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
+    expected = "sha256=" + hmac.new(utf8(app_secret), raw, hashlib.sha256).hexdigest()
+    return same(expected, header.strip().lower())
 
 
 def _secret_value(deps: WebhookDeps, name: str) -> str | None:
@@ -123,7 +124,7 @@ def subscribe(query: Mapping[str, str] | None, deps: WebhookDeps) -> Reply:
         return Reply(500, "try again")
     if not expected:
         return _not_configured("verify_token")
-    if not hmac.compare_digest(expected.encode(), token.encode()):
+    if not same(expected, token):
         count("WebhookRejected", reason="verify_token")
         logger.warning("webhook verification refused: wrong verify token")
         return Reply(403, "forbidden")
@@ -169,7 +170,7 @@ def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) ->
         return Reply(401, "invalid signature")
 
     try:
-        events = events_of(json.loads(raw), deps)
+        events = events_of(safejson.loads(raw), deps)
     except (ValueError, SourcePayloadError) as exc:  # signed by Meta, yet not readable
         count("WebhookRejected", reason="malformed")
         logger.warning("webhook notification unreadable", extra={"error": type(exc).__name__})

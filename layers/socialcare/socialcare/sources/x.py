@@ -16,17 +16,19 @@ replies to one of them (`in_reply_to_user_id`, an id in brand.toml or a user in
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
 
 from socialcare.errors import ConfigError, SourcePayloadError, SourceRateLimited
 from socialcare.models import Mention
+from socialcare.safejson import response_json
 from socialcare.sources.auth import credential
 from socialcare.sources.base import (
     check_response,
     dict_or_empty,
+    epoch_time,
     lang_hint,
     number_key,
     parse_items,
@@ -52,7 +54,7 @@ USAGE_CAPPED = "usage-capped"
 
 def tweet_time(tweet_id: str) -> datetime:
     """When a tweet was made, from its snowflake id (used when created_at was not asked)."""
-    return datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, tz=UTC)
+    return epoch_time((int(tweet_id) >> 22) + TWITTER_EPOCH_MS, per_second=1000)
 
 
 def _read(body: Any) -> tuple[list[Any], dict[str, dict[str, Any]], dict[str, Any]]:
@@ -142,7 +144,7 @@ def _key(tweet: Any) -> ItemKey:
 
 def _usage_capped(response: requests.Response) -> bool:
     try:
-        problem = response.json()
+        problem = response_json(response)
     except ValueError:
         return False
     return isinstance(problem, dict) and str(problem.get("type", "")).endswith(USAGE_CAPPED)
