@@ -3,15 +3,13 @@ build` output, the identity figures' hook, the ratios and checks."""
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from socialcare_cli import bench, bench_cold
+from socialcare_cli import bench, bench_cold, bench_identity
 
 
 def layer(root: Path, name: str, files: dict[str, int]) -> None:
@@ -62,27 +60,24 @@ def test_only_the_layers_deployed_for_arm64_are_sized(tmp_path: Path) -> None:
 def test_identity_figures_come_from_the_identity_harness(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[dict[str, Any]] = []
 
-    def run(size: int, progress: Any) -> dict[str, Any]:
-        calls.append({"size": size})
+    def run(size: int, progress: Any, scan_queries: int) -> dict[str, Any]:
+        calls.append({"size": size, "scans": scan_queries})
         progress("building")
         return {"median_ms": 1.2, "p95_ms": 4.0, "speedup_vs_scan": 50.0, "same_answers": True}
 
-    fake = types.ModuleType("socialcare_cli.bench_identity")
-    fake.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "socialcare_cli.bench_identity", fake)
+    monkeypatch.setattr(bench_identity, "run", run)
     out = bench.identity(1_000_000)
-    assert out["name_1m"]["same_answers"] is True and calls == [{"size": 1_000_000}]
+    assert out["name_1m"]["same_answers"] is True
+    assert calls == [{"size": 1_000_000, "scans": 3}]
 
 
 def test_a_failing_identity_harness_costs_only_its_own_figure(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def run(size: int, progress: Any) -> dict[str, Any]:
+    def run(size: int, progress: Any, scan_queries: int) -> dict[str, Any]:
         raise RuntimeError("disk full")
 
-    fake = types.ModuleType("socialcare_cli.bench_identity")
-    fake.run = run  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "socialcare_cli.bench_identity", fake)
+    monkeypatch.setattr(bench_identity, "run", run)
     out = bench.identity(10)
     assert out["name_1m"] is None and "disk full" in out["note"]
 
