@@ -13,7 +13,7 @@ PY313_BIN := $(dir $(PY))
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo test test-clock fuzz faults lint typecheck unit integration bench identity-scale \
-	eval validate e2e clean print-py lock audit privacy browser-test
+	eval train validate e2e clean print-py lock audit privacy browser-test
 
 # Every venv installs from a lock with hashes (requirements/README.md); `make lock`
 # writes them all from the ranges in pyproject.toml and requirements/*.in.
@@ -113,12 +113,19 @@ bench: $(STAMP) $(SAM_VENV)/.installed
 identity-scale: $(STAMP)
 	SOCIALCARE_IDENTITY_SCALE=300000 $(BIN)/pytest -s -p no:cacheprovider tests/integration/test_identity_at_scale.py
 
-# Triage quality: P/R/F1 per language on the dev set, then the public benchmark when
-# ../shared is present (README "Triage quality").
+# Triage quality (docs/triage.md): the cue rules and the shipped model on the blind split
+# (per language, per kind), the older dev sets, and the public benchmark by 5-fold
+# cross-validation through `socialcare train` when ../shared is present; the tables are
+# written into docs/triage.md.
 BENCHMARK_CSV := ../shared/fixtures/benchmarks/complaints-social-media/complaints-data.csv
 eval: $(STAMP)
-	$(BIN)/python scripts/evaluate_triage.py
-	if [ -f $(BENCHMARK_CSV) ]; then $(BIN)/python scripts/evaluate_triage.py --benchmark $(BENCHMARK_CSV); fi
+	$(BIN)/python scripts/corpus_check.py data/triage
+	$(BIN)/python scripts/evaluate_triage.py --benchmark $(BENCHMARK_CSV) --write-doc
+
+# Rebuild the shipped triage model from the corpus (deterministic; docs/triage.md).
+TRIAGE_MODEL_DIR := layers/socialcare/socialcare/data
+train: $(STAMP)
+	$(BIN)/socialcare train --out $(TRIAGE_MODEL_DIR)
 
 $(SAM_VENV)/.installed: requirements/sam.txt
 	$(PY) -m venv $(SAM_VENV)
@@ -141,7 +148,7 @@ validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build
 
-# End-to-end (README "End-to-end test"): sam build + sam deploy onto MiniStack on
+# End-to-end (docs/testing.md, "End-to-end test"): sam build + sam deploy onto MiniStack on
 # 127.0.0.1, a replayed page to e-mails. MiniStack runs the handlers on its own venv's
 # Python, so that venv is 3.13 and has boto3 (as the Lambda runtime does). Not in `test`.
 # MiniStack's version is pinned in requirements/ministack.in.

@@ -56,6 +56,7 @@ FIRST_EVENTS = {
     "IncidentSwitchFunction": "incident_alarm_sns.json",
     "SendDigestFunction": "digest_schedule.json",
     "MarkWrongFunction": "mark_wrong_post.json",
+    "ReviewFunction": "review_confirm.json",  # a link no stack sealed: refused
 }
 DIGEST_ENTRIES = 5  # decisions waiting on DigestQueue for SendDigest's first event
 
@@ -72,6 +73,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "IncidentSwitchFunction": {"incident_topics": ["outage"]},
     "SendDigestFunction": {"decisions": DIGEST_ENTRIES},
     "MarkWrongFunction": {"statusCode": 200},
+    "ReviewFunction": {"statusCode": 403},
 }
 
 

@@ -137,6 +137,7 @@ def _decide(lines: list[dict[str, Any]], db: Path) -> dict[str, dict[str, Any]]:
         cooldown_days=30,
         max_post_age_hours=72,
         timeout=5.0,
+        model="",  # the cue rules, as the function by default
     )
     out, err = io.StringIO(), io.StringIO()
     decide((json.dumps(line) for line in lines), args, out, err)

@@ -1,11 +1,12 @@
-"""`socialcare decide --crm URL [FILE]`: dry-run triage against a real CRM.
+"""`socialcare decide --crm URL [--brand-file B] [FILE]`: dry-run triage against a real CRM.
 
-Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"): `id`,
-`source` and the other Mention fields (`text`, `handle`, `email`, `created_at` (default:
-now)...), among them the optional placement, `"addressed": true` (the post sits where it
-is directed at the brand, so it need not name it) and `"stars": 1-5` (a review's rating);
-lines without them read as before. It runs the Lambda's own triage, identity and policy
-code on each (`socialcare.pipeline.triage`), and writes one JSON line per mention:
+Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"): the
+post's `post_id` (as `socialcare parse` writes it, so `parse ... | decide ...` works) or
+`id`, `source` and the other Mention fields (`text`, `handle`, `email`, `created_at`
+(default: now)...), among them the optional placement, `"addressed": true` (the post sits
+where it is directed at the brand, so it need not name it) and `"stars": 1-5` (a review's
+rating); lines without them read as before. It runs the Lambda's own triage, identity and
+policy code on each (`socialcare.pipeline.triage`), and writes one JSON line per mention:
 
     {"mention_id": <input id>, "decision": "contact"|"skip", "reason": <reason>,
      "customer_id": <CRM id>|null, "match": "handle"|"email"|"name"|null}
@@ -14,8 +15,12 @@ Shadow mode, offline: it talks to the CRM only (GET requests; the CRM's social_o
 interactions carry the cooldown). Nothing is sent, recorded or written; the seen-post and
 per-person keys live in memory for this run, so a post repeated in the file is `duplicate`
 and a second complaint of a person already decided `contact` is `recently_contacted`, as
-the mailer's per-person key would make it live.
+the mailer's per-person key would make it live. A line that cannot be read is named
+(line number, field) on stderr and skipped; a summary by reason ends the run on stderr.
 The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN.
+The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN. `--model shipped` (the
+model in the layer) or `--model DIR` (from `socialcare train`) triages with the learned
+model instead of the cue rules, as TRIAGE_MODEL does for the function.
 """
 
 from __future__ import annotations
@@ -25,17 +30,28 @@ import json
 import os
 import secrets
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
-from socialcare import safejson
 from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Interaction, Mention, TriageResult
-from socialcare_cli.jsonl import open_lines
+from socialcare_cli.cmd_triage import add_model_options, build_classifier
+from socialcare_cli.jsonl import (
+    LINE_ERRORS,
+    open_lines,
+    placement,
+    post_id,
+    read_object,
+    skipped,
+)
+from socialcare_cli.options import add_brand_option, load_cli_brand
+from socialcare_cli.progress import tracked
 
 MATCHING = ("off", "review", "on")
+PROG = "socialcare decide"
 
 
 def register(sub: Any) -> None:
@@ -55,16 +71,33 @@ def register(sub: Any) -> None:
         default=os.environ.get("NAME_MATCHING", "off"),
         help="name matching as the NameMatching parameter (default: $NAME_MATCHING or off)",
     )
-    cmd.add_argument("--in-contact-hours", type=int, default=72)
-    cmd.add_argument("--cooldown-days", type=int, default=30)
-    cmd.add_argument("--max-post-age-hours", type=int, default=72)
+    cmd.add_argument(
+        "--in-contact-hours",
+        type=int,
+        default=72,
+        help="customer service contact this recent is already_in_contact (InContactHours)",
+    )
+    cmd.add_argument(
+        "--cooldown-days",
+        type=int,
+        default=30,
+        help="one e-mail per person in this many days (CooldownDays)",
+    )
+    cmd.add_argument(
+        "--max-post-age-hours",
+        type=int,
+        default=72,
+        help="older posts are stale (MaxPostAgeHours)",
+    )
     cmd.add_argument("--timeout", type=float, default=5.0, help="CRM request timeout, seconds")
+    add_model_options(cmd)
     cmd.add_argument(
         "--report",
         metavar="FILE.html",
         default=None,
         help="also write a report: each post beside its decision, the e-mails it would send",
     )
+    add_brand_option(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -98,12 +131,12 @@ class _Remembering:
         raise AssertionError("decide never records anything in the CRM")
 
 
-def to_mention(raw: Any, now: datetime) -> Mention:
-    """A Mention from one input object: `id` is the post id; `created_at` defaults to now."""
-    if not isinstance(raw, dict) or raw.get("id") in (None, ""):
-        raise ValueError("each line must be a JSON object with an id")
+def to_mention(raw: dict[str, Any], now: datetime) -> Mention:
+    """A Mention from one input object: `post_id` or `id` is the post id; `created_at`
+    defaults to now."""
+    placement(raw)  # worded as `socialcare triage` words it
     fields = {k: v for k, v in raw.items() if k not in ("id", "post_id")}
-    fields["post_id"] = str(raw["id"])
+    fields["post_id"] = str(post_id(raw))
     if fields.get("created_at") in (None, ""):
         fields["created_at"] = now
     if fields.get("addressed") is None:
@@ -117,21 +150,16 @@ def decide(
     out: IO[str],
     err: IO[str],
     on_decided: Callable[[dict[str, Any], dict[str, Any], TriageResult], None] | None = None,
-) -> tuple[int, int]:
-    """Write one decision line per readable mention; returns (decided, unreadable).
+) -> tuple[Counter[str], int]:
+    """Write one decision line per readable mention; returns (reasons, unreadable).
     `on_decided(input, line, result)` sees each (the --report)."""
-    from pydantic import ValidationError
-
     from socialcare.adapters.memory import MemoryState
-    from socialcare.brand import load_brand
-    from socialcare.errors import what_failed
     from socialcare.hashing import Hasher
     from socialcare.identity import policy
     from socialcare.identity.crm import crm_from_url
     from socialcare.pipeline import TriageDeps, triage
-    from socialcare.triage.classifier import RuleClassifier
 
-    brand = load_brand()
+    brand = load_cli_brand(getattr(args, "brand_file", None), PROG)
     hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists
     token = os.environ.get("SOCIALCARE_CRM_TOKEN", "")
     backoff_s = float(os.environ.get("HTTP_BACKOFF_S", "0.3"))  # as the functions read it
@@ -140,7 +168,7 @@ def decide(
     )
     deps = TriageDeps(
         brand=brand,
-        classifier=RuleClassifier(brand),
+        classifier=build_classifier(None, brand=brand, model=args.model),
         crm=crm,
         state=MemoryState(),
         hasher=hasher,
@@ -150,16 +178,16 @@ def decide(
         ),
         name_matching=args.name_matching,
     )
-    decided = unreadable = 0
-    for number, line in enumerate(lines, start=1):
+    reasons: Counter[str] = Counter()
+    unreadable = 0
+    for number, line in enumerate(tracked(lines, err, PROG), start=1):
         if not line.strip():
             continue
         try:
-            raw = safejson.loads(line)
+            raw = read_object(line)
             mention = to_mention(raw, datetime.now(UTC))
-        except (ValueError, ValidationError) as exc:
-            # Say where, not what: the line may hold post text and names.
-            print(f"line {number}: unreadable mention ({what_failed(exc)}); skipped", file=err)
+        except LINE_ERRORS as exc:  # named by line and field: the line may hold text, names
+            skipped(err, PROG, number, exc)
             unreadable += 1
             continue
         result = triage(mention, deps)
@@ -169,7 +197,7 @@ def decide(
             cooldown_s = args.cooldown_days * 86_400
             deps.state.claim(policy.person_key(decision.customer_hash), "decide", cooldown_s)
         row = {
-            "mention_id": raw["id"],
+            "mention_id": post_id(raw),
             "decision": decision.decision,
             "reason": decision.reason.value,
             "customer_id": crm.ids.get(decision.customer_hash or ""),
@@ -177,23 +205,29 @@ def decide(
         }
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
         out.flush()
-        decided += 1
+        reasons[row["reason"]] += 1
         if on_decided:
             on_decided(raw, row, result)
-    return decided, unreadable
+    return reasons, unreadable
 
 
 def run(args: argparse.Namespace) -> int:
     from socialcare_cli import report
 
-    lines = open_lines(args.file, sys.stderr, "socialcare decide")
+    lines = open_lines(args.file, sys.stderr, PROG)
     backtest = report.Backtest() if args.report else None
-    decided, unreadable = decide(
+    reasons, unreadable = decide(
         lines, args, sys.stdout, sys.stderr, backtest.add if backtest else None
     )
-    print(f"decided {decided} mentions; {unreadable} unreadable lines", file=sys.stderr)
+    by_reason = ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items()))
+    print(
+        f"{PROG}: {reasons.total()} mentions decided"
+        + (f" ({by_reason})" if by_reason else "")
+        + f"; {unreadable} unreadable lines",
+        file=sys.stderr,
+    )
     if backtest:
-        notes = [f"socialcare decide --crm {args.crm} {args.file}: a dry run, nothing sent"]
+        notes = [f"{PROG} --crm {args.crm} {args.file}: a dry run, nothing sent"]
         if unreadable:
             notes.append(f"{unreadable} unreadable input lines are not in this report")
         path = report.write(backtest.report(notes), Path(args.report))

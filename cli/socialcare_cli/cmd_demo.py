@@ -11,7 +11,12 @@ from typing import Any
 def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run the whole pipeline locally on sample data")
     demo.add_argument("--out", default="demo-out", help="where outbox/ and decisions go")
-    demo.add_argument("--mode", default="live", choices=["shadow", "review", "live"])
+    demo.add_argument(
+        "--mode",
+        default="live",
+        choices=["shadow", "review", "live"],
+        help="the outreach mode the mailer runs in (default: live, against the emulator)",
+    )
     demo.add_argument(
         "--incident-alarm",
         metavar="TOPIC",
@@ -28,11 +33,29 @@ def register(sub: Any) -> None:
         action="store_true",
         help="also send the agents' shadow digest (ShadowDigest=daily) to DIR/digest.eml",
     )
+    demo.add_argument(
+        "--approve",
+        metavar="all|N",
+        default=None,
+        type=_approve,
+        help="with --mode review: follow the Approve link of all (or the first N) review "
+        "e-mails as an agent would, then run the mailer again",
+    )
     demo.set_defaults(func=run)
+
+
+def _approve(value: str) -> str:
+    if value != "all" and not (value.isdigit() and int(value) >= 0):
+        raise argparse.ArgumentTypeError("all or a number")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     from socialcare_cli.demo import print_funnel, run_demo
+
+    if args.approve and args.mode != "review":
+        print("socialcare demo: --approve needs --mode review", file=sys.stderr)
+        return 2
 
     result = run_demo(
         Path(args.out),
@@ -41,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         incident_alarm=args.incident_alarm,
         platforms=args.platforms,
         digest=args.digest,
+        approve=args.approve,
     )
     print_funnel(result)
     return 0

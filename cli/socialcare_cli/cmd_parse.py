@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
-from socialcare import safejson
 from socialcare.errors import BadInputError
+from socialcare_cli.jsonl import loads, read_text
+from socialcare_cli.options import add_brand_option, load_cli_brand
 
 EXCLUDED = {"fetch_id", "deferred"}  # per fetch and per wait: not what a payload says
 
@@ -34,18 +34,18 @@ def register(sub: Any) -> None:
         help="print the mentions in a recorded API response body as JSON Lines",
         description=__doc__.split("\n\n", 1)[1] if __doc__ else None,
     )
-    parser.add_argument("--source", required=True, choices=sorted(PLATFORMS), help="platform")
+    parser.add_argument(
+        "--source", required=True, choices=sorted(PLATFORMS), help="the platform that answered"
+    )
     parser.add_argument("file", help="a response body (JSON), or - for stdin")
+    add_brand_option(parser)
     parser.set_defaults(func=run)
 
 
 def read_body(file: str) -> Any:
+    text = read_text(file)
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"cannot read {file}: {exc}") from exc
-    try:
-        body = safejson.loads(text)
+        body = loads(text)
     except ValueError as exc:
         start = text.lstrip()[:15].replace("\n", " ")
         raise BadInputError(f"{file} is not JSON ({exc}); it starts with {start!r}") from exc
@@ -72,18 +72,18 @@ def check_platform(source: str, body: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from socialcare.brand import load_brand
     from socialcare.sources import parse_page
 
     body = read_body(args.file)
     check_platform(args.source, body)
-    own = load_brand().own_accounts.get(args.source, [])
+    own = load_cli_brand(args.brand_file, "socialcare parse").own_accounts.get(args.source, [])
     mentions, invalid = parse_page(args.source, body, [a.lower().lstrip("@") for a in own])
     for mention in mentions:
         line = mention.model_dump(mode="json", exclude=EXCLUDED)
         print(json.dumps(line, ensure_ascii=False))
     print(
-        f"{len(mentions)} mentions, {invalid} unreadable post items ({args.source})",
+        f"socialcare parse: {len(mentions)} mentions, {invalid} unreadable post items "
+        f"({args.source})",
         file=sys.stderr,
     )
     return 0

@@ -16,6 +16,7 @@ from socialcare.errors import ConfigError
 from socialcare.hashing import Hasher
 from socialcare.operations import pilot
 from socialcare_cli import deployed
+from socialcare_cli.options import add_aws_options, aws_session
 
 # Standard parameters hold 4 KB (about 110 hashes); this tier grows past that by itself.
 TIER: Final[Literal["Intelligent-Tiering"]] = "Intelligent-Tiering"
@@ -23,21 +24,23 @@ TIER: Final[Literal["Intelligent-Tiering"]] = "Intelligent-Tiering"
 
 def register(sub: Any) -> None:
     cmd = sub.add_parser("pilot", help="add, remove or list the pilot audience's customers")
-    cmd.add_argument("action", choices=["add", "remove", "list", "clear"])
+    cmd.add_argument(
+        "action", choices=["add", "remove", "list", "clear"], help="what to do with the list"
+    )
     where = cmd.add_mutually_exclusive_group(required=True)
     where.add_argument("--stack", help="the deployed stack (its PilotParameterName output)")
     where.add_argument("--parameter", help="the SSM parameter's name (PilotCustomers)")
     cmd.add_argument("--customer", action="append", default=[], help="a CRM customer id")
     cmd.add_argument("--email", action="append", default=[], help="an e-mail address")
     cmd.add_argument("--hash", action="append", default=[], help="remove: a hash from list")
+    add_aws_options(cmd)
     cmd.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    ssm = boto3.client("ssm")
-    stack = deployed.describe(args.stack) if args.stack else None
+    session = aws_session(args)
+    ssm = session.client("ssm")
+    stack = deployed.describe(args.stack, session.client("cloudformation")) if args.stack else None
     if args.stack and stack is None:
         raise ConfigError(f"no stack {args.stack} here (check the region: AWS_REGION)")
     name = args.parameter or (stack.outputs.get("PilotParameterName") if stack else None)
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not (args.customer or args.email or args.hash):
             raise ConfigError("name who: --customer ID and/or --email ADDRESS (or --hash)")
-        hasher = Hasher(hash_key(stack))
+        hasher = Hasher(hash_key(stack, session))
         customers = [hasher.person(c.strip()) for c in args.customer]
         emails = [hasher.address(e) for e in args.email]
         changed = edit(current, args.action, customers, emails, args.hash)
@@ -86,7 +89,7 @@ def edit(
     )
 
 
-def hash_key(stack: deployed.DeployedStack | None) -> str:
+def hash_key(stack: deployed.DeployedStack | None, session: Any = None) -> str:
     """The key the functions hash with: SOCIALCARE_HASH_KEY, else the stack's secret."""
     from socialcare.wiring import derived_secret
 
@@ -96,8 +99,8 @@ def hash_key(stack: deployed.DeployedStack | None) -> str:
             raise ConfigError("hashing needs the stack's key: use --stack or SOCIALCARE_HASH_KEY")
         import boto3
 
-        secret = stack.resource("HashKeySecret")
-        key = boto3.client("secretsmanager").get_secret_value(SecretId=secret)["SecretString"]
+        secrets = (session or boto3).client("secretsmanager")
+        key = secrets.get_secret_value(SecretId=stack.resource("HashKeySecret"))["SecretString"]
     return derived_secret(key, "hash")
 
 

@@ -21,6 +21,10 @@ def register(sub: Any) -> None:
     cmd.add_argument("--brand-file", type=Path, help="default: the brand.toml the layer ships")
     cmd.add_argument("--template", type=Path, default=TEMPLATE, help="default: template.yaml")
     cmd.add_argument("--no-aws", action="store_true", help="check the configuration only")
+    cmd.add_argument("--region", help="AWS region (default: the samconfig environment's)")
+    cmd.add_argument(
+        "--profile", help="AWS profile from ~/.aws/config (default: $AWS_PROFILE, else default)"
+    )
     cmd.set_defaults(func=run)
 
 
@@ -80,7 +84,9 @@ def aws_access(
         return None
     import boto3
 
-    session = boto3.Session(region_name=config.region)
+    session = boto3.Session(
+        profile_name=args.profile or None, region_name=args.region or config.region
+    )
     if session.get_credentials() is None or not session.region_name:
         report.fact("AWS", "not checked: no credentials or region (SES, secrets, DKIM)")
         return None

@@ -12,23 +12,45 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from typing import Any
 
-from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
-from socialcare.brand import Brand, load_brand
+from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemorySealer, MemoryState
+from socialcare.brand import Brand
 from socialcare.hashing import Hasher
 from socialcare.models import TOPICS, OutreachRequest
+from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps, build_email
 from socialcare.outreach.render import PLATFORMS
 from socialcare.outreach.ses import mime_bytes
+from socialcare_cli.options import add_brand_option, email_languages, load_cli_brand
 
 
 def register(sub: Any) -> None:
     cmd = sub.add_parser("preview", help="print a rendered outreach e-mail (headers, text, HTML)")
-    cmd.add_argument("--lang", default=None, help="da or en (default: the brand's language)")
+    cmd.add_argument(
+        "--lang",
+        default=None,
+        choices=email_languages(),
+        help="the e-mail's language (default: the brand's default_language)",
+    )
     cmd.add_argument("--name", default="", help="the customer's first name (may be empty)")
-    cmd.add_argument("--topic", default="general", choices=[*TOPICS, "general"])
-    cmd.add_argument("--source", default="x", choices=sorted(PLATFORMS))
-    cmd.add_argument("--mode", default="live", choices=["live", "review"])
-    cmd.add_argument("--brand-file", default=None, help="another brand.toml")
+    cmd.add_argument(
+        "--topic",
+        default="general",
+        choices=[*TOPICS, "general"],
+        help="the complaint's topic, which picks the paragraph about it (default: general)",
+    )
+    cmd.add_argument(
+        "--source",
+        default="x",
+        choices=sorted(PLATFORMS),
+        help="the platform the post was seen on (default: x)",
+    )
+    cmd.add_argument(
+        "--mode",
+        default="live",
+        choices=["live", "review"],
+        help="live: as the customer gets it; review: as agents get it, with the why-block",
+    )
+    add_brand_option(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -56,7 +78,7 @@ def preview_deps(brand: Brand) -> MailerDeps:
 
 
 def render_preview(args: argparse.Namespace) -> str:
-    brand = load_brand(args.brand_file)
+    brand = load_cli_brand(args.brand_file, "socialcare preview")
     domain = _domain(brand)
     deps = preview_deps(brand)
     request = OutreachRequest(
@@ -72,7 +94,11 @@ def render_preview(args: argparse.Namespace) -> str:
         post_url=f"https://{domain}/example-post",
         post_created_at=datetime.now(UTC),
     )
-    raw = mime_bytes(build_email(request, deps, args.mode))
+    # Review copies carry an agent's Approve and Reject links (sealed only when deployed).
+    links = ReviewLinks(f"https://review.{domain}/", MemorySealer()).make(
+        request, request.post_created_at
+    )
+    raw = mime_bytes(build_email(request, deps, args.mode, links))
     message = message_from_bytes(raw, policy=policy.default)
     lines = [
         f"{key}: {value}"

@@ -1,14 +1,17 @@
-"""`socialcare redrive --queue mentions|outreach`: DLQ back to the source queue, with a
-count and a progress bar."""
+"""`socialcare redrive --queue mentions|outreach`: DLQ back to the source queue. Prints
+the result as a JSON line, a progress bar on a terminal and a summary on stderr."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
 from socialcare.errors import ConfigError
 from socialcare_cli.deployed import stack_outputs
+from socialcare_cli.options import add_aws_options, aws_session
+from socialcare_cli.progress import Bar
 from socialcare_cli.redrive import redrive
 
 OUTPUTS = {
@@ -19,11 +22,14 @@ OUTPUTS = {
 
 def register(sub: Any) -> None:
     cmd = sub.add_parser("redrive", help="move messages from a DLQ back to its queue")
-    cmd.add_argument("--queue", required=True, choices=sorted(OUTPUTS))
+    cmd.add_argument(
+        "--queue", required=True, choices=sorted(OUTPUTS), help="which DLQ to move back"
+    )
     cmd.add_argument("--stack", help="the deployed stack (queue URLs from its Outputs)")
     cmd.add_argument("--source-url", help="the source queue URL (instead of --stack)")
     cmd.add_argument("--dlq-url", help="the dead-letter queue URL (instead of --stack)")
     cmd.add_argument("--max", type=int, default=None, help="move at most this many")
+    add_aws_options(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -36,22 +42,22 @@ def queue_urls(args: argparse.Namespace, cloudformation: Any = None) -> tuple[st
     return source, dlq
 
 
-def bar(moved: int, total: int) -> None:
-    width = 30
-    filled = width if total <= 0 else min(width, width * moved // total)
-    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {moved}/{total}")
-    sys.stderr.flush()
-
-
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    source_url, dlq_url = queue_urls(args)
-    result = redrive(boto3.client("sqs"), dlq_url, source_url, progress=bar, max_messages=args.max)
-    sys.stderr.write("\n")
+    session = aws_session(args)
+    source_url, dlq_url = queue_urls(args, session.client("cloudformation"))
+    bar = Bar(sys.stderr, "socialcare redrive")
+    try:
+        result = redrive(
+            session.client("sqs"), dlq_url, source_url, progress=bar, max_messages=args.max
+        )
+    finally:
+        bar.close()
+    row = {"queue": args.queue, "moved": result.moved, "failed": result.failed}
+    print(json.dumps({**row, "method": result.method}))
     print(
-        f"moved {result.moved} messages from the {args.queue} DLQ back to its queue "
-        f"({result.method})"
-        + (f"; {result.failed} not accepted, left on the DLQ" if result.failed else "")
+        f"socialcare redrive: moved {result.moved} messages from the {args.queue} DLQ back "
+        f"to its queue ({result.method})"
+        + (f"; {result.failed} not accepted, left on the DLQ" if result.failed else ""),
+        file=sys.stderr,
     )
     return 0 if not result.failed else 1

@@ -5,13 +5,16 @@ AWSPREVIOUS. The functions re-read the secret within five minutes, write under t
 key, look opt-outs and cooldowns up under both and re-key an opt-out when they meet it
 (identity/policy.py). Only one previous key is kept, so a second rotation would orphan
 what is still under the first one: it is refused while opt-outs remain under the
-previous key, or while links signed with it can still be used (their 90 days).
+previous key, or while links signed with it can still be used (their 90 days). Prints
+the new and the previous key's fingerprints as a JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import json
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +23,7 @@ from socialcare.hashing import Hasher
 from socialcare.keyring import derived_secret, read_hash_keys
 from socialcare.outreach.unsubscribe import make_token
 from socialcare_cli.deployed import stack_outputs
+from socialcare_cli.options import add_aws_options, aws_session
 
 LINK_LIFETIME = timedelta(
     seconds=inspect.signature(make_token).parameters["ttl_s"].default
@@ -36,6 +40,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="rotate even if opt-outs or links under the previous key would be orphaned",
     )
+    add_aws_options(cmd)
     cmd.set_defaults(func=run)
 
 
@@ -80,13 +85,12 @@ def current_since(secrets: Any, secret_id: str) -> datetime | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import boto3
-
-    secret_id, table = targets(args)
-    secrets = boto3.client("secretsmanager")
+    session = aws_session(args)
+    secret_id, table = targets(args, session.client("cloudformation"))
+    secrets = session.client("secretsmanager")
     keys = read_hash_keys(secrets, secret_id)
     if len(keys) > 1 and not args.force:
-        left = not_current(boto3.client("dynamodb"), table, kid(keys[0]))
+        left = not_current(session.client("dynamodb"), table, kid(keys[0]))
         since = current_since(secrets, secret_id)
         links_until = since + LINK_LIFETIME if since else datetime.min.replace(tzinfo=UTC)
         if left or datetime.now(UTC) < links_until:
@@ -97,12 +101,15 @@ def run(args: argparse.Namespace) -> int:
                 why.append(f"opt-out links signed with it work until {links_until:%Y-%m-%d}")
             raise ConfigError(
                 "; ".join(why) + ". Rotating again drops that key and with it those opt-outs "
-                "(README, Runbook); --force does it anyway"
+                "(docs/operations.md, Rotating the hash key); --force does it anyway"
             )
     new = secrets.get_random_password(PasswordLength=48, ExcludePunctuation=True)["RandomPassword"]
     secrets.put_secret_value(SecretId=secret_id, SecretString=new)
+    print(json.dumps({"rotated": True, "current_kid": kid(new), "previous_kid": kid(keys[0])}))
     print(
-        f"hash key rotated: current {kid(new)}, previous {kid(keys[0])}. The functions use it "
-        "within 5 minutes; opt-outs under the previous key are re-keyed as they are met."
+        f"socialcare rotate-key: hash key rotated: current {kid(new)}, previous {kid(keys[0])}. "
+        "The functions use it within 5 minutes; opt-outs under the previous key are re-keyed "
+        "as they are met.",
+        file=sys.stderr,
     )
     return 0

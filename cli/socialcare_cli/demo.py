@@ -5,7 +5,9 @@ CRM over real HTTP; the three handlers imported as Lambda imports them and drive
 Lambda's schedules and SQS pollers would. Writes DIR/outbox/*.eml, DIR/decisions.jsonl,
 DIR/logs.jsonl (every log line and metric the functions wrote), DIR/state.jsonl (the
 state table's items at the end) and DIR/report.html (each post beside its decision: a
-local file for people, see socialcare_cli.report).
+local file for people, see socialcare_cli.report). In review mode the Review function
+answers on a local Function URL; `approve` follows the review e-mails' Approve links as an
+agent would.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from socialcare_cli import demo_platforms, lambda_local, local_aws, report, servers
+from socialcare_cli import demo_platforms, lambda_local, local_aws, report, review_agent, servers
 from socialcare_cli.template import Stack, load_template
 
 FUNCTIONS = ("FetchMentionsFunction", "TriageMentionsFunction", "SendOutreachFunction")
@@ -44,6 +46,7 @@ class DemoResult:
     incident: str = "off"
     report: Path | None = None
     digest: Path | None = None  # --digest: the agents' shadow digest as SES took it
+    approvals: list[review_agent.Click] = field(default_factory=list)  # --approve
 
     @property
     def reasons(self) -> Counter[str]:
@@ -95,6 +98,7 @@ def run_demo(
     incident_alarm: str | None = None,
     platforms: bool = False,
     digest: bool = False,
+    approve: str | None = None,
 ) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     (out / "outbox").mkdir(exist_ok=True)
@@ -112,6 +116,7 @@ def run_demo(
         servers.serve(replay) as replay_url,
         servers.serve(directory) as crm_url,
         demo_platforms.serve(enabled=platforms) as sources,  # --platforms: X, Bluesky, Trustpilot
+        contextlib.ExitStack() as later,
     ):
         progress(
             f"local AWS (moto) on {endpoint}; replay source on {replay_url}; "
@@ -131,6 +136,7 @@ def run_demo(
                 **({"ShadowDigest": "daily"} if digest else {}),
             },
         )
+        bind_review = later.enter_context(review_agent.function_url(stack))
         local_aws.provision(stack)
         sources.store_secrets(stack)
         progress(f"provisioned from template.yaml: {len(stack.physical)} resources")
@@ -138,6 +144,7 @@ def run_demo(
         with capture.active():
             handlers = {f: lambda_local.load_handler(stack, f, local_env)[1] for f in FUNCTIONS}
             handlers[FUNCTIONS[1]] = _watching(handlers[FUNCTIONS[1]], result.posts)
+            bind_review(lambda_local.load_handler(stack, review_agent.FUNCTION, local_env)[1])
             fetch = handlers["FetchMentionsFunction"](
                 {"source": "replay"}, lambda_local.FakeContext("FetchMentionsFunction")
             )
@@ -162,6 +169,18 @@ def run_demo(
                 f"{function}: {stats.records} records in {stats.batches} batches, "
                 f"{stats.failures} failed"
             )
+        if approve and mode == "review":
+            with capture.active():
+                result.approvals = review_agent.approve(local_aws.sent_emails(endpoint), approve)
+                queue, props = stack.sqs_event("SendOutreachFunction")
+                lambda_local.poll(
+                    stack.physical[queue],
+                    stack.attributes[(queue, "Arn")],
+                    handlers["SendOutreachFunction"],
+                    function_name="SendOutreachFunction",
+                    batch_size=int(props.get("BatchSize", 10)),
+                )
+            progress(f"approved {len(result.approvals)} review e-mails by their links")
         result.dead_letters = _dead_letters(stack)
         result.incident = _incident(stack)
         _dump_state(stack, out / "state.jsonl")
@@ -295,6 +314,15 @@ def print_funnel(result: DemoResult, file: Any = None) -> None:
         if reason != "contact":
             print(f"    {reason:<20} {n:>3}", file=file)
     print(f"\noutbox: {len(result.emails)} e-mails in {result.out / 'outbox'}", file=file)
+    if result.approvals:
+        done = sum(c.page == 200 and c.done == 200 for c in result.approvals)
+        reviews, customers = _recipients(result.emails)
+        print(
+            f"review: {reviews} review e-mails to the agents; {len(result.approvals)} Approve "
+            f"links followed (GET the page, POST its form), {done} approved; "
+            f"{sum(customers.values())} e-mails to {len(customers)} customers",
+            file=file,
+        )
     print(
         f"decisions: {result.out / 'decisions.jsonl'}; logs: {result.out / 'logs.jsonl'}", file=file
     )
@@ -304,6 +332,15 @@ def print_funnel(result: DemoResult, file: Any = None) -> None:
         print(f"shadow digest: {result.digest}", file=file)
     if result.report:
         print(f"report: {result.report}", file=file)  # the last line: the file to open
+
+
+def _recipients(emails: list[Path]) -> tuple[int, Counter[str]]:
+    """The review copies among the e-mails, and how many each customer got."""
+    from email import message_from_bytes, policy
+
+    messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in emails]
+    reviews = [m for m in messages if m.get("X-Socialcare-Review") == "1"]
+    return len(reviews), Counter(str(m["To"]) for m in messages if m not in reviews)
 
 
 def alarm_notification(stack: Stack, topic: str) -> dict[str, Any]:

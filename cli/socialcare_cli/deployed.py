@@ -56,3 +56,21 @@ def stack_outputs(stack: str, wanted: tuple[str, ...], cloudformation: Any = Non
     if missing:
         raise ConfigError(f"stack {stack} has no output {', '.join(missing)}")
     return [outputs[key] for key in wanted]
+
+
+def stack_parameter(stack: str, name: str, cloudformation: Any) -> str | None:
+    """A parameter's value as deployed (None when the stack has no such parameter)."""
+    described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    values = {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])}
+    return values.get(name)
+
+
+def stack_log_groups(stack: str, cloudformation: Any) -> list[str]:
+    """The names of the stack's log groups: every function's, and the requests log."""
+    pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack)
+    return sorted(
+        r["PhysicalResourceId"]
+        for page in pages
+        for r in page["StackResourceSummaries"]
+        if r["ResourceType"] == "AWS::Logs::LogGroup" and r.get("PhysicalResourceId")
+    )

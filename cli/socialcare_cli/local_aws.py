@@ -136,6 +136,12 @@ def provision(stack: Stack, region: str = "eu-west-1") -> Stack:
         )
         stack.physical[logical] = props["Name"]
 
+    kms = boto3.client("kms", region_name=region)
+    for logical, res in stack.of_type("AWS::KMS::Key").items():
+        key = kms.create_key(Description=str(res["Properties"].get("Description", logical)))
+        stack.physical[logical] = key["KeyMetadata"]["KeyId"]
+        stack.attributes[(logical, "Arn")] = key["KeyMetadata"]["Arn"]
+
     # Function URLs: a placeholder address until something serves them locally
     # (tests and the demo may point the attribute at a local server instead).
     for logical, res in stack.of_type("AWS::Serverless::Function").items():
@@ -162,4 +168,47 @@ def provision(stack: Stack, region: str = "eu-west-1") -> Stack:
 def set_secret(stack: Stack, logical: str, value: str, region: str = "eu-west-1") -> None:
     boto3.client("secretsmanager", region_name=region).put_secret_value(
         SecretId=stack.physical[logical], SecretString=value
+    )
+
+
+def publish_stack(stack: Stack, region: str = "eu-west-1") -> None:
+    """Make the provisioned stack answer as a deployed one to the commands that take
+    `--stack`: a CloudFormation stack of that name whose parameters and outputs are the
+    template's (those built locally), holding the template's log groups themselves."""
+    for logical in stack.of_type("AWS::Serverless::Function"):
+        stack.physical.setdefault(logical, f"{stack.name}-{logical}")  # their log groups
+    groups = {
+        logical: {
+            "Type": "AWS::Logs::LogGroup",
+            "Properties": {
+                "LogGroupName": stack.resolve(res["Properties"]["LogGroupName"]),
+                "RetentionInDays": int(stack.resolve(res["Properties"]["RetentionInDays"])),
+            },
+        }
+        for logical, res in stack.of_type("AWS::Logs::LogGroup").items()
+    }
+    outputs: dict[str, Any] = {}
+    for name, output in stack.template.get("Outputs", {}).items():
+        if "Condition" in output and not stack.condition(output["Condition"]):
+            continue
+        value = output["Value"]
+        if isinstance(value, dict) and value.get("Ref") in groups:
+            outputs[name] = {"Value": value}  # the log group CloudFormation creates here
+            continue
+        try:
+            outputs[name] = {"Value": str(stack.resolve(value))}
+        except KeyError:
+            continue  # a resource the emulator does not build (functions' ARNs, alarms)
+    template = {
+        "Parameters": {name: {"Type": "String"} for name in stack.template["Parameters"]},
+        "Resources": groups,
+        "Outputs": outputs,
+    }
+    boto3.client("cloudformation", region_name=region).create_stack(
+        StackName=stack.name,
+        TemplateBody=json.dumps(template),
+        Parameters=[
+            {"ParameterKey": name, "ParameterValue": stack.parameter(name)}
+            for name in stack.template["Parameters"]
+        ],
     )

@@ -13,7 +13,13 @@ import logging
 import sys
 from collections.abc import Iterator
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    NoRegionError,
+    ProfileNotFound,
+)
 
 from socialcare.errors import SocialcareError
 
@@ -28,9 +34,11 @@ COMMANDS = [
     "socialcare_cli.cmd_crm_import",
     "socialcare_cli.cmd_name_keys",
     "socialcare_cli.cmd_triage",
+    "socialcare_cli.cmd_train",
     "socialcare_cli.cmd_parse",
     "socialcare_cli.cmd_pilot",
     "socialcare_cli.cmd_preflight",
+    "socialcare_cli.cmd_rights",
 ]
 
 
@@ -66,6 +74,17 @@ def logs_to_stderr() -> Iterator[None]:
             handler.stream = stream
 
 
+def aws_problem(exc: BotoCoreError | ClientError) -> str:
+    """What to do about the usual set-up mistakes, in the options' own words."""
+    if isinstance(exc, NoRegionError):
+        return "no region: give --region, or set AWS_REGION or a profile's region"
+    if isinstance(exc, NoCredentialsError):
+        return "no credentials: give --profile, or set AWS_PROFILE or AWS_ACCESS_KEY_ID"
+    if isinstance(exc, ProfileNotFound):
+        return f"{exc} (--profile or AWS_PROFILE; profiles are in ~/.aws/config)"
+    return str(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -75,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"socialcare {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except (BotoCoreError, ClientError) as exc:  # AWS said no, or could not be reached
-        print(f"socialcare {args.command}: AWS: {exc}", file=sys.stderr)
+        print(f"socialcare {args.command}: AWS: {aws_problem(exc)}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file or directory the user named, a refused connection
         print(f"socialcare {args.command}: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ STACK = "socialcare-e2e"
 SENDER = "kundeservice@lynet.example"
 AGENTS = "agents@lynet.example"
 PILOT = f"/{STACK}/pilot"
+REVIEW_ADDRESS = AGENTS  # review copies and the digest: one agents' mailbox
 PAGE_ID = "101234567890123"  # the Facebook Page of tests/data/platforms/facebook
 META_SECRET = {
     "app_secret": "e2e-app-secret",
@@ -52,6 +53,7 @@ class Deployed:
         "IncidentSwitchFunction",
         "SendDigestFunction",
         "MarkWrongFunction",
+        "ReviewFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 
@@ -193,7 +195,8 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
             # E-mails at any hour the test runs; the window's waiting is tests/integration's.
             "SendWindow": "always",
             # The shadow digest to the agents' mailbox (test_shadow_digest.py); daily, so
-            # the emulator's scheduler does not send it mid-test.
+            # the emulator's scheduler does not send it mid-test. Name matches go to the
+            # same agents first (test_review_links.py).
             "ShadowDigest": "daily",
             "ReviewAddress": AGENTS,
         }

@@ -303,5 +303,5 @@ def test_placement_fields_are_read_and_lines_without_them_decide_as_before(
         "bare": ("not_complaint", None),
         "nulls": ("not_complaint", None),
     }
-    assert "line 4: unreadable mention (ValidationError in stars)" in err
+    assert 'line 4: field "stars": must be a whole number from 1 to 5; skipped' in err
     assert "Forbindelsen" not in err

@@ -123,3 +123,32 @@ def test_the_report_shows_each_post_beside_what_the_decision_log_says(demo: Demo
     assert html.count('<div class="email"') == len(demo.emails) == written["contact"]
     assert html.count('href="#email-') == len(demo.emails)  # each beside its post
     assert 'id="incident" class="">off<' in html
+
+
+def test_review_mode_with_approve_all_emails_each_reviewed_customer_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = run_demo(tmp_path, mode="review", approve="all", progress=lambda _: None)
+    messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in result.emails]
+    reviews = [m for m in messages if m["To"] == "agents@lynet.example"]
+    customers = [str(m["To"]) for m in messages if m["To"] != "agents@lynet.example"]
+    # As many customer e-mails as review e-mails, one per customer, each the one reviewed.
+    assert len(reviews) == len(customers) == result.reasons["contact"] >= 3
+    assert len(set(customers)) == len(customers)
+    would = sorted(
+        re.search(r"REVIEW: would go to (\S+)", str(m.get_body(("plain",)).get_content()))[1]  # type: ignore[index,union-attr]
+        for m in reviews
+    )
+    assert would == sorted(customers)
+    assert all((c.page, c.done) == (200, 200) for c in result.approvals)
+    assert all(m["List-Unsubscribe"] is None for m in reviews)
+    assert all(m["List-Unsubscribe"] for m in messages if m not in reviews)
+    print_funnel(result)
+    out = capsys.readouterr().out
+    assert f"{len(reviews)} review e-mails to the agents" in out
+    assert f"{len(customers)} e-mails to {len(customers)} customers" in out
+
+
+def test_approve_needs_review_mode(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--mode", "live", "--approve", "all"]) == 2
+    assert "--approve needs --mode review" in capsys.readouterr().err

@@ -3,6 +3,7 @@ escaping, the one-click opt-out link. Read back from the emulator, not from our 
 
 from __future__ import annotations
 
+import re
 from email import message_from_string, policy
 from email.message import EmailMessage
 from typing import Any
@@ -11,10 +12,11 @@ from urllib.parse import parse_qs, urlparse
 import boto3
 import pytest
 
-from socialcare.adapters.memory import MemoryCrm, MemoryState
+from socialcare.adapters.memory import MemoryCrm, MemorySealer, MemoryState
 from socialcare.brand import load_brand
 from socialcare.errors import MailRejected
 from socialcare.hashing import Hasher
+from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps, send_outreach
 from socialcare.outreach.ses import SesMailer
 from socialcare.outreach.unsubscribe import verify_token
@@ -39,6 +41,7 @@ def deps(aws: str) -> MailerDeps:
         unsubscribe_base="https://unsub.lynet.example/",
         unsubscribe_secret="integration-unsubscribe",
         review_address="agents@lynet.example",
+        review=ReviewLinks("https://review.lynet.example/", MemorySealer()),
     )
 
 
@@ -145,3 +148,23 @@ def test_preview_command_prints_headers_and_decoded_parts(capsys: Any) -> None:
     assert main(["preview", "--lang", "en", "--topic", "billing", "--source", "bluesky"]) == 0
     out = capsys.readouterr().out
     assert "Hi,\n" in out and "Bluesky" in out and "None" not in out
+
+
+def test_preview_of_the_review_copy_shows_its_links(capsys: Any) -> None:
+    from socialcare_cli.main import main
+
+    assert main(["preview", "--mode", "review", "--lang", "da"]) == 0
+    out = capsys.readouterr().out
+    assert "To: agents@" in out and "List-Unsubscribe" not in out
+    assert re.search(r"Approve and send to the customer: https://review\.\S+/approve\?token=", out)
+    assert re.search(r"Afvis / Reject: https://review\.\S+/reject\?token=", out)
+
+
+def test_the_review_copy_as_ses_accepted_it(deps: MailerDeps, aws: str) -> None:
+    send_outreach(make_request(), deps, "review")
+    (message,) = sent(aws)
+    text, html = body(message, "plain"), body(message, "html")
+    assert re.search(r"/approve\?token=[A-Za-z0-9_-]+", text)
+    assert re.search(r'<a href="https://review\.lynet\.example/approve\?token=', html)
+    assert "unsub.lynet.example" not in text + html  # the customer's own link is not here
+    assert "https://afmeld.invalid/kundens-link" in text

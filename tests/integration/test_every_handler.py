@@ -48,6 +48,10 @@ PROBES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], bool]]] = 
         lambda: sns_event({"AlarmName": "not-a-spike", "NewStateValue": "OK"}, OPS_TOPIC),
         lambda out: out["incident_topics"] == [],
     ),
+    "ReviewFunction": (
+        lambda: event("review_confirm.json"),  # a link this stack's key never sealed
+        lambda out: out["statusCode"] in (400, 403),
+    ),
     "SendDigestFunction": (
         lambda: event("digest_schedule.json"),
         lambda out: out == {"decisions": 0, "labels": 0, "unreadable": 0},  # nothing decided

@@ -163,7 +163,14 @@ def test_redrive_command_prints_count_and_progress(stack: Stack, capsys: Any) ->
     source, dlq = fill_dlq(stack, 4)
     assert main(["redrive", "--queue", "mentions", "--source-url", source, "--dlq-url", dlq]) == 0
     captured = capsys.readouterr()
-    assert "moved 4 messages" in captured.out and "4/4" in captured.err
+    assert json.loads(captured.out) == {
+        "queue": "mentions",
+        "moved": 4,
+        "failed": 0,
+        "method": json.loads(captured.out)["method"],
+    }
+    # the summary on stderr; no bar, as stderr is not a terminal here
+    assert "moved 4 messages" in captured.err and "4/4" not in captured.err
 
 
 def test_redrive_keeps_what_the_source_queue_refused(stack: Stack) -> None:

@@ -4,6 +4,7 @@ a second rotation that would orphan it is refused."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -71,7 +72,9 @@ def test_an_opt_out_survives_rotation_and_is_rekeyed_on_touch(
     assert optouts(stack) == {f"optout#{old.person(METTE)}": old.kids[0]}
 
     assert rotate(stack) == 0
-    assert "hash key rotated" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    result = json.loads(captured.out.splitlines()[-1])  # after the handlers' own lines
+    assert result["rotated"] is True and "hash key rotated" in captured.err
     current = boto3.client("secretsmanager").get_secret_value(
         SecretId=stack.physical["HashKeySecret"]
     )["SecretString"]

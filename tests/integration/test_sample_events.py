@@ -50,6 +50,17 @@ def test_mailer_event_sends_one_email(stack: Stack, handler: Any, aws: str) -> N
     assert [m["destinations"][0] for m in sent_emails(aws)] == ["mette.jensen@example.net"]
 
 
+def test_review_event_asks_kms_and_refuses_a_link_not_sealed_here(
+    stack: Stack, handler: Any
+) -> None:
+    """A GET of /approve as the Function URL delivers it: the token is decrypted (the cold
+    path a real click takes) and, not being ours, answered with the 403 page."""
+    response = handler("ReviewFunction")(event("review_confirm.json"), context())
+    assert response["statusCode"] == 403
+    assert response["headers"]["Content-Type"].startswith("text/html")
+    assert "Linket virker ikke" in response["body"]
+
+
 def test_a_mention_without_fetch_id_is_retried_not_called_duplicate(
     stack: Stack, handler: Any, crm: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

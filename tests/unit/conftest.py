@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemoryState
+from socialcare.adapters.memory import MemoryCrm, MemoryMailer, MemorySealer, MemoryState
 from socialcare.brand import load_brand
 from socialcare.hashing import Hasher
 from socialcare.models import Customer, Interaction, Mention, OutreachRequest
+from socialcare.outreach.approval import ReviewLinks
 from socialcare.outreach.mailer import MailerDeps
 from socialcare.pipeline import TriageDeps
 from socialcare.triage.classifier import RuleClassifier
@@ -87,6 +88,7 @@ def mailer_deps() -> MailerDeps:
         unsubscribe_base="https://lynet.example/unsubscribe",
         unsubscribe_secret="unit-test-unsubscribe",
         review_address="agents@lynet.example",
+        review=ReviewLinks("https://review.lynet.example/", MemorySealer()),
     )
 
 

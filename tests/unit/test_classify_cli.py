@@ -57,7 +57,7 @@ def test_bad_lines_are_reported_by_number_and_the_rest_go_through(
     assert main(["triage", str(write(tmp_path, lines))]) == 1
     captured = capsys.readouterr()
     assert [json.loads(line)["id"] for line in captured.out.splitlines()] == [1, [3]]
-    errors = captured.err.splitlines()
+    errors = [e for e in captured.err.splitlines() if ": line " in e]
     assert [e.split(":")[1].strip() for e in errors] == [
         "line 2",
         "line 3",
@@ -65,7 +65,34 @@ def test_bad_lines_are_reported_by_number_and_the_rest_go_through(
         "line 6",
         "line 7",
     ]
-    assert 'missing "id"' in errors[1]
+    assert 'field "id": missing' in errors[1] and errors[1].endswith("; skipped")
+    assert errors[2] == 'socialcare triage: line 5: field "text": must be a string; skipped'
+    assert captured.err.splitlines()[-1] == (
+        "socialcare triage: 2 posts classified; 5 unreadable lines"
+    )
+
+
+def test_reads_post_id_as_parse_writes_it_and_names_the_demo_brand(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        json.dumps({"post_id": "p-1", "text": "Lynet router blinker rødt siden i går"}),
+        json.dumps({"post_id": "p-2", "id": "p-2", "text": "Lynet er nede"}),
+        json.dumps({"post_id": "p-3", "id": "other", "text": "Lynet er nede"}),
+    ]
+    assert main(["triage", str(write(tmp_path, lines))]) == 1
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["p-1", "p-2"]
+    assert 'line 3: field "post_id": differs from "id"' in err
+    assert "using the demo brand 'Lynet Bredbånd'" in err
+
+    brand = tmp_path / "brand.toml"
+    brand.write_text(
+        'name = "Acme Net"\nsign_off = "Acme"\nphone = "1"\n'
+        'website = "https://acme.dk"\nprivacy_notice_url = "https://acme.dk/privacy"\n'
+    )
+    assert main(["triage", "--brand-file", str(brand), str(write(tmp_path, lines[:1]))]) == 0
+    assert "demo brand" not in capsys.readouterr().err
 
 
 def test_standard_input_and_dash(
@@ -167,12 +194,12 @@ def test_placement_fields_are_read_and_old_lines_read_as_before(
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"addressed": "yes"}, '"addressed" must be true or false'),
-        ({"addressed": 1}, '"addressed" must be true or false'),
-        ({"stars": 0}, '"stars" must be a whole number from 1 to 5'),
-        ({"stars": 4.5}, '"stars" must be a whole number from 1 to 5'),
-        ({"stars": "5"}, '"stars" must be a whole number from 1 to 5'),
-        ({"stars": True}, '"stars" must be a whole number from 1 to 5'),
+        ({"addressed": "yes"}, 'field "addressed": must be true or false'),
+        ({"addressed": 1}, 'field "addressed": must be true or false'),
+        ({"stars": 0}, 'field "stars": must be a whole number from 1 to 5'),
+        ({"stars": 4.5}, 'field "stars": must be a whole number from 1 to 5'),
+        ({"stars": "5"}, 'field "stars": must be a whole number from 1 to 5'),
+        ({"stars": True}, 'field "stars": must be a whole number from 1 to 5'),
     ],
 )
 def test_bad_placement_is_a_line_error(
@@ -182,4 +209,4 @@ def test_bad_placement_is_a_line_error(
     assert main(["triage", str(write(tmp_path, lines))]) == 1
     captured = capsys.readouterr()
     assert len(captured.out.splitlines()) == 1
-    assert f"line 1: {message}" in captured.err
+    assert f"line 1: {message}; skipped" in captured.err

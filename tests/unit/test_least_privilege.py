@@ -1,7 +1,7 @@
 """template.yaml grants each function what its code uses, and keeps the durable data.
 
 The deploy proof (make e2e) runs every function under its own role; MiniStack does not
-evaluate `dynamodb:LeadingKeys` or `ses:FromAddress` (README, emulator gaps), so these
+evaluate `dynamodb:LeadingKeys` or `ses:FromAddress` (docs/testing.md, emulator gaps), so these
 tests are where those conditions are held.
 """
 
@@ -47,6 +47,12 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
     "IncidentSwitchFunction": {},
     "SendDigestFunction": {},
     "MarkWrongFunction": {"dynamodb:PutItem": {"wrong#*"}},
+    # The review hold on the per-person key: read, Approve moves it, Reject deletes it.
+    "ReviewFunction": {
+        "dynamodb:GetItem": {"person#*"},
+        "dynamodb:UpdateItem": {"person#*"},
+        "dynamodb:DeleteItem": {"person#*"},
+    },
 }
 
 
@@ -213,6 +219,36 @@ def test_every_table_is_retained_with_point_in_time_recovery() -> None:
 
 def test_public_function_urls_are_rate_limited_by_reserved_concurrency() -> None:
     public = [f for f, v in FUNCTIONS.items() if "FunctionUrlConfig" in v["Properties"]]
-    assert sorted(public) == ["MarkWrongFunction", "ReceiveWebhookFunction", "UnsubscribeFunction"]
+    assert sorted(public) == [
+        "MarkWrongFunction",
+        "ReceiveWebhookFunction",
+        "ReviewFunction",
+        "UnsubscribeFunction",
+    ]
     for function in public:
         assert 1 <= FUNCTIONS[function]["Properties"]["ReservedConcurrentExecutions"] <= 5
+
+
+def kms_grants() -> dict[str, list[tuple[str, Any]]]:
+    grants: dict[str, list[tuple[str, Any]]] = {}
+    for function in FUNCTIONS:
+        for statement in statements(function):
+            actions = statement["Action"]
+            for action in [actions] if isinstance(actions, str) else actions:
+                if action.startswith("kms:"):
+                    grants.setdefault(function, []).append((action, statement["Resource"]))
+    return grants
+
+
+def test_review_links_are_sealed_by_the_mailer_and_opened_by_the_review_function_only() -> None:
+    key = {"Fn::GetAtt": ["ReviewLinkKey", "Arn"]}
+    assert kms_grants() == {
+        "SendOutreachFunction": [("kms:Encrypt", key)],
+        "ReviewFunction": [("kms:Decrypt", key)],
+    }
+    assert RES["ReviewLinkKey"]["Properties"]["EnableKeyRotation"] is True
+    review = FUNCTIONS["ReviewFunction"]["Properties"]
+    # No hash key, no CRM token, no SES: the sealed request carries its hashes, the
+    # mailer sends.
+    assert [name for name, _ in policy_templates("ReviewFunction")] == ["SQSSendMessagePolicy"]
+    assert review["Environment"]["Variables"]["REVIEW_KEY_ID"] == key

@@ -304,7 +304,8 @@ def test_ses_widgets() -> None:
 def test_retention_is_a_parameter_everywhere() -> None:
     for name, res in RES.items():
         if res["Type"] == "AWS::Logs::LogGroup":
-            assert res["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+            own = "DataSubjectLogRetentionDays" if name == "DataSubjectLogGroup" else None
+            assert res["Properties"]["RetentionInDays"] == {"Ref": own or "LogRetentionDays"}
         # DigestQueue's follows the ShadowDigest period (tests/unit/test_digest.py).
         if res["Type"] == "AWS::SQS::Queue" and name != "DigestQueue":
             assert "Ref" in res["Properties"]["MessageRetentionPeriod"], name
@@ -325,8 +326,8 @@ def test_privacy_record_and_runbook_exist_and_name_every_alarm_kind() -> None:
         "seen#",
     ):
         assert fact in privacy, fact
-    readme = (root / "README.md").read_text()
-    runbook = readme[readme.index("## Runbook") :]
+    operations = (root / "docs" / "operations.md").read_text()
+    runbook = operations[operations.index("## Runbook") :]
     for alarm in (
         "DeadLetterQueueAlarm",
         "ErrorsAlarm",

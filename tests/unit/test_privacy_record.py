@@ -1,4 +1,4 @@
-"""docs/privacy.md and the README runbook against the template and the code: a figure,
+"""docs/privacy.md and the runbook (docs/operations.md) against the template and the code: a figure,
 key, queue or alarm that changes in one place and not the other fails here."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ ROOT = TEMPLATE.parent
 T = load_template()
 RES = T["Resources"]
 PRIVACY = (ROOT / "docs" / "privacy.md").read_text()
-README = (ROOT / "README.md").read_text()
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 LIBRARY = ROOT / "layers" / "socialcare" / "socialcare"
 SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
 
@@ -98,7 +98,7 @@ def test_hash_keys_are_derived_as_written() -> None:
 
 
 def test_runbook_covers_every_alarm_by_name_or_pattern() -> None:
-    runbook = README[README.index("## Runbook") :]
+    runbook = OPERATIONS[OPERATIONS.index("## Runbook") :]
     named = re.findall(r"`([A-Za-z<>]+Alarm)`", runbook)
     patterns = [re.compile(re.sub(r"<\w+>", "[A-Za-z]+", n) + "$") for n in named]
     alarms = [k for k, v in RES.items() if v["Type"] == "AWS::CloudWatch::Alarm"]

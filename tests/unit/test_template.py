@@ -87,11 +87,24 @@ def test_state_table_is_on_demand_with_ttl() -> None:
 
 
 def test_every_function_has_a_log_group_with_retention() -> None:
-    groups = [r for r in RES.values() if r["Type"] == "AWS::Logs::LogGroup"]
+    groups = [
+        r
+        for k, r in RES.items()
+        if r["Type"] == "AWS::Logs::LogGroup" and k != "DataSubjectLogGroup"  # not a function's
+    ]
     named = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups}
     for name in FUNCTIONS:
         assert f"/aws/lambda/${{{name}}}" in named
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in groups)
+
+
+def test_the_record_of_data_subject_requests_outlives_the_stack() -> None:
+    group = RES["DataSubjectLogGroup"]
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    retention = T["Parameters"]["DataSubjectLogRetentionDays"]
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "DataSubjectLogRetentionDays"}
+    assert min(retention["AllowedValues"]) >= 365
+    assert T["Outputs"]["DataSubjectLogGroupName"]["Value"] == {"Ref": "DataSubjectLogGroup"}
 
 
 def refs_and_literals(value: Any) -> tuple[list[str], list[Any]]:
@@ -114,11 +127,18 @@ def refs_and_literals(value: Any) -> tuple[list[str], list[Any]]:
     return refs, [x for x in literals if not (isinstance(x, str) and x.endswith("Enabled"))]
 
 
+def is_kms_key_arn(value: Any) -> bool:
+    target = value.get("Fn::GetAtt", [None, None]) if isinstance(value, dict) else [None, None]
+    return target[1] == "Arn" and RES.get(target[0], {}).get("Type") == "AWS::KMS::Key"
+
+
 def test_no_secret_in_plain_environment_values() -> None:
     for function in FUNCTIONS.values():
         variables = function["Properties"].get("Environment", {}).get("Variables", {})
         for key, value in variables.items():
             if any(word in key for word in ("TOKEN", "SECRET", "KEY", "PASSWORD")):
+                if is_kms_key_arn(value):
+                    continue  # names a KMS key; its material never leaves KMS
                 refs, literals = refs_and_literals(value)
                 assert refs and all(
                     RES[r]["Type"] == "AWS::SecretsManager::Secret" for r in refs

@@ -19,6 +19,7 @@ from socialcare.errors import FormatError
 # attributes change, and migrate the older version where DynamoState reads it.
 STATE_ITEMS = {"cursor": 1, "seen": 1, "person": 1, "optout": 1, "rate": 1, "pause": 1}
 PILOT_LIST = 1  # the pilot audience's SSM parameter (operations.pilot)
+REVIEW_LINK = 1  # the sealed payload of a review e-mail's Approve and Reject links
 
 ROLL_FORWARD = "deploy the newer socialcare again (sam deploy; see CHANGELOG.md)"
 

@@ -51,10 +51,12 @@ class Request:
 Route = Callable[[Request], dict[str, Any]]
 
 
-def response(status: int, content_type: str, body: str) -> dict[str, Any]:
+def response(
+    status: int, content_type: str, body: str, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": {"Content-Type": content_type},
+        "headers": {"Content-Type": content_type, **(headers or {})},
         "body": body,
         "isBase64Encoded": False,
     }

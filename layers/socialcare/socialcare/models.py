@@ -59,6 +59,7 @@ class Reason(StrEnum):
     RECENTLY_CONTACTED = "recently_contacted"
     INCIDENT_MODE = "incident_mode"
     NOT_IN_PILOT = "not_in_pilot"  # a pilot audience is set and this customer is not in it
+    REJECTED_BY_AGENT = "rejected_by_agent"  # review mode: an agent clicked Reject
 
 
 class Mention(BaseModel):
@@ -234,6 +235,9 @@ class OutreachRequest(BaseModel):
     post_created_at: datetime
     match: str = "handle"
     throttled: int = 0  # times SES throttled this request; each wait is longer
+    # Put back on the queue by the Review function when an agent clicked Approve. It only
+    # counts together with the per-person key in state `approved` (outreach/review.py).
+    approved: bool = False
 
     @field_validator("email")
     @classmethod
@@ -248,8 +252,9 @@ class OutreachRequest(BaseModel):
         # Written only once set: a mailer still on the previous version (mid-deploy)
         # reads what triage sends, as the model forbids unknown fields.
         data: dict[str, Any] = handler(self)
-        if not self.throttled:
-            data.pop("throttled", None)
+        for name in ("throttled", "approved"):
+            if not getattr(self, name):
+                data.pop(name, None)
         return data
 
 

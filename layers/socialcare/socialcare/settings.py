@@ -103,6 +103,9 @@ class TriageSettings(_CustomerSettings):
     # Mentions wait out a CRM outage here, delayed (pipeline.handle).
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
     in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # The triage classifier: empty, the cue rules; "shipped", the model in the layer; else
+    # a model directory or file from `socialcare train --out` (docs/triage.md).
+    triage_model: str = Field(default="", alias="TRIAGE_MODEL")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
     # The shadow digest's queue (ShadowDigest); empty when the digest is off.
@@ -125,6 +128,12 @@ class MailerSettings(_CustomerSettings):
     # E-mails go out only inside it, in the brand's time zone (outreach/window.py); local
     # runs without the variable send at any hour.
     send_window: str = Field(default="always", alias="SEND_WINDOW")
+    # Review mode's Approve and Reject links (outreach/approval.py): the Review function's
+    # URL, the KMS key that seals them, how long they (and the hold) last.
+    review_url: str = Field(default="", alias="REVIEW_URL")
+    review_key_id: str = Field(default="", alias="REVIEW_KEY_ID")
+    review_link_hours: int = Field(default=48, ge=1, le=168, alias="REVIEW_LINK_HOURS")
+    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
 
 
 class OptOutSettings(_Settings):
@@ -182,3 +191,13 @@ class DigestSettings(_Settings):
 
 class FeedbackSettings(_Settings):
     """MarkWrong: the digest's mark-wrong links (the state table and the key)."""
+
+
+class ReviewSettings(_Settings):
+    """Review: the agents' Approve and Reject links (the state table, the KMS key, the
+    queue back to the mailer). It hashes nothing: the sealed request carries the hashes."""
+
+    needs_hash_key: ClassVar[bool] = False
+    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
+    review_key_id: str = Field(min_length=1, alias="REVIEW_KEY_ID")
+    cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")

@@ -27,6 +27,7 @@ from socialcare.settings import (
     IncidentSettings,
     MailerSettings,
     OptOutSettings,
+    ReviewSettings,
     TriageSettings,
     WebhookSettings,
     _CustomerSettings,
@@ -44,12 +45,13 @@ if TYPE_CHECKING:
     from socialcare.models import Decision, OutreachRequest
     from socialcare.operations.digest import DigestDeps
     from socialcare.operations.pilot import Pilot
+    from socialcare.outreach.approval import ReviewLinks
     from socialcare.outreach.mailer import MailerDeps
+    from socialcare.outreach.review import ReviewDeps
     from socialcare.outreach.unsubscribe import UnsubscribeKey
     from socialcare.pipeline import TriageDeps
     from socialcare.sources.ports import Source
     from socialcare.sources.webhooks import WebhookDeps
-    from socialcare.triage.classifier import RuleClassifier
 
 SECRET_MAX_AGE_S = 300
 T = TypeVar("T")
@@ -253,12 +255,13 @@ class TriageRuntime:
         self.keys = Keys(settings, self.aws)
 
     @cached_property
-    def classifier(self) -> RuleClassifier:
-        """The lexicons and the language model (a third of `import boto3`): loaded with the
-        first mention that passes the content-free checks (own post, repost, stale, seen)."""
-        from socialcare.triage.classifier import RuleClassifier
+    def classifier(self) -> Any:
+        """The cue rules or the learned model (TRIAGE_MODEL), with the lexicons and the
+        language model (a third of `import boto3`): loaded with the first mention that
+        passes the content-free checks (own post, repost, stale, seen)."""
+        from socialcare.triage.learned import select_classifier
 
-        return RuleClassifier(self.brand)
+        return select_classifier(self.brand, self.settings.triage_model)
 
     @cached_property
     def deps(self) -> TriageDeps:
@@ -301,8 +304,11 @@ def triage_runtime(env: dict[str, str] | None = None, brand: Brand | None = None
 
 # ---------------------------------------------------------------- SendOutreach
 class MailerRuntime:
-    # Idempotent on the business key (person, mention), never on the SQS message id.
-    IDEMPOTENCY_KEY = "[customer_hash, mention_id]"
+    # Idempotent on the business key (person, mention), never on the SQS message id; an
+    # agent's approval of the review copy is a request of its own (the same key otherwise).
+    IDEMPOTENCY_KEY = (
+        "approved && [customer_hash, mention_id, 'approved'] || [customer_hash, mention_id]"
+    )
     IDEMPOTENCY_S = 7 * 86_400
 
     def __init__(self, settings: MailerSettings, brand: Brand) -> None:
@@ -337,6 +343,8 @@ class MailerRuntime:
             name_matching=settings.name_matching,
             pilot=self.aws.pilot(settings),
             window=SendWindow.parse(settings.send_window, self.brand.time_zone),
+            review=_review_links(settings, self.aws),
+            in_contact_hours=settings.in_contact_hours,
         )
 
     @cached_property
@@ -513,3 +521,32 @@ class FeedbackRuntime:
 
 def feedback_runtime(env: dict[str, str] | None = None) -> FeedbackRuntime:
     return FeedbackRuntime(FeedbackSettings.from_env(env), load_brand())
+
+
+def _review_links(settings: MailerSettings, aws: Aws) -> ReviewLinks | None:
+    from socialcare.adapters.kms import KmsSealer
+    from socialcare.outreach.approval import ReviewLinks
+
+    if not settings.review_url:
+        return None
+    if not settings.review_key_id:
+        raise ConfigError("REVIEW_URL needs REVIEW_KEY_ID (the key that seals the links)")
+    sealer = KmsSealer(settings.review_key_id, lambda: aws.client("kms"))
+    return ReviewLinks(settings.review_url, sealer, timedelta(hours=settings.review_link_hours))
+
+
+# ---------------------------------------------------------------- Review
+def review_runtime(env: dict[str, str] | None = None) -> ReviewDeps:
+    """The Review function's deps: no hash key, no CRM, no SES; the mailer does the rest.
+    The table, the key and the queue are reached on first use."""
+    from socialcare.adapters.kms import KmsSealer
+    from socialcare.outreach.review import ReviewDeps
+
+    settings, aws = ReviewSettings.from_env(env), Aws()
+    return ReviewDeps(
+        state=on_first_use(lambda: aws.state(settings)),
+        sealer=KmsSealer(settings.review_key_id, lambda: aws.client("kms")),
+        queue=on_first_use(lambda: aws.queue(settings.outreach_queue_url)),
+        brand=load_brand(),
+        cooldown=timedelta(days=settings.cooldown_days),
+    )

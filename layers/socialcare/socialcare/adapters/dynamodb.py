@@ -129,18 +129,55 @@ class DynamoState:
                 raise NotTheHolder(f"{key.split('#')[0]} key is held by another owner") from exc
             raise
 
-    def release(self, key: str, owner: str) -> None:
+    def advance(
+        self, key: str, owner: str, *, expect: str, ttl_s: int | None = None, **attrs: str
+    ) -> bool:
+        names = {f"#a{i}": k for i, k in enumerate(attrs)}
+        values = {f":v{i}": {"S": v} for i, v in enumerate(attrs.values())}
+        sets = [f"#a{i} = :v{i}" for i in range(len(attrs))]
+        if ttl_s is not None:
+            sets.append("expires_at = :exp")
+            values[":exp"] = {"N": str(_now() + ttl_s)}
+        try:
+            self._call(
+                "update_item",
+                Key={"pk": {"S": key}},
+                UpdateExpression=f"SET {', '.join(sets)}",
+                # Not lapsed either: DynamoDB deletes expired items lazily.
+                ConditionExpression="#owner = :owner AND #st = :expect AND expires_at >= :now",
+                ExpressionAttributeNames={**names, "#owner": "owner", "#st": "state"},
+                ExpressionAttributeValues={
+                    **values,
+                    ":owner": {"S": owner},
+                    ":expect": {"S": expect},
+                    ":now": {"N": str(_now())},
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def release(self, key: str, owner: str, *, expect: str | None = None) -> bool:
+        condition, names = "#owner = :owner", {"#owner": "owner"}
+        values = {":owner": {"S": owner}}
+        if expect is not None:
+            condition += " AND #st = :expect"
+            names["#st"], values[":expect"] = "state", {"S": expect}
         try:
             self._call(
                 "delete_item",
                 Key={"pk": {"S": key}},
-                ConditionExpression="#owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": {"S": owner}},
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+            return False
+        return True
 
     def incr(self, key: str, ttl_s: int, by: int = 1) -> int:
         out = self._call(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,6 +14,7 @@ from socialcare.identity.blocking import rank
 from socialcare.identity.names import Name
 from socialcare.models import Customer, Interaction
 from socialcare.outreach.ports import Email
+from socialcare.outreach.unsubscribe import TokenError
 from socialcare.sources.ports import Page
 
 
@@ -109,9 +111,23 @@ class MemoryState:
         if ttl_s is not None:
             item["expires_at"] = str(int(time.time()) + ttl_s)
 
-    def release(self, key: str, owner: str) -> None:
-        if self.items.get(key, {}).get("owner") == owner:
-            del self.items[key]
+    def advance(
+        self, key: str, owner: str, *, expect: str, ttl_s: int | None = None, **attrs: str
+    ) -> bool:
+        item = self._live(key)
+        if not item or item["owner"] != owner or item.get("state") != expect:
+            return False
+        item.update(attrs)
+        if ttl_s is not None:
+            item["expires_at"] = str(int(time.time()) + ttl_s)
+        return True
+
+    def release(self, key: str, owner: str, *, expect: str | None = None) -> bool:
+        item = self.items.get(key, {})
+        if item.get("owner") != owner or (expect is not None and item.get("state") != expect):
+            return False
+        del self.items[key]
+        return True
 
     def incr(self, key: str, ttl_s: int, by: int = 1) -> int:
         item = self.items.setdefault(
@@ -119,3 +135,22 @@ class MemoryState:
         )
         item["n"] = str(int(item["n"]) + by)
         return int(item["n"])
+
+
+class MemorySealer:
+    """Seals by reference: the blob names a plaintext kept here, so an altered or made-up
+    blob opens nothing, as a forged ciphertext fails authentication."""
+
+    def __init__(self) -> None:
+        self.sealed: dict[bytes, bytes] = {}
+
+    def seal(self, plaintext: bytes) -> bytes:
+        ref = secrets.token_bytes(24)
+        self.sealed[ref] = plaintext
+        return ref
+
+    def open(self, blob: bytes) -> bytes:
+        try:
+            return self.sealed[blob]
+        except KeyError:
+            raise TokenError("bad token") from None

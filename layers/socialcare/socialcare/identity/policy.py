@@ -80,6 +80,24 @@ def recently_emailed(state: State, hasher: Hasher, customer_id: str) -> bool:
     return any(state.holder(person_key(h)) for h in hasher.candidates("person", customer_id))
 
 
+def contacted(crm: Crm, customer_id: str, now: datetime, config: PolicyConfig) -> Reason | None:
+    """What the CRM's history says: customer service is in contact, or we wrote within the
+    cooldown. Asked by triage, and again by the mailer when an agent approves."""
+    since = now - timedelta(days=max(config.cooldown_days, config.in_contact_hours / 24))
+    history = crm.interactions(customer_id, since)
+    in_contact_since = now - timedelta(hours=config.in_contact_hours)
+    if any(
+        item.kind != OUR_KIND
+        and (item.open or (item.channel in SERVICE_CHANNELS and item.at >= in_contact_since))
+        for item in history
+    ):
+        return Reason.ALREADY_IN_CONTACT
+    cooldown_since = now - timedelta(days=config.cooldown_days)
+    if any(i.kind == OUR_KIND and i.at >= cooldown_since for i in history):
+        return Reason.RECENTLY_CONTACTED
+    return None
+
+
 def check(
     customer: Customer,
     *,
@@ -97,18 +115,9 @@ def check(
         return Reason.OPTED_OUT
     if not customer.email:
         return Reason.NO_EMAIL
-    since = now - timedelta(days=max(config.cooldown_days, config.in_contact_hours / 24))
-    history = crm.interactions(customer.id, since)
-    in_contact_since = now - timedelta(hours=config.in_contact_hours)
-    if any(
-        item.kind != OUR_KIND
-        and (item.open or (item.channel in SERVICE_CHANNELS and item.at >= in_contact_since))
-        for item in history
-    ):
-        return Reason.ALREADY_IN_CONTACT
-    cooldown_since = now - timedelta(days=config.cooldown_days)
-    if any(i.kind == OUR_KIND and i.at >= cooldown_since for i in history):
-        return Reason.RECENTLY_CONTACTED
+    reason = contacted(crm, customer.id, now, config)
+    if reason is not None:
+        return reason
     # The key the mailer claims right before it sends: triage only reads it.
     if recently_emailed(state, hasher, customer.id):
         return Reason.RECENTLY_CONTACTED

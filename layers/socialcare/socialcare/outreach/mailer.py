@@ -8,6 +8,12 @@ can send; a lost answer (read timeout) keeps it: at most one e-mail, never two.
 
 Before the claim: a pilot audience (only its customers are e-mailed) and the send window
 (outside it the request waits on the queue, unless its post would be stale by then).
+
+Review mode holds the key for the review links' window (state `review`) and e-mails the
+agents a copy with Approve and Reject links (outreach/approval.py). An approved request
+comes back here and is checked again (staleness, opt-out, pilot, the CRM's contacts, other
+hash keys, the window, the hourly cap) before it goes to the customer under that same
+hold: `approved`, then `sending`. Nobody e-mailed: the hold is let go.
 """
 
 from __future__ import annotations
@@ -34,11 +40,15 @@ from socialcare.identity.ports import Crm
 from socialcare.models import Decision, OutreachRequest, Reason
 from socialcare.observability import count, logger
 from socialcare.operations.pilot import Pilot
+from socialcare.outreach.approval import APPROVED, REVIEW, SENDING, Links, ReviewLinks
 from socialcare.outreach.ports import Email, Mailer
 from socialcare.outreach.render import Rendered, render
 from socialcare.outreach.unsubscribe import make_token
 from socialcare.outreach.window import SendWindow
 from socialcare.ports import State
+
+# The customer's unsubscribe link is theirs alone: the agents' copy shows where it goes.
+REVIEW_UNSUBSCRIBE = "https://afmeld.invalid/kundens-link"
 
 
 @dataclass
@@ -60,6 +70,8 @@ class MailerDeps:
     name_matching: str = "off"  # only "on" lets name matches go straight to the customer
     pilot: Pilot | None = None  # when set, only its customers are e-mailed
     window: SendWindow | None = None  # when set, e-mails go out only inside it
+    review: ReviewLinks | None = None  # review mode's Approve and Reject links
+    in_contact_hours: int = 72  # asked again of the CRM when an agent approves
 
 
 def unsubscribe_url(deps: MailerDeps, customer_hash: str) -> str:
@@ -79,8 +91,11 @@ def throttle_delay_s(times: int) -> int:
     return backoff.delay_s(times)
 
 
-def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
-    link = unsubscribe_url(deps, req.customer_hash)
+def build_email(
+    req: OutreachRequest, deps: MailerDeps, mode: str, links: Links | None = None
+) -> Email:
+    review = mode == "review"
+    link = REVIEW_UNSUBSCRIBE if review else unsubscribe_url(deps, req.customer_hash)
     body: Rendered = render(
         brand=deps.brand,
         language=req.language,
@@ -95,14 +110,16 @@ def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",  # RFC 8058 one-click
     }
     to, text, html = req.email, body.text, body.html
-    if mode == "review":
+    if review:
+        if links is None:
+            raise ConfigError("a review copy needs its Approve and Reject links")
         # An agent reads this first; the block says who it would go to and why.
         block = (
             f"REVIEW: would go to {req.email} (customer {req.customer_ref}), matched by "
             f"{req.match}, topics {', '.join(req.topics) or '-'}, post {req.post_url or '-'}"
         )
-        to, text = deps.review_address, f"{block}\n\n{text}"
-        html = _after_body_tag(html, f"<pre>{_escape(block)}</pre>\n")
+        to, text = deps.review_address, f"{block}\n{_links_text(links)}\n\n{text}"
+        html = _after_body_tag(html, f"<pre>{_escape(block)}</pre>\n{_links_html(links)}")
         # Not the customer's mailbox: the agent's mail client must not offer a one-click
         # unsubscribe that would opt the customer out.
         headers = {"X-Socialcare-Review": "1"}
@@ -116,6 +133,29 @@ def build_email(req: OutreachRequest, deps: MailerDeps, mode: str) -> Email:
         html=html,
         headers=headers,
         tags=tags,
+    )
+
+
+APPROVE = "Godkend og send til kunden / Approve and send to the customer"
+REJECT = "Afvis / Reject"
+
+
+def _expiry(links: Links) -> str:
+    return f"{links.expires:%Y-%m-%d %H:%M} UTC"
+
+
+def _links_text(links: Links) -> str:
+    return (
+        f"{APPROVE}: {links.approve}\n{REJECT}: {links.reject}\n"
+        f"Linkene udløber / The links expire: {_expiry(links)}"
+    )
+
+
+def _links_html(links: Links) -> str:
+    return (
+        f'<p><a href="{_escape(links.approve)}"><b>{APPROVE}</b></a> &middot; '
+        f'<a href="{_escape(links.reject)}">{REJECT}</a><br>'
+        f"Linkene udløber / The links expire: {_expiry(links)}</p>\n<hr>\n"
     )
 
 
@@ -136,7 +176,9 @@ def send_outreach(
 ) -> Decision | None:
     """The mailer's decision, or None when SES refused the message for good."""
     now = now or datetime.now(UTC)
-    if mode == "live" and req.match == "name" and deps.name_matching != "on":
+    if req.approved and mode != "shadow":
+        mode = "live"  # an agent approved it for the customer; shadow, the kill switch, wins
+    elif mode == "live" and req.match == "name" and deps.name_matching != "on":
         mode = "review"  # a name match goes to the agents first unless the company chose "on"
     base = {
         "mention_id": req.mention_id,
@@ -148,8 +190,11 @@ def send_outreach(
         "language": req.language,
         "topics": req.topics,
     }
+    key = policy.person_key(req.customer_hash)
 
     def decide(reason: Reason) -> Decision:
+        if req.approved and reason is not Reason.CONTACT:
+            deps.state.release(key, req.mention_id, expect=APPROVED)  # nobody e-mailed: let go
         decision = Decision.of(reason, **base)
         logger.info("decision", extra={**decision.model_dump(mode="json"), "mode": mode})
         if reason is Reason.CONTACT:
@@ -171,32 +216,43 @@ def send_outreach(
         return decide(Reason.OPTED_OUT)
     if deps.pilot is not None and not deps.pilot.admits(req.customer_hash, address_hash):
         return decide(Reason.NOT_IN_PILOT)  # taken out of the pilot since triage
-    if mode == "review" and not deps.review_address:
-        raise ConfigError("review mode needs REVIEW_ADDRESS")
-    email = build_email(req, deps, mode)
+    if mode == "review" and not (deps.review_address and deps.review):
+        raise ConfigError("review mode needs REVIEW_ADDRESS and REVIEW_URL")
     if mode == "shadow":
-        return decide(Reason.CONTACT)  # rendered and logged (hashed), nothing sent or claimed
+        build_email(req, deps, mode)  # rendered (a template error shows), nothing sent or claimed
+        if req.approved:
+            deps.state.release(key, req.mention_id, expect=APPROVED)  # the kill switch is on
+        return decide(Reason.CONTACT)
 
-    key = policy.person_key(req.customer_hash)
     held = deps.state.holder(key)
-    if held and held.get("owner") == req.mention_id:
-        return _resume(req, deps, mode, now, held, decide)  # a retry of this very request
-    if held:
+    if held and held.get("owner") != req.mention_id:
         return decide(Reason.RECENTLY_CONTACTED)  # at once, not after waiting for the window
+    approved = req.approved and held is not None and held.get("state") == APPROVED
+    if held and not approved:
+        return _resume(req, deps, mode, now, held, decide)  # a retry of this very request
+    if req.approved and not approved:
+        logger.error("approved request without its approval; not sent", extra=_ids(req))
+        return None
+    if approved and (reason := _contacted_meanwhile(req, deps, now)):
+        return decide(reason)
     opens = deps.window.opens_at(now) if deps.window else now
     if opens > now:
         if opens - req.post_created_at > deps.max_post_age:
             return decide(Reason.STALE)  # it would be stale when the window opens
         wait_s = math.ceil((opens - now).total_seconds())
         raise MailDeferred(retry_in_s=wait_s, why="send_window")  # re-queued, at most 15 min
-    if not deps.state.claim(key, req.mention_id, int(deps.cooldown.total_seconds())):
+    review = deps.review if mode == "review" else None
+    ttl = review.ttl if review else deps.cooldown  # a review hold lasts as long as its links
+    hold = _Hold(deps.state, key, req.mention_id, approved, int(ttl.total_seconds()))
+    if not hold.take():
         return decide(Reason.RECENTLY_CONTACTED)
     # The cap counts e-mails about to go out, so skipped requests never use it up.
     rate_key = f"rate#{now:%Y%m%d%H}"
     if deps.state.incr(rate_key, ttl_s=7200) > deps.max_per_hour:
-        deps.state.release(key, req.mention_id)
+        hold.give_back()
         raise MailDeferred(retry_in_s=max(1, 3600 - now.minute * 60 - now.second))
     try:
+        email = build_email(req, deps, mode, review.make(req, now) if review else None)
         message_id = deps.mailer.send(email)
     except MailRejected as exc:
         # Permanent: a retry would fail the same way. Report it and keep the key, so this
@@ -211,22 +267,65 @@ def send_outreach(
         _unknown(req, str(exc))
         return None
     except MailThrottled:
-        deps.state.release(key, req.mention_id)  # surely not sent
+        hold.give_back()  # surely not sent
         deps.state.incr(rate_key, ttl_s=7200, by=-1)  # nor counted against the hour
         count("SendFailures", kind="retryable")
         if req.throttled >= MAX_THROTTLED:
             raise  # 1.25-2.5 hours of waiting did not help: the queue's retries, the DLQ
         raise MailDeferred(throttle_delay_s(req.throttled), why="throttled") from None
     except Exception:
-        deps.state.release(key, req.mention_id)  # surely not sent: let the retry try again
+        hold.give_back()  # surely not sent: let the retry try again
         deps.state.incr(rate_key, ttl_s=7200, by=-1)
         count("SendFailures", kind="retryable")
         raise
+    sent = REVIEW if review else "sent"  # a review hold waits for the agents' click
     deps.state.update(
-        key, req.mention_id, state="sent", message_id=message_id, sent_at=now.isoformat()
+        key, req.mention_id, state=sent, message_id=message_id, sent_at=now.isoformat()
     )
     _record(req, deps, mode, now, key)
     return decide(Reason.CONTACT)
+
+
+@dataclass
+class _Hold:
+    """The per-person key a send goes out under: claimed now, or an agent's approval."""
+
+    state: State
+    key: str
+    owner: str
+    approved: bool
+    ttl_s: int
+
+    def take(self) -> bool:
+        if self.approved:  # the cooldown starts now, with the e-mail to the customer
+            return self.state.advance(
+                self.key, self.owner, expect=APPROVED, ttl_s=self.ttl_s, state=SENDING
+            )
+        return self.state.claim(self.key, self.owner, self.ttl_s)
+
+    def give_back(self) -> None:
+        """Surely not sent: free for a retry (an approval stays an approval)."""
+        if self.approved:
+            self.state.advance(self.key, self.owner, expect=SENDING, state=APPROVED)
+        else:
+            self.state.release(self.key, self.owner)
+
+
+def _contacted_meanwhile(req: OutreachRequest, deps: MailerDeps, now: datetime) -> Reason | None:
+    """Agents approve hours after triage decided: did customer service get in touch since,
+    or did we write to this person under another hash key (a rotation in between)?"""
+    config = policy.PolicyConfig(deps.in_contact_hours, max(1, deps.cooldown.days))
+    reason = policy.contacted(deps.crm, req.customer_ref, now, config)
+    if reason is not None:
+        return reason
+    others = deps.hasher.candidates("person", req.customer_ref)
+    if any(h != req.customer_hash and deps.state.holder(policy.person_key(h)) for h in others):
+        return Reason.RECENTLY_CONTACTED
+    return None
+
+
+def _ids(req: OutreachRequest) -> dict[str, str]:
+    return {"mention_id": req.mention_id, "customer_hash": req.customer_hash}
 
 
 def _resume(
@@ -241,13 +340,17 @@ def _resume(
     stopped (crash, timeout). Finish what it left undone; never send a second time."""
     state = held.get("state", "claimed")
     key = policy.person_key(req.customer_hash)
+    if req.approved and state == REVIEW:
+        logger.error("approved request without its approval; not sent", extra=_ids(req))
+        return None
     if state == "sent" and _recorded_since(req, deps, held.get("sent_at", "")):
         deps.state.update(key, req.mention_id, state="recorded")
     elif state == "sent":
         _record(req, deps, mode, now, key)
-    if state in ("sent", "recorded"):
+    # The review copy went out (and perhaps an agent approved it since): nothing more here.
+    if state in ("sent", "recorded", REVIEW, APPROVED):
         return decide(Reason.CONTACT)
-    # "claimed" or "unknown": SES may or may not have the message; at most once wins.
+    # "claimed", "sending" or "unknown": SES may or may not have it; at most once wins.
     _unknown(req, f"an earlier attempt stopped in state {state!r}")
     return None
 

@@ -30,3 +30,13 @@ class Email:
 
 class Mailer(Protocol):
     def send(self, email: Email) -> str: ...
+
+
+class Sealer(Protocol):
+    """Authenticated encryption of a review link's payload (adapters.kms in Lambda)."""
+
+    def seal(self, plaintext: bytes) -> bytes: ...
+
+    def open(self, blob: bytes) -> bytes:
+        """The plaintext, or TokenError (403) when the blob is not one this sealer made."""
+        ...

@@ -70,7 +70,7 @@ def verify_any(
 
 
 def token_of(query_token: str | None, body: str | None, base64_encoded: bool) -> str:
-    """The token of an unsubscribe request: the link's query, else the form body (the
+    """The token of a link's request: the link's query, else the form body (the
     confirmation page's POST). A body that is not UTF-8 text has no token, never an error."""
     if query_token:
         return query_token
