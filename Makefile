@@ -30,8 +30,10 @@ $(STAMP): pyproject.toml requirements/dev.txt
 		$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# CRM=hubspot, zendesk, salesforce, hubspot+zendesk or salesforce+zendesk: the sample CRM
+# as that vendor's stand-in.
 demo: $(STAMP)
-	$(BIN)/socialcare demo --out $(OUT)
+	$(BIN)/socialcare demo --out $(OUT) $(if $(CRM),--crm-kind $(CRM))
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest

@@ -57,7 +57,10 @@ FIRST_EVENTS = {
     "SendDigestFunction": "digest_schedule.json",
     "MarkWrongFunction": "mark_wrong_post.json",
     "ReviewFunction": "review_confirm.json",  # a link no stack sealed: refused
+    "MeasureOutcomeFunction": "outcome_schedule.json",
 }
+# The scheduled drains' last receive would long-poll their emptied queue: idle, not start-up.
+SHORT_POLL = {"SendDigestFunction": "DIGEST_WAIT_S", "MeasureOutcomeFunction": "OUTCOME_WAIT_S"}
 DIGEST_ENTRIES = 5  # decisions waiting on DigestQueue for SendDigest's first event
 
 
@@ -74,6 +77,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "SendDigestFunction": {"decisions": DIGEST_ENTRIES},
     "MarkWrongFunction": {"statusCode": 200},
     "ReviewFunction": {"statusCode": 403},
+    "MeasureOutcomeFunction": {"measured": 0},  # nothing e-mailed a week ago
 }
 
 
@@ -232,8 +236,7 @@ def lambda_env(stack: Stack, logical_id: str, endpoint: str) -> dict[str, str]:
         "_HANDLER": str(props["Handler"]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
-        # SendDigest's last receive would long-poll an empty queue: idle, not start-up.
-        **({"DIGEST_WAIT_S": "0"} if logical_id == "SendDigestFunction" else {}),
+        **({SHORT_POLL[logical_id]: "0"} if logical_id in SHORT_POLL else {}),
     }
 
 

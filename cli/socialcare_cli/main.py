@@ -32,6 +32,8 @@ COMMANDS = [
     "socialcare_cli.cmd_privacy",
     "socialcare_cli.cmd_decide",
     "socialcare_cli.cmd_crm_import",
+    "socialcare_cli.cmd_crm_serve",
+    "socialcare_cli.cmd_crm_check",
     "socialcare_cli.cmd_name_keys",
     "socialcare_cli.cmd_triage",
     "socialcare_cli.cmd_train",

@@ -54,6 +54,7 @@ class Deployed:
         "SendDigestFunction",
         "MarkWrongFunction",
         "ReviewFunction",
+        "MeasureOutcomeFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 

@@ -47,6 +47,7 @@ UNUSED = {
     # The digest's e-mail picks its language as the customers' does (triage.language).
     "SendDigestFunction": [SOURCES, TRIAGE + ".classifier", IDENTITY + ".crm", "fasttext"],
     "MarkWrongFunction": [SOURCES, TRIAGE, IDENTITY + ".crm", "requests", "jinja2"],
+    "MeasureOutcomeFunction": [SOURCES, TRIAGE, OUTREACH, "jinja2"],
     "ReviewFunction": [SOURCES, TRIAGE + ".classifier", IDENTITY + ".crm", "requests", "fasttext"],
 }
 

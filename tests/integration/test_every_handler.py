@@ -60,9 +60,13 @@ PROBES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], bool]]] = 
         lambda: event("mark_wrong_post.json"),
         lambda out: out["statusCode"] == 403,  # signed with the sample key, not this stack's
     ),
+    "MeasureOutcomeFunction": (lambda: {}, lambda out: out["measured"] == 0),  # nothing due
 }
 # Short polls: moto's long poll never returns under a shifted clock (make test-clock).
-EXTRA_ENV = {"SendDigestFunction": {"DIGEST_WAIT_S": "0"}}
+EXTRA_ENV = {
+    "SendDigestFunction": {"DIGEST_WAIT_S": "0"},
+    "MeasureOutcomeFunction": {"OUTCOME_WAIT_S": "0"},
+}
 
 
 def test_every_function_has_a_probe() -> None:

@@ -81,28 +81,41 @@ class FetchSettings(_Settings):
         return [s.strip() for s in self.enabled_sources.split(",") if s.strip()]
 
 
-class _CustomerSettings(_Settings):
-    """What triage and the mailer share: the queue between them, the CRM, the contact rules."""
+class _CrmSettings(_Settings):
+    """The CRM: triage, the mailer and MeasureOutcome."""
 
-    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
     crm_url: str = Field(alias="CRM_URL")
     crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
     crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")
+    # The CRM's kind (identity/crm.py: hubspot, zendesk, hubspot+zendesk, ...); empty:
+    # chosen by CRM_URL. A composite's help desk has its own URL and secret; locally
+    # SOCIALCARE_HELPDESK_TOKEN, else the CRM's token, stands in for the secret.
+    crm_kind: str = Field(default="", alias="CRM_KIND")
+    crm_options: str = Field(default="", alias="CRM_OPTIONS")  # JSON, per vendor
+    help_desk_url: str = Field(default="", alias="HELP_DESK_URL")
+    help_desk_token_secret: str = Field(default="", alias="HELP_DESK_TOKEN_SECRET")
+    help_desk_token: str = Field(default="", alias="SOCIALCARE_HELPDESK_TOKEN")
+    http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
+
+
+class _CustomerSettings(_CrmSettings):
+    """What triage and the mailer share: the queue between them, the contact rules."""
+
+    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
     max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
+    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
     # Careful name matching (identify.py): off by default; "review" sends its matches to
     # the agents' review address, "on" straight to the customer (docs/identity.md).
     name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
     # The pilot audience's SSM parameter (operations/pilot.py); empty: no pilot.
     pilot_parameter: str = Field(default="", alias="PILOT_PARAMETER")
-    http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
-    http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
 
 
 class TriageSettings(_CustomerSettings):
     # Mentions wait out a CRM outage here, delayed (pipeline.handle).
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
-    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
     # The triage classifier: empty, the cue rules; "shipped", the model in the layer; else
     # a model directory or file from `socialcare train --out` (docs/triage.md).
     triage_model: str = Field(default="", alias="TRIAGE_MODEL")
@@ -133,7 +146,8 @@ class MailerSettings(_CustomerSettings):
     review_url: str = Field(default="", alias="REVIEW_URL")
     review_key_id: str = Field(default="", alias="REVIEW_KEY_ID")
     review_link_hours: int = Field(default=48, ge=1, le=168, alias="REVIEW_LINK_HOURS")
-    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # Where a live e-mail's outcome waits a week (operations/outcome.py); empty: not measured.
+    outcome_queue_url: str = Field(default="", alias="OUTCOME_QUEUE_URL")
 
 
 class OptOutSettings(_Settings):
@@ -201,3 +215,14 @@ class ReviewSettings(_Settings):
     outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
     review_key_id: str = Field(min_length=1, alias="REVIEW_KEY_ID")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
+
+
+class OutcomeSettings(_CrmSettings):
+    """MeasureOutcome: drains OutcomeQueue daily and asks the CRM; no state, no key."""
+
+    needs_hash_key: ClassVar[bool] = False
+    state_table: str = Field(default="", alias="STATE_TABLE")
+    outcome_queue_url: str = Field(alias="OUTCOME_QUEUE_URL")
+    # Longer than the function's timeout; an entry left (not a week old) comes back then.
+    visibility_s: int = Field(default=43_200, ge=1, le=43_200, alias="OUTCOME_VISIBILITY_S")
+    wait_s: int = Field(default=1, ge=0, le=20, alias="OUTCOME_WAIT_S")

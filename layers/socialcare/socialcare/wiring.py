@@ -27,9 +27,11 @@ from socialcare.settings import (
     IncidentSettings,
     MailerSettings,
     OptOutSettings,
+    OutcomeSettings,
     ReviewSettings,
     TriageSettings,
     WebhookSettings,
+    _CrmSettings,
     _CustomerSettings,
     _Settings,
 )
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from socialcare.keyring import StackHasher, StackKeys
     from socialcare.models import Decision, OutreachRequest
     from socialcare.operations.digest import DigestDeps
+    from socialcare.operations.outcome import OutcomeDeps
     from socialcare.operations.pilot import Pilot
     from socialcare.outreach.approval import ReviewLinks
     from socialcare.outreach.mailer import MailerDeps
@@ -180,30 +183,42 @@ class Keys:
         return self.stack.derived("cursor")[0]
 
 
-def _check_crm(settings: _CustomerSettings) -> None:
-    """What can be checked of the CRM settings without reading the token (fail fast)."""
+def _check_crm(settings: _CrmSettings) -> None:
+    """What can be checked of the CRM settings without reading a secret (fail fast)."""
     if not settings.crm_url.startswith(("http://", "https://", "sqlite:")):
         raise ConfigError(
             f"CRM URL must be http(s)://... or sqlite:///path, got {settings.crm_url[:40]!r}"
         )
-    if settings.crm_url.startswith("http") and not (
-        settings.crm_token or settings.crm_token_secret
-    ):
-        raise ConfigError("the HTTP CRM needs a bearer token (CRM_TOKEN_SECRET)")
 
 
-def _crm(settings: _CustomerSettings, aws: Aws) -> Crm:
-    """The CRM adapter chosen by URL (http(s):// or sqlite:///path); only HTTP needs a token."""
-    from socialcare.identity.crm import crm_from_url
+def _crm(settings: _CrmSettings, aws: Aws) -> Crm:
+    """The CRM adapter of CRM_KIND (or chosen by URL). Locally SOCIALCARE_CRM_TOKEN (and
+    SOCIALCARE_HELPDESK_TOKEN, else the same) stand in for the secrets; in the cloud each
+    vendor's credential is its own secret, read through this runtime's cached reads. A
+    sqlite:/// directory needs none."""
+    from socialcare.identity.crm import CrmConfig, build_crm, parse_options
 
-    token = settings.crm_token
-    if settings.crm_url.startswith(("http://", "https://")) and not token:
-        token = aws.secret(settings.crm_token_secret)
-    return crm_from_url(
-        settings.crm_url,
-        token,
-        timeout_s=settings.http_timeout_s,
-        backoff_s=settings.http_backoff_s,
+    local = settings.crm_token
+    remote = settings.crm_url.startswith(("http://", "https://"))
+    token = local or (
+        aws.secret(settings.crm_token_secret) if remote and settings.crm_token_secret else ""
+    )
+    helpdesk = settings.help_desk_token or (
+        ""
+        if local or not settings.help_desk_token_secret
+        else aws.secret(settings.help_desk_token_secret)
+    )
+    return build_crm(
+        CrmConfig(
+            url=settings.crm_url,
+            kind=settings.crm_kind,
+            token=token,
+            help_desk_url=settings.help_desk_url,
+            help_desk_token=helpdesk,
+            options=parse_options(settings.crm_options),
+            timeout_s=settings.http_timeout_s,
+            backoff_s=settings.http_backoff_s,
+        )
     )
 
 
@@ -345,6 +360,9 @@ class MailerRuntime:
             window=SendWindow.parse(settings.send_window, self.brand.time_zone),
             review=_review_links(settings, self.aws),
             in_contact_hours=settings.in_contact_hours,
+            outcome=self.aws.queue(settings.outcome_queue_url)
+            if settings.outcome_queue_url
+            else None,
         )
 
     @cached_property
@@ -550,3 +568,19 @@ def review_runtime(env: dict[str, str] | None = None) -> ReviewDeps:
         brand=load_brand(),
         cooldown=timedelta(days=settings.cooldown_days),
     )
+
+
+def outcome_deps(env: dict[str, str] | None = None) -> OutcomeDeps:
+    """MeasureOutcome's dependencies: OutcomeQueue, drained by hand, and the CRM; both
+    made on first use."""
+    from socialcare.adapters.sqs import SqsInbox
+    from socialcare.operations.outcome import OutcomeDeps
+
+    settings, aws = OutcomeSettings.from_env(env), Aws()
+    _check_crm(settings)
+    inbox = on_first_use(
+        lambda: SqsInbox(
+            aws.client("sqs"), settings.outcome_queue_url, settings.visibility_s, settings.wait_s
+        )
+    )
+    return OutcomeDeps(inbox=inbox, crm=on_first_use(lambda: _crm(settings, aws)))

@@ -16,7 +16,6 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -28,6 +27,7 @@ from socialcare.operations.digest_entry import UNREAD, DigestEntry
 from socialcare.operations.digest_entry import entry as entry  # re-exported
 from socialcare.outreach.ports import Attachment, Email, Mailer
 from socialcare.outreach.render import templates
+from socialcare.ports import Inbox
 
 MAX_ENTRIES = 2000  # per digest; the rest waits for the next (hourly suits high volume)
 LABELS = "labels.jsonl"
@@ -63,16 +63,6 @@ def label(item: DigestEntry) -> LabelRow | None:
 def labels_jsonl(items: Sequence[DigestEntry]) -> bytes:
     rows = [row.model_dump(exclude_none=True) for item in items if (row := label(item))]
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
-
-
-class Inbox(Protocol):
-    """The queue, drained by hand (adapters.sqs.SqsInbox)."""
-
-    def receive(self, limit: int) -> list[tuple[str, str]]: ...
-
-    def delete(self, receipts: Sequence[str]) -> None: ...
-
-    def release(self, receipts: Sequence[str]) -> None: ...
 
 
 @dataclass
