@@ -34,7 +34,7 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cmd.add_argument("--kind", required=True, choices=KINDS)
+    cmd.add_argument("--kind", required=True, choices=KINDS, help="the vendor it stands in for")
     cmd.add_argument("--data", required=True, type=Path, help="customers and interactions (JSON)")
     cmd.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: any free)")
     cmd.add_argument("--index-lag", type=float, default=0.0, metavar="S", help="search index lag")

@@ -13,6 +13,7 @@ boto3 honours AWS_ENDPOINT_URL, which is how the demo and tests point it at the 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cached_property
@@ -189,6 +190,10 @@ def _check_crm(settings: _CrmSettings) -> None:
         raise ConfigError(
             f"CRM URL must be http(s)://... or sqlite:///path, got {settings.crm_url[:40]!r}"
         )
+    if settings.crm_url.startswith("http") and not (
+        settings.crm_token or settings.crm_token_secret
+    ):
+        raise ConfigError("the HTTP CRM needs a bearer token or credential (CRM_TOKEN_SECRET)")
 
 
 def _crm(settings: _CrmSettings, aws: Aws) -> Crm:
@@ -266,6 +271,9 @@ def fetch_runtime(env: dict[str, str] | None = None) -> FetchRuntime:
 class TriageRuntime:
     def __init__(self, settings: TriageSettings, brand: Brand) -> None:
         _check_crm(settings)
+        model = settings.triage_model
+        if model and model != "shipped" and not os.path.exists(model):  # learned.SHIPPED
+            raise ConfigError(f"TRIAGE_MODEL: no model at {model!r}")
         self.settings, self.brand, self.aws = settings, brand, Aws()
         self.keys = Keys(settings, self.aws)
 
