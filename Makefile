@@ -91,8 +91,24 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-bench: $(STAMP)
-	$(BIN)/pytest tests/bench --benchmark-only
+# Speed, memory and size (docs/bench.md): one table, and bench-out/bench.json. `sam build`
+# twice with SAM's cache: for arm64, whose layers are sized, and for x86_64 (this machine),
+# whose functions and layers the cold starts run, with boto3 alone as the Lambda runtime
+# has it. BENCH_ARGS passes options (e.g. --rounds 9 --identity-size 0).
+BENCH_OUT ?= bench-out
+BENCH_DIR := .aws-sam/bench
+bench: $(STAMP) $(SAM_VENV)/.installed
+	mkdir -p $(BENCH_DIR)
+	for arch in arm64 x86_64; do \
+		PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build --build-dir $(BENCH_DIR)/$$arch \
+			--cache-dir $(BENCH_DIR)/cache --cached --parameter-overrides Architecture=$$arch \
+			>$(BENCH_DIR)/build-$$arch.log 2>&1 || { tail -20 $(BENCH_DIR)/build-$$arch.log; exit 1; }; \
+	done
+	version=$$($(BIN)/python -c 'import boto3; print(boto3.__version__)'); \
+	test -d $(BENCH_DIR)/runtime-$$version || $(BIN)/python -m pip install --quiet \
+		--target $(BENCH_DIR)/runtime-$$version "boto3==$$version"; \
+	$(BIN)/python -m socialcare_cli.bench --out $(BENCH_OUT) --built $(BENCH_DIR)/arm64 \
+		--cold-build $(BENCH_DIR)/x86_64 --runtime $(BENCH_DIR)/runtime-$$version $(BENCH_ARGS)
 
 # Issue 17's done-when on 300,000 generated customers (the default test run uses 20,000);
 # the 1M figures come from `python -m socialcare_cli.bench_identity`.
@@ -191,5 +207,5 @@ print-py:
 	@echo $(PY)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) sbom-*.json privacy-out \
-		test-out
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) $(BENCH_OUT) sbom-*.json \
+		privacy-out test-out

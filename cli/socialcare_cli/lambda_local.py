@@ -56,10 +56,12 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def handler_path(stack: Stack, logical_id: str) -> tuple[Path, str]:
+def handler_path(stack: Stack, logical_id: str, base: Path = REPO) -> tuple[Path, str]:
+    """The handler's file and function; `base` is where CodeUri is relative to (a
+    `sam build` output keeps its template's paths relative to itself)."""
     props = stack.resources[logical_id]["Properties"]
     module, func = props["Handler"].rsplit(".", 1)
-    return REPO / props["CodeUri"] / f"{module.replace('.', '/')}.py", func
+    return (base / props["CodeUri"] / f"{module.replace('.', '/')}.py").resolve(), func
 
 
 def load_handler(

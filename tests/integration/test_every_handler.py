@@ -52,15 +52,20 @@ PROBES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], bool]]] = 
         lambda: event("review_confirm.json"),  # a link this stack's key never sealed
         lambda out: out["statusCode"] in (400, 403),
     ),
-    "MarkWrongFunction": (
-        lambda: lambda_local.function_url_event("GET", "/", {"token": "é.1.é"}),
-        lambda out: out["statusCode"] == 400,
-    ),
     "SendDigestFunction": (
-        lambda: {"source": "aws.scheduler"},  # its schedule's input is not read
-        lambda out: out == {"decisions": 0, "labels": 0, "unreadable": 0},  # nothing queued
+        lambda: event("digest_schedule.json"),
+        lambda out: out == {"decisions": 0, "labels": 0, "unreadable": 0},  # nothing decided
+    ),
+    "MarkWrongFunction": (
+        lambda: event("mark_wrong_post.json"),
+        lambda out: out["statusCode"] == 403,  # signed with the sample key, not this stack's
     ),
     "MeasureOutcomeFunction": (lambda: {}, lambda out: out["measured"] == 0),  # nothing due
+}
+# Short polls: moto's long poll never returns under a shifted clock (make test-clock).
+EXTRA_ENV = {
+    "SendDigestFunction": {"DIGEST_WAIT_S": "0"},
+    "MeasureOutcomeFunction": {"OUTCOME_WAIT_S": "0"},
 }
 
 
@@ -80,7 +85,8 @@ def test_a_function_loads_with_the_template_environment_and_answers(
 ) -> None:
     secret = {"app_secret": "sample-app-secret", "verify_token": "sample-verify-token"}
     local_aws.set_secret(stack, "MetaSourceSecret", json.dumps(secret))  # deploy step 5
-    module, handler = lambda_local.load_handler(stack, function, {"SOCIALCARE_HASH_KEY": HASH_KEY})
+    env = {"SOCIALCARE_HASH_KEY": HASH_KEY, **EXTRA_ENV.get(function, {})}
+    module, handler = lambda_local.load_handler(stack, function, env)
     assert module.__name__ == "app"
     probe, expect = PROBES[function]
     answer = handler(json.loads(json.dumps(probe())), context(function))

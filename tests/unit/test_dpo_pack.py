@@ -37,8 +37,8 @@ def test_every_parameter_figure_is_the_template_default() -> None:
 def test_fixed_periods_are_the_code_constants() -> None:
     row = next(line for line in DPO.splitlines() if line.startswith("| An opt-out"))
     assert row.endswith("| 10 years |") and optout.FOREVER_S == 10 * 365 * 86_400
-    mailer = (ROOT / "functions" / "send_outreach" / "app.py").read_text()
-    kept = re.search(r"expires_after_seconds=(\d+) \* 86_400", mailer)
+    wiring = (ROOT / "layers" / "socialcare" / "socialcare" / "wiring.py").read_text()
+    kept = re.search(r"IDEMPOTENCY_S = (\d+) \* 86_400", wiring)
     assert kept
     row = next(line for line in DPO.splitlines() if "idempotency record (`idem#`)" in line)
     assert row.endswith(f"| {kept.group(1)} days |")

@@ -12,7 +12,7 @@ import pytest
 from socialcare import pipeline
 from socialcare.outreach import optout, unsubscribe
 from socialcare.sources import fetch
-from socialcare.wiring import derived_secret
+from socialcare.wiring import MailerRuntime, derived_secret
 from socialcare_cli.template import TEMPLATE, load_template
 
 ROOT = TEMPLATE.parent
@@ -55,9 +55,8 @@ def test_fixed_periods_are_the_code_constants() -> None:
     assert rate_ttl and seconds(row("DynamoDB, `rate#").split("|")[3].strip()) == int(
         rate_ttl.group(1)
     )
-    mailer = (ROOT / "functions" / "send_outreach" / "app.py").read_text()
-    kept = re.search(r"expires_after_seconds=(\d+) \* 86_400", mailer)
-    assert kept and f"| {kept.group(1)} days |" in row("DynamoDB, idempotency")
+    kept_days = MailerRuntime.IDEMPOTENCY_S // 86_400
+    assert f"| {kept_days} days |" in row("DynamoDB, idempotency")
     triage = (LIBRARY / "pipeline.py").read_text()
     assert "max_post_age.total_seconds()) + 86_400" in triage and "+ 1 day" in row(
         "DynamoDB, `seen#"

@@ -23,6 +23,7 @@ from typing import Any
 
 from socialcare import safejson
 from socialcare.errors import ConfigError, SourcePayloadError
+from socialcare.function_url import Request
 from socialcare.observability import count, logger
 from socialcare.ports import Queue
 from socialcare.sources import platform
@@ -62,11 +63,15 @@ def refused(reason: str) -> Reply:
     return Reply(401, "unauthorized")
 
 
-def handle_url_event(name: str, token: str, event: Any, deps: PushDeps) -> Reply:
-    """A Function URL request (Powertools' event) on `/<name>` or `/<name>/<token>`."""
-    raw = raw_body(event.body, event.is_base64_encoded)
-    query = event.query_string_parameters
-    return handle(name, request_of(event.http_method, raw, event.headers, query, token), deps)
+def handle_url_request(request: Request, deps: PushDeps) -> Reply:
+    """A Function URL request on `/<name>` (GET or POST) or `/<name>/<token>` (POST)."""
+    name, _, token = request.path.strip("/").partition("/")
+    if "/" in token or (token and request.method != "POST"):
+        return Reply(404, "not found")
+    raw = raw_body(request.body, request.is_base64_encoded)
+    return handle(
+        name, request_of(request.method, raw, request.headers, request.query, token), deps
+    )
 
 
 def handle(name: str, request: PushRequest, deps: PushDeps) -> Reply:
