@@ -19,7 +19,7 @@ def _response(reply: webhooks.Reply) -> dict[str, Any]:
 
 
 def route(request: Request) -> dict[str, Any]:
-    if request.path.strip("/"):
+    if request.path not in ("", "/"):
         return _response(push.handle_url_request(request, pushes))
     if request.method == "GET":
         return _response(webhooks.subscribe(request.query, runtime))

@@ -111,6 +111,17 @@ def test_a_wrong_or_missing_url_secret_gets_401_and_reads_nothing(
     assert push.queued() == [] and fake[0].requests == []
 
 
+def test_the_url_secret_is_a_whole_path_segment(
+    push: Bench, fake: tuple[platforms.FakeTrustpilot, str]
+) -> None:
+    """The secret with a slash after it, or more below it, is no route (found by fuzzing)."""
+    with push.url() as base:
+        for suffix in ("/", "/more"):
+            answer = send(base, events(), TP_TOKENS[0] + suffix)
+            assert answer.status_code == 404, suffix
+    assert push.queued() == [] and fake[0].requests == []
+
+
 def test_both_url_secrets_work_while_one_is_rotated_out(push: Bench) -> None:
     with push.url() as base:
         for token in TP_TOKENS:

@@ -65,7 +65,9 @@ def refused(reason: str) -> Reply:
 
 def handle_url_request(request: Request, deps: PushDeps) -> Reply:
     """A Function URL request on `/<name>` (GET or POST) or `/<name>/<token>` (POST)."""
-    name, _, token = request.path.strip("/").partition("/")
+    # Only the leading slash goes: "/trustpilot/<secret>/" is no route (its secret is not
+    # the secret), as a router matching whole segments would have it.
+    name, _, token = request.path.removeprefix("/").partition("/")
     if "/" in token or (token and request.method != "POST"):
         return Reply(404, "not found")
     raw = raw_body(request.body, request.is_base64_encoded)
