@@ -218,7 +218,9 @@ class VendorApi:
             code = self.error_code(response_json(response))
         except ValueError:
             return ""
-        return f" {code}" if code and _CODE.fullmatch(code) else ""
+        # A vendor's body is untrusted: a code that is not a short word (true, a list,
+        # a paragraph) is no code.
+        return f" {code}" if isinstance(code, str) and _CODE.fullmatch(code) else ""
 
     def _json(self, response: requests.Response, what: str) -> Any:
         if response.status_code == 204 or not response.content:
