@@ -51,6 +51,13 @@ def test_json_lines_with_their_own_interactions(
         "sms",
     }
     assert ids(crm.find_by_name("Soeren Aeroe Hansen", 1)) == ["T-13"]
+    # a new file gets its lookup indexes after the customers: they must be there
+    plan = sqlite3.connect(target).execute(
+        "EXPLAIN QUERY PLAN SELECT rowid FROM customers WHERE email_key = 'x' OR name = 1"
+    )
+    assert {"customers_email", "customers_name"} <= {
+        word for row in plan for word in str(row[-1]).split()
+    }
 
 
 def test_json_from_stdin_with_interactions_before_customers(
