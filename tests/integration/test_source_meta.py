@@ -186,7 +186,7 @@ def test_an_expired_token_is_a_counted_auth_failure_that_moves_nothing(
     with pytest.raises(SourceAuthError, match=f"^{source}: credentials refused: Graph error 190"):
         fetcher(deployed, url)({"source": source}, context())
     out = capsys.readouterr().out
-    assert '"SourceAuthFailed"' in out and '"SourceHeartbeat"' not in out
+    assert '"SourceAuthFailedTotal"' in out and '"SourceHeartbeat"' not in out
     assert queued(deployed) == [] and state(deployed) == []
     # renewed in Secrets Manager: the next container reads it and catches up
     local_aws.set_secret(

@@ -180,7 +180,7 @@ def test_a_redelivered_mention_is_decided_once(
     assert first is not None and first.reason is Reason.CONTACT
     for _ in range(2):  # SQS delivers the same fetch again
         assert handle(mention, triage_deps, queue) is None
-    assert audit.lines == ["decision"] and audit.metrics.count("Decisions") == 1
+    assert audit.lines == ["decision"] and audit.metrics.count("Complained") == 1
     assert audit.metrics.count("Complaints") == 1  # the spike alarm's input, once
     assert len(queue.messages) == 1
     # A second fetch of the post is its own decision: `duplicate`.
@@ -195,7 +195,7 @@ def test_a_skip_is_also_decided_once(
     repost = make_mention(is_repost=True)
     for _ in range(3):
         handle(repost, triage_deps, MemoryQueue())
-    assert audit.lines == ["decision"] and audit.metrics.count("Decisions") == 1
+    assert audit.lines == ["decision"] and audit.metrics.count("Skipped") == 1
 
 
 def test_a_delivery_while_another_decides_goes_back_to_the_queue(

@@ -178,7 +178,6 @@ def handle(
     ids = {"mention_id": mention_hash, "fetch_id": mention.fetch_id}
     if not _lease(deps.state, key, attempt, lease_s):
         logger.info("already decided; redelivery dropped", extra=ids)
-        count("Redelivered")
         return None
     try:
         result = triage(mention, deps)

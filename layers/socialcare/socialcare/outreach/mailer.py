@@ -198,10 +198,9 @@ def send_outreach(
         decision = Decision.of(reason, **base)
         logger.info("decision", extra={**decision.model_dump(mode="json"), "mode": mode})
         if reason is Reason.CONTACT:
-            count("Emailed", mode=mode)
-            count("EmailedBySource", source=req.source)  # the funnel's last step, per source
+            count("Emailed", mode=mode)  # per source: the decision line
         else:
-            count("MailerSkipped", reason=reason.value)
+            count("Skipped")
         return decision
 
     # A DLQ redrive can come days later: never write about an old post.
