@@ -105,7 +105,7 @@ def scan(roots: list[Path] | None = None, known: dict[str, list[str]] | None = N
                         continue
                     values = _values(kw.value, kw.arg, known)
                     if values is None:
-                        where = f"{path.relative_to(REPO)}:{call.lineno}"
+                        where = f"{path.name}:{call.lineno}"
                         out.unbounded.append(f"{where} {name} {kw.arg}={ast.unparse(kw.value)}")
                         values = ["?"]
                     combos = [(*c, (kw.arg, v)) for c in combos for v in values]

@@ -1,0 +1,36 @@
+"""`socialcare cost`: monthly cost per service line, fixed and per 1M mentions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    cmd = sub.add_parser("cost", help="what socialcare costs to run (docs/cost.md)")
+    cmd.add_argument("--mentions-per-day", type=float, required=True)
+    cmd.add_argument(
+        "--complaint-rate", type=float, default=0.2, help="share of mentions that are complaints"
+    )
+    cmd.add_argument("--region", default="eu-west-1", choices=["eu-west-1", "eu-north-1"])
+    cmd.add_argument("--json", action="store_true", help="one JSON object")
+    cmd.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from socialcare_cli.cost.model import report
+
+    if args.mentions_per_day < 0 or not 0 <= args.complaint_rate <= 1:
+        raise SystemExit("cost: --mentions-per-day must be ≥ 0 and --complaint-rate in 0..1")
+    out = report(args.mentions_per_day, args.complaint_rate, args.region)
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    for line in out["lines"]:
+        print(f"{line['service']:<22}{line['item'][:58]:<60}{line['monthly_usd']:>10.2f}")
+    print(
+        f"\nfixed ${out['fixed_per_month']}/month, variable ${out['variable_per_million']} per 1M mentions, "
+        f"total ${out['monthly_total']}/month; SES ${out['ses_per_month']} apart; {out['metric_series']} metric series"
+    )
+    return 0
