@@ -29,8 +29,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     for line in out["lines"]:
         print(f"{line['service']:<22}{line['item'][:58]:<60}{line['monthly_usd']:>10.2f}")
-    print(
-        f"\nfixed ${out['fixed_per_month']}/month, variable ${out['variable_per_million']} per 1M mentions, "
-        f"total ${out['monthly_total']}/month; SES ${out['ses_per_month']} apart; {out['metric_series']} metric series"
+    summary = (
+        f"fixed ${out['fixed_per_month']}/month, variable ${out['variable_per_million']} "
+        f"per 1M mentions, total ${out['monthly_total']}/month; SES ${out['ses_per_month']} "
+        f"apart; {out['metric_series']} metric series"
     )
+    print("\n" + summary)
     return 0
