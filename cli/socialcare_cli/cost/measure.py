@@ -13,10 +13,11 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from socialcare_cli import lambda_local
 
@@ -27,7 +28,8 @@ MEASURED = Path(__file__).with_name("measured.json")
 def instrumented(calls: Counter[str], timing: dict[str, dict[str, float]]) -> Iterator[None]:
     from botocore.client import BaseClient
 
-    real_call, real_load = BaseClient._make_api_call, lambda_local.load_handler
+    real_call = BaseClient._make_api_call  # type: ignore[attr-defined]  # botocore's, untyped
+    real_load = lambda_local.load_handler
     active: list[str] = []
 
     def call(self: Any, operation: str, params: Any) -> Any:
@@ -53,13 +55,10 @@ def instrumented(calls: Counter[str], timing: dict[str, dict[str, float]]) -> It
 
         return module, timed
 
-    BaseClient._make_api_call = call  # type: ignore[method-assign]
-    lambda_local.load_handler = load  # type: ignore[assignment]
-    try:
+    with ExitStack() as patched:
+        patched.enter_context(mock.patch.object(BaseClient, "_make_api_call", call))
+        patched.enter_context(mock.patch.object(lambda_local, "load_handler", load))
         yield
-    finally:
-        BaseClient._make_api_call = real_call  # type: ignore[method-assign]
-        lambda_local.load_handler = real_load  # type: ignore[assignment]
 
 
 def measure() -> dict[str, Any]:

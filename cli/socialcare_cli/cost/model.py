@@ -99,12 +99,12 @@ def lines(per_day: float, complaint_rate: float, region: str) -> tuple[list[Line
                 event["Type"] == "ScheduleV2"
                 and stack.resolve(props.get("State", "ENABLED")) == "ENABLED"
             ):
-                n = _schedule_runs(str(stack.resolve(props["ScheduleExpression"])))
-                runs += n if name == "FetchMentionsFunction" else 0
+                monthly = _schedule_runs(str(stack.resolve(props["ScheduleExpression"])))
+                runs += monthly if name == "FetchMentionsFunction" else 0
                 add(
                     "EventBridge Scheduler",
                     f"{name} schedule",
-                    n / 1e6,
+                    monthly / 1e6,
                     p["scheduler_invocations_per_million"],
                     "fixed",
                 )
