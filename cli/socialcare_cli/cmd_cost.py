@@ -14,16 +14,26 @@ def register(sub: Any) -> None:
         "--complaint-rate", type=float, default=0.2, help="share of mentions that are complaints"
     )
     cmd.add_argument("--region", default="eu-west-1", choices=["eu-west-1", "eu-north-1"])
+    cmd.add_argument(
+        "--sources",
+        help="comma-separated sources enabled (default: bluesky,mastodon,facebook,instagram;"
+        " '' for none): each adds its heartbeat series, silence alarm and secret",
+    )
     cmd.add_argument("--json", action="store_true", help="one JSON object")
     cmd.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from socialcare_cli.cost import series
     from socialcare_cli.cost.model import report
 
     if args.mentions_per_day < 0 or not 0 <= args.complaint_rate <= 1:
         raise SystemExit("cost: --mentions-per-day must be ≥ 0 and --complaint-rate in 0..1")
-    out = report(args.mentions_per_day, args.complaint_rate, args.region)
+    sources = None if args.sources is None else [s for s in args.sources.split(",") if s]
+    known = series.scheduled_sources()
+    if sources and set(sources) - set(known):
+        raise SystemExit(f"cost: --sources takes {','.join(known)}")
+    out = report(args.mentions_per_day, args.complaint_rate, args.region, sources)
     if args.json:
         print(json.dumps(out))
         return 0

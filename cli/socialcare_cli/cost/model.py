@@ -24,6 +24,8 @@ BATCH = 10  # MentionsQueue's BatchSize
 LAMBDA_LOG_BYTES = 330  # START, END and REPORT lines per invocation
 SECRET_CACHE_S = 300
 CONTACTS_PER_COMPLAINT = 0.3  # the demo's sample: 4 e-mails of 14 complaints
+# Priced unless --sources says otherwise: two polled sources and Meta's webhooks.
+DEFAULT_SOURCES = ["bluesky", "mastodon", "facebook", "instagram"]
 
 
 @dataclass
@@ -56,9 +58,23 @@ def _alarm_metrics(props: dict[str, Any]) -> int:
     return stats + (2 if band else 0)  # an anomaly band is billed as 3 metrics
 
 
-def lines(per_day: float, complaint_rate: float, region: str) -> tuple[list[Line], int]:
+def _enable(source: str) -> str:
+    return f"Enable{source.capitalize()}"  # x -> EnableX, bluesky -> EnableBluesky
+
+
+def _priced(scan: series.Scan, sources: list[str]) -> int:
+    """Series a deployment with `sources` enabled can emit: CloudWatch bills only the
+    series that receive data, so another source's heartbeat costs nothing."""
+    return sum(1 for _, dims in scan.series if all(v in sources for k, v in dims if k == "source"))
+
+
+def lines(
+    per_day: float, complaint_rate: float, region: str, sources: list[str] | None = None
+) -> tuple[list[Line], int]:
     p = json.loads((HERE / "prices.json").read_text("utf-8"))["regions"][region]
-    stack = Stack(load_template(), overrides={"SendWindow": "Mon-Fri 08:00-16:00"})
+    sources = DEFAULT_SOURCES if sources is None else sources
+    overrides = {"SendWindow": "Mon-Fri 08:00-16:00", **{_enable(s): "true" for s in sources}}
+    stack = Stack(load_template(), overrides=overrides)
     data = inputs()
     m, bench = data["measured"], data["bench"]
     per_month = per_day * 30
@@ -71,8 +87,9 @@ def lines(per_day: float, complaint_rate: float, region: str) -> tuple[list[Line
     scan = series.scan()
     add(
         "CloudWatch",
-        "custom metric series the code can emit",
-        len(scan.series),
+        f"custom metric series ({len(scan.series)} in the code; sources: "
+        f"{','.join(sources) or 'none'})",
+        _priced(scan, sources),
         p["cw_metric_month"],
         "fixed",
     )
@@ -254,10 +271,11 @@ def lines(per_day: float, complaint_rate: float, region: str) -> tuple[list[Line
         p["logs_storage_gb_month"],
         "variable",
     )
-    traces = per_month / BATCH + per_month * contacts
+    traced = stack.resolve({"Ref": "Tracing"}) == "on"
+    traces = (per_month / BATCH + per_month * contacts) if traced else 0
     add(
         "X-Ray",
-        "traces (Tracing: Active; every invocation at this rate)",
+        f"traces (Tracing={'on: every invocation' if traced else 'off, the default'})",
         traces / 1e6,
         p["xray_traces_per_million"],
         "variable",
@@ -280,9 +298,13 @@ def lines(per_day: float, complaint_rate: float, region: str) -> tuple[list[Line
 
 
 def report(
-    per_day: float, complaint_rate: float = 0.2, region: str = "eu-west-1"
+    per_day: float,
+    complaint_rate: float = 0.2,
+    region: str = "eu-west-1",
+    sources: list[str] | None = None,
 ) -> dict[str, Any]:
-    items, metric_series = lines(per_day, complaint_rate, region)
+    sources = DEFAULT_SOURCES if sources is None else sources
+    items, metric_series = lines(per_day, complaint_rate, region, sources)
     fixed = sum(x.monthly_usd for x in items if x.kind == "fixed")
     variable = sum(x.monthly_usd for x in items if x.kind == "variable")
     per_million = variable / (per_day * 30) * 1e6 if per_day else 0.0
@@ -291,6 +313,7 @@ def report(
         "mentions_per_day": per_day,
         "complaint_rate": complaint_rate,
         "region": region,
+        "sources": sources,
         "currency": "USD",
         "prices_as_of": json.loads((HERE / "prices.json").read_text("utf-8"))["as_of"],
         "measured_on": source["measured"]["measured_on"],
