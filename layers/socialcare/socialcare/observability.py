@@ -78,7 +78,9 @@ class _Blob:
                 {
                     "Namespace": NAMESPACE,
                     "Dimensions": [list(names)],
-                    "Metrics": [{"Name": n, "Unit": "Count"} for n in metrics],
+                    # No Unit (optional in EMF): no alarm or widget names one, and
+                    # it would be 15 log bytes a metric.
+                    "Metrics": [{"Name": n} for n in metrics],
                 }
                 for names, metrics in directives.items()
             ],
