@@ -13,7 +13,7 @@ PY313_BIN := $(dir $(PY))
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: demo test test-clock fuzz faults lint typecheck unit integration bench identity-scale \
-	eval validate e2e clean print-py lock audit privacy browser-test
+	eval train validate e2e clean print-py lock audit privacy browser-test
 
 # Every venv installs from a lock with hashes (requirements/README.md); `make lock`
 # writes them all from the ranges in pyproject.toml and requirements/*.in.
@@ -30,8 +30,10 @@ $(STAMP): pyproject.toml requirements/dev.txt
 		$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
+# CRM=hubspot, zendesk, salesforce, hubspot+zendesk or salesforce+zendesk: the sample CRM
+# as that vendor's stand-in.
 demo: $(STAMP)
-	$(BIN)/socialcare demo --out $(OUT)
+	$(BIN)/socialcare demo --out $(OUT) $(if $(CRM),--crm-kind $(CRM))
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest
@@ -89,20 +91,43 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/pytest tests/integration
 
-bench: $(STAMP)
-	$(BIN)/pytest tests/bench --benchmark-only
+# Speed, memory and size (docs/bench.md): one table, and bench-out/bench.json. `sam build`
+# twice with SAM's cache: for arm64, whose layers are sized, and for x86_64 (this machine),
+# whose functions and layers the cold starts run, with boto3 alone as the Lambda runtime
+# has it. BENCH_ARGS passes options (e.g. --rounds 9 --identity-size 0).
+BENCH_OUT ?= bench-out
+BENCH_DIR := .aws-sam/bench
+bench: $(STAMP) $(SAM_VENV)/.installed
+	mkdir -p $(BENCH_DIR)
+	for arch in arm64 x86_64; do \
+		PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build --build-dir $(BENCH_DIR)/$$arch \
+			--cache-dir $(BENCH_DIR)/cache --cached --parameter-overrides Architecture=$$arch \
+			>$(BENCH_DIR)/build-$$arch.log 2>&1 || { tail -20 $(BENCH_DIR)/build-$$arch.log; exit 1; }; \
+	done
+	version=$$($(BIN)/python -c 'import boto3; print(boto3.__version__)'); \
+	test -d $(BENCH_DIR)/runtime-$$version || $(BIN)/python -m pip install --quiet \
+		--target $(BENCH_DIR)/runtime-$$version "boto3==$$version"; \
+	$(BIN)/python -m socialcare_cli.bench --out $(BENCH_OUT) --built $(BENCH_DIR)/arm64 \
+		--cold-build $(BENCH_DIR)/x86_64 --runtime $(BENCH_DIR)/runtime-$$version $(BENCH_ARGS)
 
 # Issue 17's done-when on 300,000 generated customers (the default test run uses 20,000);
 # the 1M figures come from `python -m socialcare_cli.bench_identity`.
 identity-scale: $(STAMP)
 	SOCIALCARE_IDENTITY_SCALE=300000 $(BIN)/pytest -s -p no:cacheprovider tests/integration/test_identity_at_scale.py
 
-# Triage quality: P/R/F1 per language on the dev set, then the public benchmark when
-# ../shared is present (README "Triage quality").
+# Triage quality (docs/triage.md): the cue rules and the shipped model on the blind split
+# (per language, per kind), the older dev sets, and the public benchmark by 5-fold
+# cross-validation through `socialcare train` when ../shared is present; the tables are
+# written into docs/triage.md.
 BENCHMARK_CSV := ../shared/fixtures/benchmarks/complaints-social-media/complaints-data.csv
 eval: $(STAMP)
-	$(BIN)/python scripts/evaluate_triage.py
-	if [ -f $(BENCHMARK_CSV) ]; then $(BIN)/python scripts/evaluate_triage.py --benchmark $(BENCHMARK_CSV); fi
+	$(BIN)/python scripts/corpus_check.py data/triage
+	$(BIN)/python scripts/evaluate_triage.py --benchmark $(BENCHMARK_CSV) --write-doc
+
+# Rebuild the shipped triage model from the corpus (deterministic; docs/triage.md).
+TRIAGE_MODEL_DIR := layers/socialcare/socialcare/data
+train: $(STAMP)
+	$(BIN)/socialcare train --out $(TRIAGE_MODEL_DIR)
 
 $(SAM_VENV)/.installed: requirements/sam.txt
 	$(PY) -m venv $(SAM_VENV)
@@ -125,7 +150,7 @@ validate: $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 	PATH="$(abspath $(PY313_BIN)):$$PATH" $(SAM) build
 
-# End-to-end (README "End-to-end test"): sam build + sam deploy onto MiniStack on
+# End-to-end (docs/testing.md, "End-to-end test"): sam build + sam deploy onto MiniStack on
 # 127.0.0.1, a replayed page to e-mails. MiniStack runs the handlers on its own venv's
 # Python, so that venv is 3.13 and has boto3 (as the Lambda runtime does). Not in `test`.
 # MiniStack's version is pinned in requirements/ministack.in.
@@ -182,5 +207,5 @@ print-py:
 	@echo $(PY)
 
 clean:
-	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) sbom-*.json privacy-out \
-		test-out
+	rm -rf $(VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache $(OUT) $(BENCH_OUT) sbom-*.json \
+		privacy-out test-out

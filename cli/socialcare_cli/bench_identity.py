@@ -129,14 +129,11 @@ def _answer(who: matching.Identity) -> tuple[str | None, str | None]:
 def _decide(lines: list[dict[str, Any]], db: Path) -> dict[str, dict[str, Any]]:
     """All mentions through `socialcare decide --name-matching on`, in this process."""
     from socialcare_cli.cmd_decide import decide
+    from socialcare_cli.main import build_parser
 
-    args = argparse.Namespace(
-        crm=f"sqlite:///{db}",
-        name_matching="on",
-        in_contact_hours=72,
-        cooldown_days=30,
-        max_post_age_hours=72,
-        timeout=5.0,
+    # The command's own parser, so every option it has takes its default here too.
+    args = build_parser().parse_args(
+        ["decide", "--crm", f"sqlite:///{db}", "--name-matching", "on"]
     )
     out, err = io.StringIO(), io.StringIO()
     decide((json.dumps(line) for line in lines), args, out, err)

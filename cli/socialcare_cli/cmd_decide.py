@@ -1,4 +1,5 @@
-"""`socialcare decide --crm URL [--brand-file B] [FILE]`: dry-run triage against a real CRM.
+"""`socialcare decide [--crm-kind KIND] --crm URL [--brand-file B] [FILE]`: a dry run of
+triage against a real CRM.
 
 Reads mentions as JSON Lines (FILE, or standard input when FILE is absent or "-"): the
 post's `post_id` (as `socialcare parse` writes it, so `parse ... | decide ...` works) or
@@ -17,7 +18,11 @@ per-person keys live in memory for this run, so a post repeated in the file is `
 and a second complaint of a person already decided `contact` is `recently_contacted`, as
 the mailer's per-person key would make it live. A line that cannot be read is named
 (line number, field) on stderr and skipped; a summary by reason ends the run on stderr.
-The bearer token of an http(s) CRM comes from SOCIALCARE_CRM_TOKEN.
+The CRM's credential comes from SOCIALCARE_CRM_TOKEN (a composite's help desk:
+SOCIALCARE_HELPDESK_TOKEN, else the same); `--crm-kind` names a vendor's API
+(hubspot, zendesk, hubspot+zendesk, ...), as the CrmKind parameter does. `--model shipped`
+(the model in the layer) or `--model DIR` (from `socialcare train`) triages with the
+learned model instead of the cue rules, as TRIAGE_MODEL does for the function.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from typing import IO, Any
 
 from socialcare.identity.ports import Crm
 from socialcare.models import Customer, Interaction, Mention, TriageResult
+from socialcare_cli import crm_args
+from socialcare_cli.cmd_triage import add_model_options, build_classifier
 from socialcare_cli.jsonl import (
     LINE_ERRORS,
     open_lines,
@@ -57,9 +64,7 @@ def register(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    cmd.add_argument(
-        "--crm", required=True, help="http(s)://... (the CRM contract) or sqlite:///path"
-    )
+    crm_args.add(cmd)
     cmd.add_argument("file", nargs="?", default="-", help="JSON Lines of mentions (- = stdin)")
     cmd.add_argument(
         "--name-matching",
@@ -85,7 +90,7 @@ def register(sub: Any) -> None:
         default=72,
         help="older posts are stale (MaxPostAgeHours)",
     )
-    cmd.add_argument("--timeout", type=float, default=5.0, help="CRM request timeout, seconds")
+    add_model_options(cmd)
     cmd.add_argument(
         "--report",
         metavar="FILE.html",
@@ -151,20 +156,14 @@ def decide(
     from socialcare.adapters.memory import MemoryState
     from socialcare.hashing import Hasher
     from socialcare.identity import policy
-    from socialcare.identity.crm import crm_from_url
     from socialcare.pipeline import TriageDeps, triage
-    from socialcare.triage.classifier import RuleClassifier
 
     brand = load_cli_brand(getattr(args, "brand_file", None), PROG)
     hasher = Hasher(secrets.token_hex(16))  # this run only: nothing persists
-    token = os.environ.get("SOCIALCARE_CRM_TOKEN", "")
-    backoff_s = float(os.environ.get("HTTP_BACKOFF_S", "0.3"))  # as the functions read it
-    crm = _Remembering(
-        crm_from_url(args.crm, token, timeout_s=args.timeout, backoff_s=backoff_s), hasher.person
-    )
+    crm = _Remembering(crm_args.build(args), hasher.person)
     deps = TriageDeps(
         brand=brand,
-        classifier=RuleClassifier(brand),
+        classifier=build_classifier(None, brand=brand, model=args.model),
         crm=crm,
         state=MemoryState(),
         hasher=hasher,

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from socialcare_cli.cmd_crm_serve import KINDS
+
 
 def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run the whole pipeline locally on sample data")
@@ -27,6 +29,13 @@ def register(sub: Any) -> None:
         "--platforms",
         action="store_true",
         help="also read X, Bluesky and Trustpilot sample pages through their real sources",
+    )
+    demo.add_argument(
+        "--crm-kind",
+        default="",
+        choices=("", *KINDS),
+        metavar="KIND",
+        help=f"the sample CRM as a vendor's stand-in: {', '.join(KINDS)} (default: the contract)",
     )
     demo.add_argument(
         "--digest",
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         progress=lambda msg: print(msg, file=sys.stderr),
         incident_alarm=args.incident_alarm,
         platforms=args.platforms,
+        crm_kind=args.crm_kind,
         digest=args.digest,
         approve=args.approve,
     )

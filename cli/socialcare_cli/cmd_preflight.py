@@ -37,8 +37,10 @@ def shown(path: Path) -> str:
 
 
 def shipped_brand(template: Path, spec: dict[str, Any]) -> Path:
-    """The brand.toml inside the layer's ContentUri: the one the functions read."""
-    layer = spec["Resources"]["SocialcareLayer"]["Properties"]["ContentUri"]
+    """The brand.toml inside the layer's ContentUri: the one the functions read (one
+    folder, built once per architecture)."""
+    layers = [r for r in spec["Resources"].values() if r["Type"] == "AWS::Serverless::LayerVersion"]
+    layer = layers[0]["Properties"]["ContentUri"]
     return template.parent / layer / "socialcare" / "brand.toml"
 
 

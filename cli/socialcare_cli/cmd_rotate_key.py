@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 why.append(f"opt-out links signed with it work until {links_until:%Y-%m-%d}")
             raise ConfigError(
                 "; ".join(why) + ". Rotating again drops that key and with it those opt-outs "
-                "(README, Runbook); --force does it anyway"
+                "(docs/operations.md, Rotating the hash key); --force does it anyway"
             )
     new = secrets.get_random_password(PasswordLength=48, ExcludePunctuation=True)["RandomPassword"]
     secrets.put_secret_value(SecretId=secret_id, SecretString=new)

@@ -14,7 +14,9 @@ end. A summary goes to stderr at the end, and progress while it runs on a termin
 It is the tool a company uses to backtest the classifier on an export of last month's
 posts before turning outreach on. `--brand any` counts complaints addressed to any
 company (generic data such as public benchmarks); `--brand NAME` overrides the
-configured brand's name, keeping the rest of the brand file.
+configured brand's name, keeping the rest of the brand file. `--model shipped` uses the
+learned model shipped in the layer, `--model DIR` one trained with `socialcare train`;
+without it, the cue rules (as the function does without TRIAGE_MODEL).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from socialcare_cli.jsonl import (
     LINE_ERRORS,
@@ -55,24 +57,47 @@ def register(sub: Any) -> None:
         help="brand name to look for (default: the brand file's); 'any' = any company",
     )
     add_brand_option(cmd)
+    add_model_options(cmd)
     cmd.add_argument("file", nargs="?", default="-", help="JSON Lines file, or - for stdin")
     cmd.set_defaults(func=run)
 
 
-def build_classifier(brand_name: str | None, brand_file: str | None = None) -> Any:
+def add_model_options(cmd: Any) -> None:
+    """--model, shared with `socialcare decide`."""
+    cmd.add_argument(
+        "--model",
+        metavar="DIR",
+        default="",
+        help="'shipped' or a directory from `socialcare train` (default: the cue rules)",
+    )
+
+
+def named_brand(brand_name: str | None, brand_file: str | None = None) -> Any:
+    """The brand file's brand; `brand_name` replaces its names and handles (competitors
+    and the language stay). Validated anew: model_copy would keep the cached pattern."""
     from socialcare.brand import Brand
-    from socialcare.triage.classifier import RuleClassifier
 
     brand = load_cli_brand(brand_file, PROG)
-    if brand_name and brand_name.lower() == ANY:
-        return RuleClassifier(brand, mode="any")
-    if brand_name:
-        # The given name replaces the configured names and handles; competitors and the
-        # language stay. Validated anew: model_copy would keep the cached name pattern.
+    if brand_name and brand_name.lower() != ANY:
         fields = brand.model_dump()
         fields.update(name=brand_name, aliases=[], products=[], own_accounts={})
         brand = Brand.model_validate(fields)
-    return RuleClassifier(brand)
+    return brand
+
+
+def build_classifier(
+    brand_name: str | None,
+    brand_file: str | None = None,
+    *,
+    model: str = "",
+    brand: Any = None,
+) -> Any:
+    """The classifier `model` selects (learned.select_classifier), for `brand` if given,
+    else the named brand."""
+    from socialcare.triage.learned import select_classifier
+
+    mode: Literal["brand", "any"] = "any" if (brand_name or "").lower() == ANY else "brand"
+    return select_classifier(brand or named_brand(brand_name, brand_file), model, mode=mode)
 
 
 def triage_lines(
@@ -105,7 +130,7 @@ def triage_lines(
 
 
 def run(args: argparse.Namespace) -> int:
-    classifier = build_classifier(args.brand, args.brand_file)
+    classifier = build_classifier(args.brand, args.brand_file, model=args.model)
     lines = open_lines(args.file, sys.stderr, PROG)
     written, bad = triage_lines(lines, classifier, sys.stdout, sys.stderr)
     print(f"{PROG}: {written} posts classified; {bad} unreadable lines", file=sys.stderr)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from socialcare_cli import demo_platforms, lambda_local, local_aws, report, review_agent, servers
+from socialcare_cli.cmd_crm_serve import standin
 from socialcare_cli.template import Stack, load_template
 
 FUNCTIONS = ("FetchMentionsFunction", "TriageMentionsFunction", "SendOutreachFunction")
@@ -97,6 +98,7 @@ def run_demo(
     progress: Any = print,
     incident_alarm: str | None = None,
     platforms: bool = False,
+    crm_kind: str = "",
     digest: bool = False,
     approve: str | None = None,
 ) -> DemoResult:
@@ -107,7 +109,8 @@ def run_demo(
     posts = posts if posts is not None else sample("posts.json")
     crm = crm if crm is not None else sample("crm.json")
     replay = servers.ReplayPages(posts, page_size=5)
-    directory = servers.ContractCrm(crm["customers"], crm.get("interactions"), crm["token"])
+    # The sample CRM behind the contract, or a vendor's stand-in (`make demo CRM=hubspot`)
+    directory = standin(crm_kind or "http", crm)
     capture = LogCapture()
     result = DemoResult(out)
 
@@ -120,7 +123,7 @@ def run_demo(
     ):
         progress(
             f"local AWS (moto) on {endpoint}; replay source on {replay_url}; "
-            f"sample CRM on {crm_url}"
+            f"sample CRM ({crm_kind or 'the HTTP contract'}) on {crm_url}"
         )
         stack = Stack(
             load_template(),
@@ -128,6 +131,7 @@ def run_demo(
                 "EnableReplay": "true",
                 "ReplayUrl": replay_url,
                 "CrmUrl": crm_url,
+                **(_vendor(crm_kind, crm_url) if crm_kind else {}),
                 "OutreachMode": mode,
                 "ReviewAddress": "agents@lynet.example",
                 # Name matches (sample: "Joergen Aeroe Aagaard") go to the agents first.
@@ -397,3 +401,10 @@ def inject_alarm(stack: Stack, topic: str, env: dict[str, str]) -> list[str]:
     event = sns_event(alarm_notification(stack, topic), "arn:aws:sns:eu-west-1:123456789012:ops")
     result = switch(event, lambda_local.FakeContext("IncidentSwitchFunction"))
     return list(result["incident_topics"])
+
+
+def _vendor(kind: str, url: str) -> dict[str, str]:
+    """The parameters of a vendor's stand-in: one URL for both parts of a composite, and
+    a connected app's client id for Salesforce (the stand-in takes any)."""
+    options = json.dumps({"salesforce": {"client_id": "socialcare-demo"}})
+    return {"CrmKind": kind, "HelpDeskUrl": url, "CrmOptions": options}

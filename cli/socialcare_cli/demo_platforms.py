@@ -21,7 +21,7 @@ from socialcare_cli import lambda_local, local_aws, platforms, servers
 from socialcare_cli.template import Stack
 
 UNIT = "lynet-demo-unit"
-# The stand-ins' credentials; stored in the stack's secrets as the README describes.
+# The stand-ins' credentials; stored in the stack's secrets as docs/sources.md describes.
 SECRETS: dict[str, dict[str, str]] = {
     "x": {"bearer_token": "demo-x-bearer"},
     "bluesky": {"identifier": "lynet.bsky.social", "app_password": "demo-apps-pass-word"},

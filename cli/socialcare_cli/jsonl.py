@@ -96,7 +96,7 @@ def problem(exc: BaseException) -> str:
             + (e["msg"] if e["type"] != "value_error" else "not valid")  # ours may quote
             for e in exc.errors()
         )
-    if isinstance(exc, BadInputError):
+    if isinstance(exc, BadInputError | safejson.TooDeep):
         return str(exc)
     return type(exc).__name__
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -42,24 +43,65 @@ class FakeContext:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
+class _Environment:
+    """The functions' environment variables, laid over `os.environ` as a handler runs.
+
+    Only the Python mapping changes, never the C environment: handlers, boto3 and
+    Powertools read `os.environ`, while setenv/unsetenv race C-level getenv in other
+    threads (libfaketime reads its clock that way while a thread waits for the GIL)
+    and crashed the test suite once. Each key counts its holders, so handlers served
+    at once on a threaded server share a value and the original returns when the last
+    one leaves.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[int, str | None]] = {}
+
+    def enter(self, values: dict[str, str]) -> None:
+        with self._lock:
+            for key, value in values.items():
+                count, original = self._held.get(key, (0, os.environ.get(key)))
+                self._held[key] = (count + 1, original)
+                self._set(key, value)
+
+    def leave(self, values: dict[str, str]) -> None:
+        with self._lock:
+            for key in values:
+                count, original = self._held.pop(key)
+                if count > 1:
+                    self._held[key] = (count - 1, original)
+                else:
+                    self._set(key, original)
+
+    @staticmethod
+    def _set(key: str, value: str | None) -> None:
+        data = os.environ._data  # type: ignore[attr-defined]  # the mapping without putenv
+        name = os.environ.encodekey(key)
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = os.environ.encodevalue(value)
+
+
+_ENVIRONMENT = _Environment()
+
+
 @contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+    _ENVIRONMENT.enter(values)
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _ENVIRONMENT.leave(values)
 
 
-def handler_path(stack: Stack, logical_id: str) -> tuple[Path, str]:
+def handler_path(stack: Stack, logical_id: str, base: Path = REPO) -> tuple[Path, str]:
+    """The handler's file and function; `base` is where CodeUri is relative to (a
+    `sam build` output keeps its template's paths relative to itself)."""
     props = stack.resources[logical_id]["Properties"]
     module, func = props["Handler"].rsplit(".", 1)
-    return REPO / props["CodeUri"] / f"{module.replace('.', '/')}.py", func
+    return (base / props["CodeUri"] / f"{module.replace('.', '/')}.py").resolve(), func
 
 
 def load_handler(

@@ -512,6 +512,15 @@ class FakeTrustpilot(FakePlatform):
             return _json(
                 200, {"access_token": token, "expires_in": "359999", "token_type": "Bearer"}
             )
+        one = re.fullmatch(r"/v1/(private/)?reviews/([^/]+)", path)
+        if one:  # one review by id: what a webhook's thin notification is read back with
+            private = bool(one.group(1))
+            if apikey != self.api_key or (private and _bearer(headers) not in self.tokens):
+                return _json(401, {"fault": {"faultstring": "Invalid ApiKey"}})
+            found = [r for r in self.reviews if r.get("id") == one.group(2)]
+            if not found:
+                return _json(404, {"message": "Not found"})
+            return _json(200, found[0] if private else _public(found[0]))
         private = path == f"/v1/private/business-units/{self.unit}/reviews"
         if not private and path != f"/v1/business-units/{self.unit}/reviews":
             return _json(404, {"message": "Not found"})
@@ -597,3 +606,83 @@ class FakeMastodon(FakePlatform):
             page = self._window(self.search, query) if _one(query, "type") == "statuses" else []
             return _json(200, {"accounts": [], "statuses": page, "hashtags": []}, limits)
         return _json(404, {"error": "Record not found"})
+
+
+# -------------------------------------------------------------------------------- Threads
+class FakeThreads(FakePlatform):
+    """graph.threads.net/v1.0: a post by id, `/{user-id}/mentions` and `keyword_search`
+    (newest first, `since`), for the account's user token (a Bearer header)."""
+
+    def __init__(
+        self, posts: Iterable[dict[str, Any]], user: str, token: str, found: Iterable[str] = ()
+    ) -> None:
+        super().__init__(page_size=25)
+        self.posts = {p["id"]: p for p in posts}
+        self.user, self.token = user, token
+        self.found = set(found)  # ids keyword_search finds (mentions lists the others)
+
+    def route(self, method: str, path: str, query: Any, body: bytes, headers: Any) -> Response:
+        if _bearer(headers) != self.token:
+            error = {
+                "message": "Invalid OAuth access token.",
+                "type": "OAuthException",
+                "code": 190,
+            }
+            return _json(401, {"error": error})
+        parts = path.strip("/").split("/")[1:]  # after the version
+        since = int(_one(query, "since", "0") or 0)
+        if parts in ([self.user, "mentions"], ["keyword_search"]):
+            wanted = parts == ["keyword_search"]
+            items = [p for i, p in self.posts.items() if (i in self.found) == wanted]
+            items = [p for p in items if _time(_colon(p["timestamp"])).timestamp() >= since]
+            items.sort(key=lambda p: _time(_colon(p["timestamp"])), reverse=True)
+            return _json(200, {"data": items})
+        if len(parts) == 1 and parts[0] in self.posts:
+            return _json(200, self.posts[parts[0]])
+        error = {"message": "Unsupported get request.", "type": "GraphMethodException", "code": 100}
+        return _json(400, {"error": error})
+
+
+def _colon(stamp: str) -> str:
+    """Threads writes offsets as +0000; fromisoformat before 3.11 wants +00:00."""
+    return stamp[:-2] + ":" + stamp[-2:] if re.search(r"[+-]\d{4}$", stamp) else stamp
+
+
+# -------------------------------------------------------------------------------- Google
+class FakeGoogle(FakePlatform):
+    """Business Profile API v4 (a location's reviews, one review by name), Google's OAuth
+    token endpoint (refresh tokens) and a JWKS at /oauth2/v3/certs (the keys given)."""
+
+    def __init__(
+        self,
+        reviews: Iterable[dict[str, Any]],
+        client: tuple[str, str, str],
+        jwks: dict[str, Any],
+    ) -> None:
+        super().__init__(page_size=50)
+        self.reviews = sorted(reviews, key=lambda r: _time(r["updateTime"]), reverse=True)
+        self.client, self.jwks = client, jwks
+        self.tokens: set[str] = set()
+
+    def route(self, method: str, path: str, query: Any, body: bytes, headers: Any) -> Response:
+        if path == "/oauth2/v3/certs":
+            return _json(200, self.jwks)
+        if path == "/token" and method == "POST":
+            form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
+            given = (form.get("client_id"), form.get("client_secret"), form.get("refresh_token"))
+            if given != self.client or form.get("grant_type") != "refresh_token":
+                return _json(400, {"error": "invalid_grant"})
+            token = "ya29." + secrets.token_urlsafe(16)
+            self.tokens.add(token)
+            return _json(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+        if _bearer(headers) not in self.tokens:
+            return _json(401, {"error": {"code": 401, "status": "UNAUTHENTICATED"}})
+        name = path.removeprefix("/v4/")
+        if name.endswith("/reviews"):
+            location = name.removesuffix("/reviews")
+            found = [r for r in self.reviews if r["name"].startswith(location + "/")]
+            return _json(200, {"reviews": found, "totalReviewCount": len(found)})
+        found = [r for r in self.reviews if r["name"] == name]
+        if found:
+            return _json(200, found[0])
+        return _json(404, {"error": {"code": 404, "status": "NOT_FOUND"}})

@@ -97,7 +97,7 @@ def check_brand(cfg: Config, report: Report) -> None:
             "brand",
             f"{where} is the demo brand {DEMO_BRAND!r}",
             "put in your brand's name, aliases, products, competitors, own accounts per "
-            "platform, sign-off and phone (README, Brand configuration)",
+            "platform, sign-off and phone (docs/deploy.md, Configure)",
         )
     elif brand.phone == DEMO_PHONE:
         report.block("brand phone", f"{DEMO_PHONE} is the demo's", f"set phone in {where}")
@@ -199,7 +199,7 @@ def check_sources(cfg: Config, report: Report) -> None:
         report.block(
             "sources",
             "none enabled: the stack would read no platform",
-            f"set Enable<Source>=true for at least one in {cfg.section} (README, Sources)",
+            f"set Enable<Source>=true for at least one in {cfg.section} (docs/sources.md)",
         )
     report.fact("sources", ", ".join(enabled) or "none")
 
@@ -371,7 +371,7 @@ class Aws:
                     logical,
                     f"{', '.join(empty)} not filled in ({source} is enabled)",
                     f"aws secretsmanager put-secret-value --secret-id {arn} --secret-string "
-                    "'<JSON, README: Sources>'",
+                    "'<JSON, docs/sources.md>'",
                 )
 
     def mode(self) -> tuple[str, bool]:

@@ -1,10 +1,13 @@
-"""Local HTTP servers for the demo and the tests: a replay source and a CRM that speaks
-the socialcare contract (docs/crm-api.yaml). Real HTTP on 127.0.0.1, real `requests`.
+"""Local HTTP servers for the demo and the tests: a replay source, a CRM that speaks the
+socialcare contract (docs/crm-api.yaml), and the base the vendor stand-ins share
+(`VendorStandIn`: standin_hubspot.py, standin_zendesk.py, standin_salesforce.py). Real HTTP
+on 127.0.0.1, real `requests`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,17 +44,17 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (its timeout), as clients do
 
-    do_GET = do_POST = _serve
+    do_GET = do_POST = do_PUT = do_PATCH = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: request lines would contain handles and e-mail addresses
 
 
 @contextmanager
-def serve(route: Callable[..., tuple[int, dict[str, str], bytes]]) -> Iterator[str]:
+def serve(route: Callable[..., tuple[int, dict[str, str], bytes]], port: int = 0) -> Iterator[str]:
     """Serve `route(method, path, query, body, headers)` on 127.0.0.1; yields the base URL."""
     handler = type("Handler", (_Handler,), {"route": staticmethod(route)})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     # A short poll interval makes shutdown quick (tests start many servers).
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
@@ -207,3 +210,125 @@ class ContractCrm(Scripted):
     @staticmethod
     def _keys(name: str) -> set[str]:
         return {f"{KEYS_VERSION}:{k}" for k in name_keys(Name.parse(name))}
+
+
+# ---------------------------------------------------------------------- vendor stand-ins
+
+Handler = Callable[[re.Match[str], dict[str, list[str]], Any], Answer]
+
+
+def at_of(item: dict[str, Any], now: datetime) -> datetime:
+    """An interaction's time: the sample CRM's `hours_ago` (so the demo never ages) or `at`."""
+    if "hours_ago" in item:
+        return now - timedelta(hours=float(item["hours_ago"]))
+    at = datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00"))
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+class VendorStandIn(Scripted):
+    """What the vendor stand-ins share: routes by method and path pattern, the vendor's
+    credential check and error shapes, scripted answers (`fail_next`), a slow mode
+    (`delay_s`), a request budget per window answered with 429 and Retry-After beyond it
+    (`budget`), and a search index that lags writes by `index_lag_s`."""
+
+    vendor = "vendor"
+    prefixes: tuple[str, ...] = ("/",)
+
+    def __init__(self, *, index_lag_s: float = 0.0, budget: tuple[int, float] | None = None):
+        self.fail_next = []
+        self.calls = 0
+        self.delay_s = 0.0
+        self.index_lag_s = index_lag_s
+        self.budget = budget  # (requests, per seconds)
+        self.requests: list[tuple[str, str]] = []
+        self._spent: list[float] = []
+        self._lock = threading.RLock()
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def route(self, method: str, pattern: str, handler: Handler) -> None:
+        self.routes.append((method, re.compile(pattern), handler))
+
+    def answers(self, path: str) -> bool:
+        return path.startswith(self.prefixes)
+
+    def unauthenticated(self, method: str, path: str, body: bytes) -> Answer | None:
+        """The answer to a request that needs no credential (a token endpoint), or None."""
+        return None
+
+    def authorized(self, headers: dict[str, str]) -> bool:
+        raise NotImplementedError
+
+    def refusal(self) -> Answer:
+        raise NotImplementedError
+
+    def throttle(self, retry_after_s: int) -> Answer:
+        return _json(429, {"error": "rate limited"}, {"Retry-After": str(retry_after_s)})
+
+    def not_found(self) -> Answer:
+        return _json(404, {"error": "not found"})
+
+    def visible(self, created: float) -> bool:
+        """Whether a record written at `created` (monotonic) is in the search index yet."""
+        return time.monotonic() - created >= self.index_lag_s
+
+    def _over_budget(self) -> int | None:
+        if not self.budget:
+            return None
+        limit, window = self.budget
+        now = time.monotonic()
+        self._spent = [t for t in self._spent if now - t < window]
+        if len(self._spent) >= limit:
+            return max(1, round(window - (now - self._spent[0])))
+        self._spent.append(now)
+        return None
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+        headers: dict[str, str],
+    ) -> Answer:
+        self.calls += 1
+        self.requests.append((method, path))
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        if (scripted := self.scripted()) is not None:
+            return scripted
+        if (answer := self.unauthenticated(method, path, body)) is not None:
+            return answer
+        if not self.authorized(headers):
+            return self.refusal()
+        if (wait := self._over_budget()) is not None:
+            return self.throttle(wait)
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            return _json(400, {"error": "body is not JSON"})
+        for verb, pattern, handler in self.routes:
+            found = pattern.fullmatch(unquote(path))
+            if verb == method and found:
+                with self._lock:
+                    return handler(found, query, payload)
+        return self.not_found()
+
+
+class Composite:
+    """Several vendor stand-ins on one port; their paths do not collide."""
+
+    def __init__(self, *parts: VendorStandIn) -> None:
+        self.parts = parts
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+        headers: dict[str, str],
+    ) -> Answer:
+        for part in self.parts:
+            if part.answers(path):
+                return part(method, path, query, body, headers)
+        return _json(404, {"error": "not found"})

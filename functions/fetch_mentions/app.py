@@ -9,11 +9,12 @@ from socialcare import wiring
 from socialcare.observability import logger, metrics
 from socialcare.sources.fetch import fetch
 
-deps = wiring.fetch_deps()
+runtime = wiring.fetch_runtime()
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    source = deps.source(str(event.get("source", "replay")))
-    return asdict(fetch(source, deps.state, deps.queue, deps.settings.max_pages_per_run))
+    source = runtime.source(str(event.get("source", "replay")))
+    report = fetch(source, runtime.state, runtime.queue, runtime.settings.max_pages_per_run)
+    return asdict(report)

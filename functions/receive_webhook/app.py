@@ -1,40 +1,33 @@
-"""ReceiveWebhook (Function URL): Meta's Page and Instagram webhooks onto MentionsQueue.
-
-GET answers the subscription handshake; POST is a notification, refused (401) unless its
-X-Hub-Signature-256 matches the raw body. The signature is the authorisation.
-"""
+"""ReceiveWebhook (Function URL): platform pushes onto MentionsQueue. `/` is Meta's (GET the
+handshake; POST refused with 401 unless X-Hub-Signature-256 matches the raw body);
+`/trustpilot/<secret>`, `/threads` and `/google` are sources/push.py's routes."""
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import wiring
+from socialcare.function_url import Request, dispatch, response
 from socialcare.observability import logger, metrics
-from socialcare.sources import webhooks
+from socialcare.sources import push, webhooks
 
-runtime = wiring.webhook_runtime()
-app = LambdaFunctionUrlResolver()
-
-
-def _response(reply: webhooks.Reply) -> Response:
-    return Response(reply.status, reply.content_type, reply.body)
+runtime, pushes = wiring.webhook_runtime(), wiring.push_runtime()
 
 
-@app.get("/")
-def verify() -> Response:
-    query = app.current_event.query_string_parameters or {}
-    return _response(webhooks.subscribe(query, runtime))
+def _response(reply: webhooks.Reply) -> dict[str, Any]:
+    return response(reply.status, reply.content_type, reply.body)
 
 
-@app.post("/")
-def notify() -> Response:
-    event = app.current_event
-    raw = webhooks.raw_body(event.body, event.is_base64_encoded)
-    return _response(webhooks.receive(raw, event.headers, runtime))
+def route(request: Request) -> dict[str, Any]:
+    if request.path not in ("", "/"):
+        return _response(push.handle_url_request(request, pushes))
+    if request.method == "GET":
+        return _response(webhooks.subscribe(request.query, runtime))
+    raw = webhooks.raw_body(request.body, request.is_base64_encoded)
+    return _response(webhooks.receive(raw, request.headers, runtime))
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return dispatch(event, {"GET": route, "POST": route}, path=None)

@@ -3,38 +3,36 @@ request sealed in the token). GET only shows the page (scanners); its POST decid
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from socialcare import wiring
+from socialcare.function_url import Request, dispatch, response
 from socialcare.observability import logger, metrics
 from socialcare.outreach import review
 from socialcare.outreach.unsubscribe import token_of
 
 runtime = wiring.review_runtime()
-app = LambdaFunctionUrlResolver()
 
 
-def _page(answer: review.Answer) -> Response:
-    return Response(answer.status, "text/html; charset=utf-8", answer.html, review.HEADERS)
+def _page(answer: review.Answer) -> dict[str, Any]:
+    return response(answer.status, "text/html; charset=utf-8", answer.html, review.HEADERS)
 
 
-def _token() -> str:
-    event = app.current_event
-    return token_of(event.get_query_string_value("token", ""), event.body, event.is_base64_encoded)
+def _args(request: Request) -> tuple[str, str]:
+    """The action (the path: /approve or /reject; review refuses others) and the token."""
+    token = token_of(request.query.get("token"), request.body, request.is_base64_encoded)
+    return request.path.strip("/"), token
 
 
-@app.get("/<action>")
-def confirm(action: str) -> Response:
-    return _page(review.confirm(runtime, action, _token()))
+def confirm(request: Request) -> dict[str, Any]:
+    return _page(review.confirm(runtime, *_args(request)))
 
 
-@app.post("/<action>")
-def decide(action: str) -> Response:
-    return _page(review.decide(runtime, action, _token()))
+def decide(request: Request) -> dict[str, Any]:
+    return _page(review.decide(runtime, *_args(request)))
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return dispatch(event, {"GET": confirm, "POST": decide}, path=None)

@@ -9,10 +9,10 @@ from socialcare import wiring
 from socialcare.observability import logger, metrics
 from socialcare.operations.digest import send_digest
 
-deps = wiring.digest_deps()
+runtime = wiring.digest_runtime()
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    return send_digest(deps)
+    return send_digest(runtime.deps)

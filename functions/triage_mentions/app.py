@@ -2,24 +2,14 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Json
 
-from socialcare import wiring
-from socialcare.batch import AuditedBatchProcessor, lease_s, require_time
-from socialcare.models import Mention
+from socialcare import batch, wiring
+from socialcare.batch import MentionRecord, lease_s, require_time
 from socialcare.observability import logger, metrics
 from socialcare.pipeline import handle
 
-
-class MentionRecord(SqsRecordModel):
-    body: Json[Mention]
-
-
 runtime = wiring.triage_runtime()
-processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)
 
 
 # A record may wait on the CRM several times (timeouts, retries with backoff).
@@ -45,6 +35,4 @@ def record_handler(record: MentionRecord, lambda_context: LambdaContext | None =
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(  # type: ignore[return-value]
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
+    return batch.process(event, MentionRecord, record_handler, context)

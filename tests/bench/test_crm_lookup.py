@@ -1,7 +1,8 @@
 """Lookup speed on a large SQLite CRM directory (200,000 generated customers).
 
-Run with `make bench` (pytest-benchmark). The directory indexes handles, e-mails and folded
-name keys, so a lookup reads posting lists, never the whole table; a name match includes
+Run with `pytest tests/bench --benchmark-only` (pytest-benchmark; `make bench` is the
+harness of docs/bench.md). The directory indexes handles, e-mails and folded name keys,
+so a lookup reads posting lists, never the whole table; a name match includes
 the scoring of its candidates in matching.by_name (the million-customer figures come from
 socialcare_cli.bench_identity). Names are drawn Zipf-like
 from common Danish first, middle and last names (so "Hansen" has thousands of holders),

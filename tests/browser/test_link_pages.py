@@ -82,14 +82,14 @@ def click_through(
     assert page.recorded() == []  # GET: a mail scanner following the link changes nothing
 
     button.click()
-    assert page.done in browser.find("body").text
+    browser.wait_for_text("body", page.done)
     recorded = page.recorded()
     assert len(recorded) == 1
     browser.screenshot(shots / f"{page.name}-done.png")
 
     browser.open(confirm_url)
     browser.find("form[method=post] button").click()  # the second POST
-    assert page.again in browser.find("body").text
+    browser.wait_for_text("body", page.again)
     assert page.recorded() == recorded
 
     forged = confirm_url.replace("token=", "token=0", 1)

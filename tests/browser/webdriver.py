@@ -90,6 +90,21 @@ class Browser:
             raise WebDriverError(f"{css!r}: {len(found)} elements, expected one")
         return found[0]
 
+    def wait_for_text(self, css: str, expected: str, timeout_s: float = 10.0) -> str:
+        """The element's text once it holds `expected`: after a form's POST the click
+        returns before the next page is in, so the old page's element may go stale."""
+        deadline = time.monotonic() + timeout_s
+        text = ""
+        while time.monotonic() < deadline:
+            try:
+                text = self.find(css).text
+            except WebDriverError:  # stale, or not there yet: the page is being replaced
+                text = ""
+            if expected in text:
+                return text
+            time.sleep(0.1)
+        raise WebDriverError(f"{css!r} did not show {expected!r} in {timeout_s} s")
+
     def script(self, source: str, *args: Any) -> Any:
         """Run JavaScript in the page (the tests' probe; the pages themselves have none)."""
         return self.call("POST", "execute/sync", {"script": source, "args": list(args)})

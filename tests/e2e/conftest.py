@@ -20,6 +20,7 @@ from socialcare.wiring import derived_secret
 from socialcare_cli import servers
 from tests.conftest import CRM_TOKEN, HASH_KEY, load_json
 from tests.e2e import emulator
+from tests.integration import push_cases as push
 
 STACK = "socialcare-e2e"
 SENDER = "kundeservice@lynet.example"
@@ -54,6 +55,7 @@ class Deployed:
         "SendDigestFunction",
         "MarkWrongFunction",
         "ReviewFunction",
+        "MeasureOutcomeFunction",
     )
     hasher: Hasher = field(default_factory=lambda: Hasher(derived_secret(HASH_KEY, "hash")))
 
@@ -190,6 +192,8 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
             # Deploys the webhook's source switch (its Function URL always exists).
             "EnableFacebook": "true",
             "FacebookPageId": PAGE_ID,
+            # The push routes beside Meta's (test_side_functions.py reaches each).
+            **push.PUSH_OVERRIDES,
             # A pilot: only its customers are e-mailed (test_deployed_stack.py sets it).
             "PilotCustomers": PILOT,
             # E-mails at any hour the test runs; the window's waiting is tests/integration's.
@@ -217,4 +221,6 @@ def deployed(tools: emulator.Tools, tmp_path_factory: pytest.TempPathFactory) ->
         secrets.put_secret_value(
             SecretId=stack.resources["MetaSourceSecret"], SecretString=json.dumps(META_SECRET)
         )
+        for name, value in push.PUSH_SECRETS.items():
+            secrets.put_secret_value(SecretId=stack.resources[name], SecretString=json.dumps(value))
         yield stack

@@ -31,6 +31,7 @@ from socialcare_cli.template import Stack, load_template
 from tests.conftest import HASH_KEY, load_json
 from tests.e2e import emulator
 from tests.e2e.conftest import META_SECRET, STACK, Deployed
+from tests.integration import push_cases as push
 
 pytestmark = pytest.mark.e2e
 WAIT_S = 60
@@ -101,6 +102,41 @@ def test_webhook_handshake_and_signed_notifications_reach_triage(deployed: Deplo
         "TriageMentionsFunction"
     )
     assert written and not [c for c in clear for line in written if c in line]
+
+
+def test_the_push_routes_are_reached_and_check_before_reading(deployed: Deployed) -> None:
+    """Trustpilot's, Threads' and Google's routes on the same Function URL: each refuses
+    what fails its check (401) and answers what passes it, without reading anything back
+    (acknowledged events only: the platforms' APIs are not reachable from here)."""
+    base = deployed.function_url("WebhookUrl")
+    deleted = json.dumps(
+        {"events": [{"eventName": "service-review-deleted", "eventData": {"id": "1" * 24}}]}
+    ).encode()
+    json_type = {"Content-Type": "application/json"}
+    trustpilot = f"{base}trustpilot/"
+    assert requests.post(trustpilot + "guess", data=deleted, timeout=30).status_code == 401
+    right = requests.post(trustpilot + push.TP_TOKENS[1], data=deleted, timeout=30)
+    assert right.status_code == 200, right.text  # the previous secret, while rotating
+    not_json = requests.post(trustpilot + push.TP_TOKENS[0], data=b"{", timeout=30)
+    assert not_json.status_code == 400
+
+    threads, app_secret = f"{base}threads", push.THREADS_SECRET["app_secret"]
+    challenge = {"hub.mode": "subscribe", "hub.challenge": "815"}
+    verify = push.THREADS_SECRET["verify_token"]
+    ok = requests.get(threads, params={**challenge, "hub.verify_token": verify}, timeout=30)
+    assert (ok.status_code, ok.text) == (200, "815")
+    ours = json.dumps({"values": {"field": "publish", "value": {"id": "1"}}}).encode()
+    assert requests.post(threads, data=ours, headers=json_type, timeout=30).status_code == 401
+    forged = signed(ours, "not-the-secret")
+    assert requests.post(threads, data=ours, headers=forged, timeout=30).status_code == 401
+    signed_ok = requests.post(threads, data=ours, headers=signed(ours, app_secret), timeout=30)
+    assert signed_ok.status_code == 200, signed_ok.text  # our own post: ignored
+
+    google = f"{base}google"
+    for bearer in (None, "not.a.token", "Basic e2e"):
+        headers = {**json_type, **({"Authorization": bearer} if bearer else {})}
+        assert requests.post(google, data=b"{}", headers=headers, timeout=30).status_code == 401
+    assert requests.post(f"{base}tiktok", data=b"{}", timeout=30).status_code == 404
 
 
 def test_unsubscribe_link_confirms_on_get_and_opts_out_on_post(deployed: Deployed) -> None:

@@ -13,11 +13,13 @@ import requests
 from aws_lambda_powertools.utilities import parameters
 from hypothesis import HealthCheck, settings
 
-from socialcare_cli import lambda_local, local_aws, servers
+from socialcare_cli import lambda_local, local_aws, platforms, servers
 from socialcare_cli.template import Stack, load_template
 from tests.conftest import HASH_KEY
 from tests.fuzz.report import BASE_CASES, table, too_slow
 from tests.integration import meta_cases as meta
+from tests.integration import push_cases as push
+from tests.integration.oidc_tokens import jwks
 
 settings.register_profile(
     "fuzz",
@@ -52,9 +54,9 @@ def pytest_sessionfinish(session: Any, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 def emulated(moto_endpoint: str) -> Iterator[dict[str, Any]]:
-    """template.yaml on moto's server (Facebook and Instagram on), and the Function URL
-    handlers loaded the way Lambda loads them: the template's environment plus
-    SOCIALCARE_HASH_KEY. Session-wide, so hypothesis runs many cases against one stack."""
+    """template.yaml on moto's server (Facebook, Instagram and the push sources on), and
+    the Function URL handlers loaded the way Lambda loads them: the template's environment
+    plus SOCIALCARE_HASH_KEY. Session-wide, so hypothesis runs many cases against one stack."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
     parameters.clear_caches()
     stack = Stack(
@@ -64,16 +66,28 @@ def emulated(moto_endpoint: str) -> Iterator[dict[str, Any]]:
             "EnableInstagram": "true",
             "FacebookPageId": meta.PAGE_ID,
             "InstagramUserId": meta.IG_ID,
+            **push.PUSH_OVERRIDES,
         },
     )
     local_aws.provision(stack)
     local_aws.set_secret(stack, "MetaSourceSecret", json.dumps(meta.SECRET))
+    push.set_push_secrets(stack)
     graph = meta.graph()
-    with servers.serve(graph) as graph_url:
+    secret = push.GOOGLE_SECRET
+    google = platforms.FakeGoogle(
+        [], (secret["client_id"], secret["client_secret"], secret["refresh_token"]), jwks()
+    )
+    with servers.serve(graph) as graph_url, servers.serve(google) as google_url:
         env = {
             "SOCIALCARE_HASH_KEY": HASH_KEY,
             "HTTP_BACKOFF_S": "0.001",
             "META_GRAPH_URL": f"{graph_url}/v25.0",
+            # the push routes' read-backs: Google's stand-in, the others refused locally
+            "GOOGLE_API_URL": f"{google_url}/v4",
+            "GOOGLE_TOKEN_URL": f"{google_url}/token",
+            "GOOGLE_JWKS_URL": f"{google_url}/oauth2/v3/certs",
+            "THREADS_API_URL": "http://127.0.0.1:9/v1.0",
+            "TRUSTPILOT_API_URL": "http://127.0.0.1:9",
         }
         yield {
             "stack": stack,

@@ -86,12 +86,16 @@ def mutated(draw: st.DrawFn, doc: Any, max_edits: int = 3) -> Any:
     """`doc` with 1 to `max_edits` edits: a value replaced by a hostile one, a key deleted,
     a list made huge, a container turned into another type."""
     doc = deepcopy(doc)
+    grown = False  # one growth per document: two compound (a 20 MB string in a list x200)
     for _ in range(draw(st.integers(1, max_edits))):
         where = paths(doc) if isinstance(doc, dict | list) else []
         if not where:
             return draw(SCALARS)
         node, key = draw(st.sampled_from(where))
         edit = draw(st.sampled_from(["replace", "replace", "delete", "grow", "retype"]))
+        if edit == "grow" and grown:
+            edit = "replace"
+        grown = grown or edit == "grow"
         if edit == "delete" and isinstance(node, dict):
             del node[key]
         elif edit == "grow" and isinstance(node[key], list) and node[key]:

@@ -62,6 +62,19 @@ def answers(draw: st.DrawFn) -> list[tuple[int, dict[str, str], bytes]]:
     return out
 
 
+def author(handle: Any, email: Any, name: Any) -> Mention:
+    """A post of a minute or five ago by an author with these (drawn) details."""
+    return Mention(
+        source="x",
+        post_id="1",
+        handle=handle,
+        email=email,
+        display_name=name,
+        location="Aarhus",
+        created_at=NOW - timedelta(minutes=5),
+    )
+
+
 def decide(crm: HttpCrm, mention: Mention, name_matching: str) -> Reason:
     """Identity, then the contact policy: what triage asks of the CRM for one mention."""
     who = matching.identify(mention, crm, name_matching=name_matching)  # type: ignore[arg-type]
@@ -91,15 +104,7 @@ def decide(crm: HttpCrm, mention: Mention, name_matching: str) -> Reason:
 def test_any_crm_answer_is_a_decision_or_a_crm_error(
     script: list[Any], handle: Any, email: Any, name: Any, name_matching: str
 ) -> None:
-    mention = Mention(
-        source="x",
-        post_id="1",
-        handle=handle,
-        email=email,
-        display_name=name,
-        location="Aarhus",
-        created_at=NOW - timedelta(minutes=5),
-    )
+    mention = author(handle, email, name)
     with servers.serve(CRM) as url:
         CRM.answers = list(script)
         crm = HttpCrm(url, "fuzz-token", timeout_s=2, retries=1, backoff_s=0.001)

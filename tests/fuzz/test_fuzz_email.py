@@ -18,12 +18,14 @@ from socialcare.brand import load_brand
 from socialcare.errors import MailRejected
 from socialcare.hashing import Hasher
 from socialcare.models import Customer, OutreachRequest
+from socialcare.outreach.approval import Links
 from socialcare.outreach.mailer import MailerDeps, build_email
 from socialcare.outreach.ses import mime_bytes
 from tests.fuzz.hostile import TEXT
 from tests.fuzz.report import cases, run
 
 TIMEOUT_S = 30  # SendOutreachFunction
+NOW = datetime(2026, 11, 27, tzinfo=UTC)
 HEADERS = {
     "from",
     "to",
@@ -68,9 +70,11 @@ def write(name: str, address: str, post_url: str, language: str, mode: str) -> b
         topics=["outage"],
         source="x",
         post_url=post_url,
-        post_created_at=datetime(2026, 11, 27, tzinfo=UTC),
+        post_created_at=NOW,
     )
-    return mime_bytes(build_email(request, DEPS, mode))
+    # A review copy carries the agents' Approve and Reject links (sealed by the mailer).
+    links = Links("https://review.lynet.example/a", "https://review.lynet.example/r", NOW)
+    return mime_bytes(build_email(request, DEPS, mode, links if mode == "review" else None))
 
 
 @settings(max_examples=cases(1))

@@ -68,7 +68,12 @@ def test_a_hostile_answer_is_read_or_refused_typed(source: str, data: st.DataObj
 
 def items(source: str, page: Any) -> list[Any] | None:
     """The list of post items of a page, if it is one."""
-    path = {"reddit": ("data", "children"), "bluesky": ("posts",), "trustpilot": ("reviews",)}
+    path = {
+        "reddit": ("data", "children"),
+        "bluesky": ("posts",),
+        "trustpilot": ("reviews",),
+        "google": ("reviews",),
+    }
     node = page
     if source == "mastodon" and isinstance(page, dict):
         node = page.get("statuses")

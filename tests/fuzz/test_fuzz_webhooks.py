@@ -39,20 +39,27 @@ OBJECTS = [
 
 
 @st.composite
-def bodies(draw: st.DrawFn) -> bytes:
+def bodies(draw: st.DrawFn, notification: st.SearchStrategy[bytes] | None = None) -> bytes:
+    """A notification on the wire (Meta's, or `notification`'s), a body around the size
+    limit, or bytes."""
     kind = draw(st.sampled_from(["notification", "notification", "huge", "bytes"]))
     if kind == "huge":  # around the 1 MB limit
         size = draw(st.integers(MAX_BODY_BYTES - 100, MAX_BODY_BYTES + 100))
         return b'{"object": "page", "entry": [], "pad": "' + b"x" * (size - 40) + b'"}'
     if kind == "bytes":
         return draw(st.binary(max_size=500))
-    return draw(wire(draw(st.sampled_from(NOTIFICATIONS))))
+    if notification is None:
+        notification = wire(draw(st.sampled_from(NOTIFICATIONS)))
+    return draw(notification)
 
 
 @st.composite
-def signatures(draw: st.DrawFn, raw: bytes) -> tuple[str | None, bool]:
-    """(X-Hub-Signature-256 value, whether it is Meta's signature of `raw`)."""
-    good = sign(meta.APP_SECRET, raw)
+def signatures(
+    draw: st.DrawFn, raw: bytes, app_secret: str = meta.APP_SECRET
+) -> tuple[str | None, bool]:
+    """(X-Hub-Signature-256 value, whether it is the app's signature of `raw`; Meta's
+    scheme, which Threads shares)."""
+    good = sign(app_secret, raw)
     kind = draw(
         st.sampled_from(
             ["good", "upper", "forged", "altered", "cut", "empty", "none", "text", "huge"]
@@ -65,7 +72,7 @@ def signatures(draw: st.DrawFn, raw: bytes) -> tuple[str | None, bool]:
     if kind == "forged":
         return sign("another-apps-secret", raw), False
     if kind == "altered":
-        return sign(meta.APP_SECRET, raw + b" "), False
+        return sign(app_secret, raw + b" "), False
     if kind == "cut":
         return good[: draw(st.integers(0, len(good) - 1))], False
     if kind == "empty":
@@ -110,6 +117,19 @@ def deps(queue: MemoryQueue, data: st.DataObject) -> WebhookDeps:
     )
 
 
+def answered(reply: Any, raw: bytes, genuine: bool, queue: MemoryQueue) -> None:
+    """What any push route owes a request: 413 over the size limit, else 401 unless the
+    platform's check passes, else an answer, and only mentions that can travel queued."""
+    if len(raw) > MAX_BODY_BYTES:
+        assert reply.status == 413 and not queue.messages
+    elif not genuine:
+        assert reply.status == 401 and not queue.messages
+    else:
+        assert reply.status in (200, 400, 500)
+        for message in queue.messages:  # each can travel: SQS, then triage's model
+            Mention.model_validate_json(message)
+
+
 @settings(max_examples=cases(1))
 @given(data=st.data())
 def test_only_meta_s_signature_opens_the_door(data: st.DataObject) -> None:
@@ -120,14 +140,7 @@ def test_only_meta_s_signature_opens_the_door(data: st.DataObject) -> None:
     reply = run(
         "webhook signature+body", TIMEOUT_S, lambda: receive(raw, headers, deps(queue, data))
     )
-    if len(raw) > MAX_BODY_BYTES:
-        assert reply.status == 413 and not queue.messages
-    elif not genuine:
-        assert reply.status == 401 and not queue.messages
-    else:
-        assert reply.status in (200, 400, 500)
-        for message in queue.messages:  # each can travel: SQS, then triage's model
-            Mention.model_validate_json(message)
+    answered(reply, raw, genuine, queue)
 
 
 @settings(max_examples=cases(0.5))

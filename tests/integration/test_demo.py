@@ -152,3 +152,20 @@ def test_review_mode_with_approve_all_emails_each_reviewed_customer_once(
 def test_approve_needs_review_mode(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--mode", "live", "--approve", "all"]) == 2
     assert "--approve needs --mode review" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["hubspot+zendesk", "salesforce+zendesk"])
+def test_the_demo_on_a_vendor_crm_decides_and_mails_the_same(
+    demo: DemoResult, tmp_path: Path, kind: str
+) -> None:
+    """`make demo CRM=hubspot+zendesk`: the sample CRM as the vendors' stand-ins."""
+    vendor = run_demo(tmp_path, progress=lambda _: None, crm_kind=kind)
+    assert vendor.reasons == demo.reasons
+    assert sorted(_recipients(vendor)) == sorted(_recipients(demo))
+    assert vendor.dead_letters == {"MentionsDeadLetterQueue": 0, "OutreachDeadLetterQueue": 0}
+
+
+def _recipients(result: DemoResult) -> list[str]:
+    return [
+        str(message_from_bytes(p.read_bytes(), policy=policy.default)["To"]) for p in result.emails
+    ]

@@ -48,6 +48,24 @@ PROBES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[Any], bool]]] = 
         lambda: sns_event({"AlarmName": "not-a-spike", "NewStateValue": "OK"}, OPS_TOPIC),
         lambda out: out["incident_topics"] == [],
     ),
+    "ReviewFunction": (
+        lambda: event("review_confirm.json"),  # a link this stack's key never sealed
+        lambda out: out["statusCode"] in (400, 403),
+    ),
+    "SendDigestFunction": (
+        lambda: event("digest_schedule.json"),
+        lambda out: out == {"decisions": 0, "labels": 0, "unreadable": 0},  # nothing decided
+    ),
+    "MarkWrongFunction": (
+        lambda: event("mark_wrong_post.json"),
+        lambda out: out["statusCode"] == 403,  # signed with the sample key, not this stack's
+    ),
+    "MeasureOutcomeFunction": (lambda: {}, lambda out: out["measured"] == 0),  # nothing due
+}
+# Short polls: moto's long poll never returns under a shifted clock (make test-clock).
+EXTRA_ENV = {
+    "SendDigestFunction": {"DIGEST_WAIT_S": "0"},
+    "MeasureOutcomeFunction": {"OUTCOME_WAIT_S": "0"},
 }
 
 
@@ -67,7 +85,8 @@ def test_a_function_loads_with_the_template_environment_and_answers(
 ) -> None:
     secret = {"app_secret": "sample-app-secret", "verify_token": "sample-verify-token"}
     local_aws.set_secret(stack, "MetaSourceSecret", json.dumps(secret))  # deploy step 5
-    module, handler = lambda_local.load_handler(stack, function, {"SOCIALCARE_HASH_KEY": HASH_KEY})
+    env = {"SOCIALCARE_HASH_KEY": HASH_KEY, **EXTRA_ENV.get(function, {})}
+    module, handler = lambda_local.load_handler(stack, function, env)
     assert module.__name__ == "app"
     probe, expect = PROBES[function]
     answer = handler(json.loads(json.dumps(probe())), context(function))

@@ -19,6 +19,7 @@ from socialcare_cli import lambda_local, local_aws
 from socialcare_cli.demo import LogCapture
 from socialcare_cli.template import Stack
 from tests.conftest import context
+from tests.integration.test_sample_events import event, fresh
 
 
 def queue(stack: Stack, logical: str) -> tuple[str, str]:
@@ -196,16 +197,33 @@ def test_shadow_mode_from_ssm_sends_nothing(stack: Stack, handler: Any, aws: str
         ("TriageMentionsFunction", "MAX_POST_AGE_HOURS", "0"),
         ("SendOutreachFunction", "MAX_EMAILS_PER_HOUR", "many"),
         ("TriageMentionsFunction", "CRM_URL", "ftp://crm"),  # message names "CRM URL"
-        ("SendOutreachFunction", "HASH_KEY_SECRET", "no-such-secret"),
+        ("SendOutreachFunction", "CRM_TOKEN_SECRET", ""),  # an HTTP CRM needs a token
         ("FetchMentionsFunction", "MAX_PAGES_PER_RUN", "0"),
     ],
 )
 def test_handlers_fail_fast_at_cold_start_on_bad_settings(
     stack: Stack, handler: Any, function: str, variable: str, value: str
 ) -> None:
-    expected = {"HASH_KEY_SECRET": value, "CRM_URL": "CRM URL"}.get(variable, variable)
+    expected = {"CRM_URL": "CRM URL", "CRM_TOKEN_SECRET": "bearer token"}.get(variable, variable)
     with pytest.raises(ConfigError, match=expected):
         handler(function, **{variable: value})
+
+
+def test_a_secret_is_read_with_the_first_record_not_at_import(stack: Stack, handler: Any) -> None:
+    """No network I/O at import: a secret that cannot be read fails the records that need
+    it (back to their queue, audited with the secret's name), not the cold start."""
+    mailer = handler("SendOutreachFunction", HASH_KEY_SECRET="no-such-secret")
+    records, capture = fresh(event("mailer_sqs.json")), LogCapture()
+    with capture.active():
+        response = mailer(records, context())
+    assert response["batchItemFailures"] == [{"itemIdentifier": records["Records"][0]["messageId"]}]
+    failed = [
+        line
+        for line in capture.lines()
+        if line.get("message") == "record failed; back to the queue"
+    ]
+    assert len(failed) == 1 and failed[0]["error"] == "ConfigError"
+    assert "no-such-secret" in failed[0]["detail"]
 
 
 def test_no_personal_data_in_state_table(stack: Stack, handler: Any) -> None:

@@ -56,5 +56,6 @@ def test_payload_details_are_normalised() -> None:
     assert first.text.startswith("Dobbelt opkrævning\n\nLynet Bredbånd har opkrævet")
     assert first.url == "https://www.trustpilot.com/reviews/6746f0a1b2c3d4e5f6a7b8c1"
     assert first.display_name == "Karen P." and first.location == "Aarhus, DK"
-    assert first.handle is None and first.lang == "da" and not first.is_reply
+    assert first.handle == "order-a7b8c1"  # referenceId: a key the CRM may link
+    assert first.lang == "da" and not first.is_reply
     assert second.author_id == PAGES[0]["reviews"][1]["consumer"]["id"]

@@ -1,28 +1,25 @@
-"""AuditedBatchProcessor: a poison message is reported, audited, and never quoted.
+"""socialcare.batch: a poison message is reported, audited, and never quoted; the others
+in its batch are handled.
 
-Found by the end-to-end test: a batch holding only a malformed message made Powertools
-raise, and the raised error's traceback quoted the payload into the function log.
+Found by the end-to-end test: a batch holding only a malformed message made the batch
+processor raise, and the raised error's traceback quoted the payload into the function log.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.parser.models import SqsRecordModel
-from pydantic import Json
 
-from socialcare.batch import AuditedBatchProcessor
-from socialcare.models import Mention
+from socialcare import batch
+from socialcare.batch import MentionRecord
+from socialcare.errors import CrmError
 
 SECRET = "leak.check@example.net"
-
-
-class MentionRecord(SqsRecordModel):
-    body: Json[Mention]
 
 
 def sqs_record(body: str) -> dict[str, Any]:
@@ -44,24 +41,64 @@ def sqs_record(body: str) -> dict[str, Any]:
     }
 
 
+def mention(post_id: str) -> str:
+    return json.dumps(
+        {
+            "source": "x",
+            "post_id": post_id,
+            "text": "nede",
+            "created_at": datetime.now(UTC).isoformat(),
+        }
+    )
+
+
+def audits(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [vars(r) for r in caplog.records if r.getMessage() == "record failed; back to the queue"]
+
+
 def test_an_all_poison_batch_is_reported_not_raised_and_the_payload_not_logged(
     caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
     poison = sqs_record('{"source": "x", "text": "' + SECRET)
-    processor = AuditedBatchProcessor(event_type=EventType.SQS, model=MentionRecord)
     handled: list[Any] = []
 
     with caplog.at_level(logging.INFO):  # the deployed POWERTOOLS_LOG_LEVEL
-        result = process_partial_response(
-            event={"Records": [poison]},
-            record_handler=handled.append,
-            processor=processor,
-        )
+        result = batch.process({"Records": [poison]}, MentionRecord, lambda r, c: handled.append(r))
 
     assert result == {"batchItemFailures": [{"itemIdentifier": poison["messageId"]}]}
     assert handled == []
-    [audit] = [r for r in caplog.records if r.getMessage() == "record failed; back to the queue"]
-    assert vars(audit)["message_id"] == poison["messageId"]
-    assert vars(audit)["error"] == "ValidationError"
+    [audit] = audits(caplog)
+    assert audit["message_id"] == poison["messageId"]
+    assert audit["error"] == "ValidationError"
     everything = capsys.readouterr().out + "".join(repr(vars(r)) for r in caplog.records)
     assert SECRET not in everything
+
+
+def test_only_the_failed_records_go_back_with_the_context_passed_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good, failing, poison = sqs_record(mention("1")), sqs_record(mention("2")), sqs_record("{")
+    seen: list[tuple[str, Any]] = []
+
+    def record_handler(record: MentionRecord, context: Any) -> None:
+        seen.append((record.body.post_id, context))
+        if record.body.post_id == "2":
+            raise CrmError("CRM GET answered HTTP 503")
+
+    with caplog.at_level(logging.INFO):
+        result = batch.process(
+            {"Records": [good, failing, poison]}, MentionRecord, record_handler, "ctx"
+        )
+
+    assert result["batchItemFailures"] == [
+        {"itemIdentifier": failing["messageId"]},
+        {"itemIdentifier": poison["messageId"]},
+    ]
+    assert seen == [("1", "ctx"), ("2", "ctx")]
+    crm, bad = audits(caplog)
+    assert (crm["error"], crm["detail"], crm["retryable"]) == (
+        "CrmError",
+        "CRM GET answered HTTP 503",
+        True,
+    )
+    assert bad["error"] == "ValidationError" and bad["retryable"] is False

@@ -1,7 +1,8 @@
-"""The public complaints benchmark (ACL 2019), read from ../shared; skipped without it.
+"""The cue rules (the baseline) on the public complaints benchmark (ACL 2019), read from
+../shared; skipped without it. The model's figure is by cross-validation (`make eval`).
 
-Never copied into the project (no licence): see the fixture's ORIGIN.md. The README's
-"Triage quality" section has the figures and the command that reproduces them.
+Never copied into the project (no licence): see the fixture's ORIGIN.md. docs/triage.md's
+"Measuring" section has the figures and the command that reproduces them.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ BENCHMARK = SHARED / "fixtures" / "benchmarks" / "complaints-social-media" / "co
 def test_macro_f1_on_the_public_benchmark() -> None:
     if not BENCHMARK.is_file():
         pytest.skip(f"benchmark not present: {BENCHMARK} (the shared folder is absent)")
-    from scripts.evaluate_triage import evaluate_benchmark
+    from scripts.evaluate_triage import benchmark_items, prf, run_lines
+    from socialcare.triage.classifier import RuleClassifier
 
-    figures = evaluate_benchmark(BENCHMARK, by_domain=False)
+    items = benchmark_items(BENCHMARK)
+    verdicts = run_lines(RuleClassifier(None, mode="any"), items)
+    figures = prf([(i["complaint"], v) for i, v in zip(items, verdicts, strict=True)])
     assert figures["n"] == 3449
     # Measured 0.763, accuracy 0.794 (5th measurement, after a review's cases;
     # target 0.75). The floor catches regressions, not noise.
     assert figures["macro_f1"] >= 0.755, figures
-    assert figures["accuracy"] >= 0.785, figures

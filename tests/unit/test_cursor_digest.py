@@ -10,7 +10,7 @@ import pytest
 
 from socialcare.keyring import derived_secret
 from socialcare.sources import sweep
-from socialcare.wiring import fetch_deps
+from socialcare.wiring import fetch_runtime
 
 POST = "at://did:plc:abc123/app.bsky.feed.post/3kxyz"
 
@@ -34,7 +34,8 @@ def test_digests_depend_on_the_key_and_are_not_bare_hashes() -> None:
 def test_the_fetch_function_keys_its_digests_with_the_stacks_cursor_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # clients are made, never called
     key = "the-stack-hash-key-0123456789"
-    fetch_deps({"STATE_TABLE": "t", "MENTIONS_QUEUE_URL": "q", "SOCIALCARE_HASH_KEY": key})
+    env = {"STATE_TABLE": "t", "MENTIONS_QUEUE_URL": "q", "SOCIALCARE_HASH_KEY": key}
+    runtime = fetch_runtime({**env, "REPLAY_URL": "http://127.0.0.1:9/pages"})
+    runtime.source("replay")  # a run's source: the key is set before its first page
     assert sweep._digest_key == derived_secret(key, "cursor").encode()

@@ -1,7 +1,7 @@
 """template.yaml grants each function what its code uses, and keeps the durable data.
 
 The deploy proof (make e2e) runs every function under its own role; MiniStack does not
-evaluate `dynamodb:LeadingKeys` or `ses:FromAddress` (README, emulator gaps), so these
+evaluate `dynamodb:LeadingKeys` or `ses:FromAddress` (docs/testing.md, emulator gaps), so these
 tests are where those conditions are held.
 """
 
@@ -46,6 +46,7 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
     "ReceiveWebhookFunction": {},
     "IncidentSwitchFunction": {},
     "SendDigestFunction": {},
+    "MeasureOutcomeFunction": {},
     "MarkWrongFunction": {"dynamodb:PutItem": {"wrong#*"}},
     # The review hold on the per-person key: read, Approve moves it, Reject deletes it.
     "ReviewFunction": {
@@ -165,7 +166,13 @@ SOURCE_SECRETS = {
     "TrustpilotSourceSecret": "TrustpilotEnabled",
     "RedditSourceSecret": "RedditEnabled",
     "MetaSourceSecret": "MetaEnabled",
+    "ThreadsSourceSecret": "ThreadsEnabled",
+    "GoogleSourceSecret": "GoogleEnabled",
 }
+
+
+# A composite CrmKind's help desk credential: read only while the kind is a composite.
+CONDITIONAL_SECRETS = {**SOURCE_SECRETS, "HelpDeskTokenSecret": "HelpDeskEnabled"}
 
 
 @pytest.mark.parametrize("function", sorted(FUNCTIONS))
@@ -174,13 +181,29 @@ def test_a_source_secret_is_readable_only_while_its_source_is_enabled(function: 
         if not name.startswith("AWSSecretsManagerGetSecretValuePolicy"):
             continue
         secret = args["SecretArn"]["Ref"]
-        if secret in SOURCE_SECRETS:
-            assert name.endswith(f"?{SOURCE_SECRETS[secret]}"), (function, secret)
+        if secret in CONDITIONAL_SECRETS:
+            assert name.endswith(f"?{CONDITIONAL_SECRETS[secret]}"), (function, secret)
         else:
             assert secret in {"HashKeySecret", "CrmTokenSecret"} and "?" not in name
     assert T["Conditions"]["MetaEnabled"] == {
         "Fn::Or": [{"Fn::Condition": "FacebookEnabled"}, {"Fn::Condition": "InstagramEnabled"}]
     }
+
+
+def test_only_the_functions_that_ask_the_crm_read_its_credentials() -> None:
+    for secret in ("CrmTokenSecret", "HelpDeskTokenSecret"):
+        readers = sorted(
+            f
+            for f in FUNCTIONS
+            for name, args in policy_templates(f)
+            if name.startswith("AWSSecretsManager") and args["SecretArn"] == {"Ref": secret}
+        )
+        assert readers == [
+            "MeasureOutcomeFunction",
+            "SendOutreachFunction",
+            "TriageMentionsFunction",
+        ], secret
+    assert RES["HelpDeskTokenSecret"]["Condition"] == "HelpDeskEnabled"
 
 
 def test_only_the_functions_that_hash_read_the_hash_key() -> None:

@@ -315,8 +315,9 @@ def test_retention_is_a_parameter_everywhere() -> None:
         if res["Type"] == "AWS::Logs::LogGroup":
             own = "DataSubjectLogRetentionDays" if name == "DataSubjectLogGroup" else None
             assert res["Properties"]["RetentionInDays"] == {"Ref": own or "LogRetentionDays"}
-        # DigestQueue's follows the ShadowDigest period (tests/unit/test_digest.py).
-        if res["Type"] == "AWS::SQS::Queue" and name != "DigestQueue":
+        # DigestQueue's follows the ShadowDigest period (tests/unit/test_digest.py);
+        # OutcomeQueue's outlasts the week an entry waits (below).
+        if res["Type"] == "AWS::SQS::Queue" and name not in ("DigestQueue", "OutcomeQueue"):
             assert "Ref" in res["Properties"]["MessageRetentionPeriod"], name
 
 
@@ -335,8 +336,8 @@ def test_privacy_record_and_runbook_exist_and_name_every_alarm_kind() -> None:
         "seen#",
     ):
         assert fact in privacy, fact
-    readme = (root / "README.md").read_text()
-    runbook = readme[readme.index("## Runbook") :]
+    operations = (root / "docs" / "operations.md").read_text()
+    runbook = operations[operations.index("## Runbook") :]
     for alarm in (
         "DeadLetterQueueAlarm",
         "ErrorsAlarm",
@@ -348,3 +349,11 @@ def test_privacy_record_and_runbook_exist_and_name_every_alarm_kind() -> None:
         "ComplaintSpike",
     ):
         assert alarm in runbook, alarm
+
+
+def test_an_outcome_entry_outlasts_its_week_and_comes_back_for_the_next_daily_run() -> None:
+    queue = RES["OutcomeQueue"]["Properties"]
+    assert queue["MessageRetentionPeriod"] >= 8 * 86_400  # a week's wait, then a daily run
+    assert 300 < queue["VisibilityTimeout"] <= 86_400  # > the run, < the schedule's day
+    schedule = RES["MeasureOutcomeFunction"]["Properties"]["Events"]["OutcomeSchedule"]
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(1 day)"

@@ -160,7 +160,7 @@ def test_throttling_backs_off_longer_each_time_then_gives_up(mailer_deps: Mailer
     for times in range(6):
         delays = {throttle_delay_s(times) for _ in range(200)}
         assert ceilings[times] // 2 <= min(delays) and max(delays) <= ceilings[times]
-    # All rounds together wait 1.25 to 2.5 hours (the README's figure).
+    # All rounds together wait 1.25 to 2.5 hours (docs/email.md's figure).
     lowest = sum(min(900, 30 * 2**n) // 2 for n in range(MAX_THROTTLED))
     highest = sum(min(900, 30 * 2**n) for n in range(MAX_THROTTLED))
     assert (lowest, highest) == (4515, 9030)

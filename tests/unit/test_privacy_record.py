@@ -1,4 +1,4 @@
-"""docs/privacy.md and the README runbook against the template and the code: a figure,
+"""docs/privacy.md and the runbook (docs/operations.md) against the template and the code: a figure,
 key, queue or alarm that changes in one place and not the other fails here."""
 
 from __future__ import annotations
@@ -12,14 +12,14 @@ import pytest
 from socialcare import pipeline
 from socialcare.outreach import optout, unsubscribe
 from socialcare.sources import fetch
-from socialcare.wiring import derived_secret
+from socialcare.wiring import MailerRuntime, derived_secret
 from socialcare_cli.template import TEMPLATE, load_template
 
 ROOT = TEMPLATE.parent
 T = load_template()
 RES = T["Resources"]
 PRIVACY = (ROOT / "docs" / "privacy.md").read_text()
-README = (ROOT / "README.md").read_text()
+OPERATIONS = (ROOT / "docs" / "operations.md").read_text()
 LIBRARY = ROOT / "layers" / "socialcare" / "socialcare"
 SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400}
 
@@ -55,9 +55,8 @@ def test_fixed_periods_are_the_code_constants() -> None:
     assert rate_ttl and seconds(row("DynamoDB, `rate#").split("|")[3].strip()) == int(
         rate_ttl.group(1)
     )
-    mailer = (ROOT / "functions" / "send_outreach" / "app.py").read_text()
-    kept = re.search(r"expires_after_seconds=(\d+) \* 86_400", mailer)
-    assert kept and f"| {kept.group(1)} days |" in row("DynamoDB, idempotency")
+    kept_days = MailerRuntime.IDEMPOTENCY_S // 86_400
+    assert f"| {kept_days} days |" in row("DynamoDB, idempotency")
     triage = (LIBRARY / "pipeline.py").read_text()
     assert "max_post_age.total_seconds()) + 86_400" in triage and "+ 1 day" in row(
         "DynamoDB, `seen#"
@@ -99,7 +98,7 @@ def test_hash_keys_are_derived_as_written() -> None:
 
 
 def test_runbook_covers_every_alarm_by_name_or_pattern() -> None:
-    runbook = README[README.index("## Runbook") :]
+    runbook = OPERATIONS[OPERATIONS.index("## Runbook") :]
     named = re.findall(r"`([A-Za-z<>]+Alarm)`", runbook)
     patterns = [re.compile(re.sub(r"<\w+>", "[A-Za-z]+", n) + "$") for n in named]
     alarms = [k for k, v in RES.items() if v["Type"] == "AWS::CloudWatch::Alarm"]

@@ -10,6 +10,7 @@ none (`no_email`), and nothing is claimed or sent.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 MAX_ADDRESS = 254  # RFC 5321: a forward path holds at most 256 octets, with its <>
 MAX_LOCAL = 64
@@ -29,6 +30,17 @@ def normalise(value: object) -> str | None:
     local, domain = text.split("@")
     if len(local) > MAX_LOCAL or not _LOCAL.fullmatch(local):
         return None
+    ascii_domain = _domain(domain)
+    if ascii_domain is None:
+        return None
+    address = f"{local}@{ascii_domain}"
+    return address if len(address) <= MAX_ADDRESS else None
+
+
+@lru_cache(maxsize=4096)
+def _domain(domain: str) -> str | None:
+    """The domain in Punycode if it is a usable host name. Cached: a directory's million
+    addresses share a few thousand domains, and IDNA encoding is the slow part."""
     try:
         ascii_domain = domain.encode("idna").decode("ascii")
     except UnicodeError:  # an empty or over-long label, characters IDNA refuses
@@ -36,5 +48,4 @@ def normalise(value: object) -> str | None:
     labels = ascii_domain.split(".")
     if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
         return None
-    address = f"{local}@{ascii_domain}"
-    return address if len(address) <= MAX_ADDRESS else None
+    return ascii_domain

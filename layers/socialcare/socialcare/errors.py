@@ -70,6 +70,13 @@ class CrmError(RetryableError):
     """The CRM failed (5xx, 429 after retries, timeout): never read as 'no match'."""
 
 
+class CrmAuthError(CrmError):
+    """The CRM or help desk refused our credentials (401, or 403 for a missing scope).
+
+    Still a CrmError: the message waits on its queue until the credential is fixed
+    (nothing is dropped), and the CrmAuthFailed alarm tells the operators."""
+
+
 class NotTheHolder(SocialcareError):
     """A state key is held by another owner, so this owner may not change it."""
 

@@ -23,7 +23,7 @@ from socialcare.models import (
     TriageResult,
 )
 from socialcare.observability import count, logger
-from socialcare.operations import audit, digest
+from socialcare.operations import audit, digest_entry
 from socialcare.operations.incident import IncidentSwitch
 from socialcare.operations.pilot import Pilot
 from socialcare.ports import Queue, State
@@ -184,7 +184,7 @@ def handle(
         if result.outreach is not None:
             outreach_queue.send_all([result.outreach])
         if deps.digest is not None:
-            deps.digest.send_all([digest.entry(mention, result.decision)])
+            deps.digest.send_all([digest_entry.entry(mention, result.decision)])
     except Exception as exc:
         with contextlib.suppress(Exception):  # if the release fails too, the lease expires
             deps.state.release(key, attempt)

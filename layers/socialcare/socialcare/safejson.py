@@ -19,12 +19,19 @@ if TYPE_CHECKING:
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json joins valid pairs: these are alone
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than the parser's recursion allows; its message quotes nothing."""
+
+    def __init__(self) -> None:
+        super().__init__("JSON nested too deeply")
+
+
 def loads(data: str | bytes) -> Any:
     """`json.loads`, raising only ValueError (json.JSONDecodeError is one)."""
     try:
         value = json.loads(data)
     except RecursionError as exc:
-        raise ValueError("JSON nested too deeply") from exc
+        raise TooDeep from exc
     return scrub(value) if _has_escapes(data) else value
 
 
@@ -33,7 +40,7 @@ def response_json(response: requests.Response) -> Any:
     try:
         value = response.json()
     except RecursionError as exc:
-        raise ValueError("JSON nested too deeply") from exc
+        raise TooDeep from exc
     return scrub(value) if _has_escapes(response.content) else value
 
 

@@ -37,13 +37,10 @@ class _Settings(BaseModel):
         return settings
 
 
-class FetchSettings(_Settings):
-    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
-    enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
-    replay_url: str = Field(default="", alias="REPLAY_URL")
-    max_pages_per_run: int = Field(default=20, ge=1, le=1000, alias="MAX_PAGES_PER_RUN")
-    http_timeout_s: float = Field(default=10.0, gt=0, alias="HTTP_TIMEOUT_S")
-    http_backoff_s: float = Field(default=0.5, ge=0, alias="HTTP_BACKOFF_S")
+class _PlatformSettings(_Settings):
+    """What building a platform source needs (socialcare.sources.build_source): the fetch
+    function polls with it, ReceivePush reads notified posts back with it."""
+
     # Platform sources (socialcare.sources). Queries left empty are built from brand.toml;
     # each *_SECRET names a Secrets Manager secret holding the source's credentials (JSON).
     # A source's first run reads back this far; older posts would be decided stale anyway.
@@ -75,34 +72,95 @@ class FetchSettings(_Settings):
     meta_secret: str = Field(default="", alias="META_SECRET")
     facebook_page_id: str = Field(default="", alias="FACEBOOK_PAGE_ID")
     instagram_user_id: str = Field(default="", alias="INSTAGRAM_USER_ID")
+    # Threads (sources/threads.py): the Threads app's secret and the account's user token.
+    threads_api_url: str = Field(default="https://graph.threads.net/v1.0", alias="THREADS_API_URL")
+    threads_secret: str = Field(default="", alias="THREADS_SECRET")
+    threads_user_id: str = Field(default="", alias="THREADS_USER_ID")
+    threads_keyword_search: bool = Field(default=False, alias="THREADS_SEARCH")
+    # Google Business Profile reviews (sources/google.py): the locations polled, by name.
+    google_api_url: str = Field(
+        default="https://mybusiness.googleapis.com/v4", alias="GOOGLE_API_URL"
+    )
+    google_token_url: str = Field(
+        default="https://oauth2.googleapis.com/token", alias="GOOGLE_TOKEN_URL"
+    )
+    google_locations: str = Field(default="", alias="GOOGLE_LOCATIONS")
+    google_secret: str = Field(default="", alias="GOOGLE_SECRET")
+
+
+class FetchSettings(_PlatformSettings):
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
+    enabled_sources: str = Field(default="replay", alias="ENABLED_SOURCES")
+    replay_url: str = Field(default="", alias="REPLAY_URL")
+    max_pages_per_run: int = Field(default=20, ge=1, le=1000, alias="MAX_PAGES_PER_RUN")
+    http_timeout_s: float = Field(default=10.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.5, ge=0, alias="HTTP_BACKOFF_S")
 
     @property
     def sources(self) -> list[str]:
         return [s.strip() for s in self.enabled_sources.split(",") if s.strip()]
 
 
-class _CustomerSettings(_Settings):
-    """What triage and the mailer share: the queue between them, the CRM, the contact rules."""
+class PushSettings(_PlatformSettings):
+    """ReceiveWebhook's routes for Trustpilot, Threads and Google (sources/push.py)."""
 
-    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
+    needs_hash_key: ClassVar[bool] = False  # mentions pass through; nothing is hashed
+    state_table: str = Field(default="", alias="STATE_TABLE")
+    mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
+    push_sources: str = Field(default="", alias="PUSH_SOURCES")  # routes that are open
+    # Google's Pub/Sub push: the OIDC token's audience and the subscription's service
+    # account; the keys it is signed with (Google's JWKS), cached per container.
+    google_push_audience: str = Field(default="", alias="GOOGLE_PUSH_AUDIENCE")
+    google_push_email: str = Field(default="", alias="GOOGLE_PUSH_EMAIL")
+    google_jwks_url: str = Field(
+        default="https://www.googleapis.com/oauth2/v3/certs", alias="GOOGLE_JWKS_URL"
+    )
+    http_timeout_s: float = Field(default=3.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.2, ge=0, alias="HTTP_BACKOFF_S")
+
+    @property
+    def sources(self) -> list[str]:
+        return [s.strip() for s in self.push_sources.split(",") if s.strip()]
+
+
+class _CrmSettings(_Settings):
+    """The CRM: triage, the mailer and MeasureOutcome."""
+
     crm_url: str = Field(alias="CRM_URL")
     crm_token_secret: str = Field(default="", alias="CRM_TOKEN_SECRET")
     crm_token: str = Field(default="", alias="SOCIALCARE_CRM_TOKEN")
+    # The CRM's kind (identity/crm.py: hubspot, zendesk, hubspot+zendesk, ...); empty:
+    # chosen by CRM_URL. A composite's help desk has its own URL and secret; locally
+    # SOCIALCARE_HELPDESK_TOKEN, else the CRM's token, stands in for the secret.
+    crm_kind: str = Field(default="", alias="CRM_KIND")
+    crm_options: str = Field(default="", alias="CRM_OPTIONS")  # JSON, per vendor
+    help_desk_url: str = Field(default="", alias="HELP_DESK_URL")
+    help_desk_token_secret: str = Field(default="", alias="HELP_DESK_TOKEN_SECRET")
+    help_desk_token: str = Field(default="", alias="SOCIALCARE_HELPDESK_TOKEN")
+    http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
+    http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
+
+
+class _CustomerSettings(_CrmSettings):
+    """What triage and the mailer share: the queue between them, the contact rules."""
+
+    outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
     max_post_age_hours: int = Field(default=72, ge=1, alias="MAX_POST_AGE_HOURS")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
+    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
     # Careful name matching (identify.py): off by default; "review" sends its matches to
     # the agents' review address, "on" straight to the customer (docs/identity.md).
     name_matching: NameMatching = Field(default="off", alias="NAME_MATCHING")
     # The pilot audience's SSM parameter (operations/pilot.py); empty: no pilot.
     pilot_parameter: str = Field(default="", alias="PILOT_PARAMETER")
-    http_timeout_s: float = Field(default=5.0, gt=0, alias="HTTP_TIMEOUT_S")
-    http_backoff_s: float = Field(default=0.3, ge=0, alias="HTTP_BACKOFF_S")
 
 
 class TriageSettings(_CustomerSettings):
     # Mentions wait out a CRM outage here, delayed (pipeline.handle).
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
-    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # The triage classifier: empty, the cue rules; "shipped", the model in the layer; else
+    # a model directory or file from `socialcare train --out` (docs/triage.md).
+    triage_model: str = Field(default="", alias="TRIAGE_MODEL")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")
     # The shadow digest's queue (ShadowDigest); empty when the digest is off.
@@ -130,7 +188,8 @@ class MailerSettings(_CustomerSettings):
     review_url: str = Field(default="", alias="REVIEW_URL")
     review_key_id: str = Field(default="", alias="REVIEW_KEY_ID")
     review_link_hours: int = Field(default=48, ge=1, le=168, alias="REVIEW_LINK_HOURS")
-    in_contact_hours: int = Field(default=72, ge=1, alias="IN_CONTACT_HOURS")
+    # Where a live e-mail's outcome waits a week (operations/outcome.py); empty: not measured.
+    outcome_queue_url: str = Field(default="", alias="OUTCOME_QUEUE_URL")
 
 
 class OptOutSettings(_Settings):
@@ -198,3 +257,14 @@ class ReviewSettings(_Settings):
     outreach_queue_url: str = Field(alias="OUTREACH_QUEUE_URL")
     review_key_id: str = Field(min_length=1, alias="REVIEW_KEY_ID")
     cooldown_days: int = Field(default=30, ge=1, alias="COOLDOWN_DAYS")
+
+
+class OutcomeSettings(_CrmSettings):
+    """MeasureOutcome: drains OutcomeQueue daily and asks the CRM; no state, no key."""
+
+    needs_hash_key: ClassVar[bool] = False
+    state_table: str = Field(default="", alias="STATE_TABLE")
+    outcome_queue_url: str = Field(alias="OUTCOME_QUEUE_URL")
+    # Longer than the function's timeout; an entry left (not a week old) comes back then.
+    visibility_s: int = Field(default=43_200, ge=1, le=43_200, alias="OUTCOME_VISIBILITY_S")
+    wait_s: int = Field(default=1, ge=0, le=20, alias="OUTCOME_WAIT_S")

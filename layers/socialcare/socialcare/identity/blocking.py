@@ -46,6 +46,7 @@ def _part_hash(part_key: str) -> int:
     return int.from_bytes(blake2b(part_key.encode(), digest_size=8).digest(), "big")
 
 
+@lru_cache(maxsize=65_536)  # a directory's names share their key pairs (given + surname)
 def _pair_hash(a: str, b: str) -> int:
     mixed = (_part_hash(a) * 0x9E3779B97F4A7C15 + _part_hash(b)) & 0xFFFF_FFFF_FFFF_FFFF
     return mixed - (1 << 64) if mixed >> 63 else mixed

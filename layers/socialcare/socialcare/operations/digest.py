@@ -16,49 +16,21 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from socialcare.brand import Brand
-from socialcare.models import Decision, Mention, Reason
+from socialcare.models import Reason
 from socialcare.observability import count, logger
 from socialcare.operations import feedback
+from socialcare.operations.digest_entry import UNREAD, DigestEntry
+from socialcare.operations.digest_entry import entry as entry  # re-exported
 from socialcare.outreach.ports import Attachment, Email, Mailer
 from socialcare.outreach.render import templates
+from socialcare.ports import Inbox
 
-# Decided before the post was read: no text travels, no label is written.
-UNREAD = frozenset({Reason.OWN_ACCOUNT, Reason.REPOST, Reason.DUPLICATE, Reason.STALE})
 MAX_ENTRIES = 2000  # per digest; the rest waits for the next (hourly suits high volume)
 LABELS = "labels.jsonl"
-
-
-class DigestEntry(BaseModel):
-    """One decision as the agents see it. Carries post text: only on DigestQueue."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    decision: Decision
-    decided_at: datetime
-    url: str | None = None
-    text: str = ""
-    lang: str | None = None
-    addressed: bool = False
-    stars: int | None = None
-
-
-def entry(mention: Mention, decision: Decision, now: datetime | None = None) -> DigestEntry:
-    read = decision.reason not in UNREAD
-    return DigestEntry(
-        decision=decision,
-        decided_at=now or datetime.now(UTC),
-        url=mention.url,
-        text=mention.text if read else "",
-        lang=mention.lang,
-        addressed=mention.addressed,
-        stars=mention.stars,
-    )
 
 
 class LabelRow(BaseModel):
@@ -91,16 +63,6 @@ def label(item: DigestEntry) -> LabelRow | None:
 def labels_jsonl(items: Sequence[DigestEntry]) -> bytes:
     rows = [row.model_dump(exclude_none=True) for item in items if (row := label(item))]
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
-
-
-class Inbox(Protocol):
-    """The queue, drained by hand (adapters.sqs.SqsInbox)."""
-
-    def receive(self, limit: int) -> list[tuple[str, str]]: ...
-
-    def delete(self, receipts: Sequence[str]) -> None: ...
-
-    def release(self, receipts: Sequence[str]) -> None: ...
 
 
 @dataclass

@@ -45,7 +45,7 @@ from socialcare.outreach.ports import Email, Mailer
 from socialcare.outreach.render import Rendered, render
 from socialcare.outreach.unsubscribe import make_token
 from socialcare.outreach.window import SendWindow
-from socialcare.ports import State
+from socialcare.ports import Queue, State
 
 # The customer's unsubscribe link is theirs alone: the agents' copy shows where it goes.
 REVIEW_UNSUBSCRIBE = "https://afmeld.invalid/kundens-link"
@@ -68,6 +68,7 @@ class MailerDeps:
     max_per_hour: int = 50
     configuration_set: str = ""
     name_matching: str = "off"  # only "on" lets name matches go straight to the customer
+    outcome: Queue | None = None  # OutcomeQueue: a live e-mail's outcome is measured a week on
     pilot: Pilot | None = None  # when set, only its customers are e-mailed
     window: SendWindow | None = None  # when set, e-mails go out only inside it
     review: ReviewLinks | None = None  # review mode's Approve and Reject links
@@ -376,6 +377,7 @@ def _record(req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime, ke
     """Tell the CRM, so agents see it and the policy sees it next time. Never resends."""
     if mode != "live":
         return
+    _measure_later(req, deps, now)
     try:
         deps.crm.record_interaction(
             req.customer_ref,
@@ -396,3 +398,18 @@ def _record(req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime, ke
         )
         return
     deps.state.update(key, req.mention_id, state="recorded")
+
+
+def _measure_later(req: OutreachRequest, deps: MailerDeps, now: datetime) -> None:
+    """An entry for OutreachOutcome (operations/outcome.py): the CRM id and the time only.
+    A lost entry is one customer fewer in the measure, never a reason to fail a send."""
+    if deps.outcome is None:
+        return
+    from socialcare.operations.outcome import OutcomeEntry
+
+    entry = OutcomeEntry(mention_id=req.mention_id, customer_ref=req.customer_ref, sent_at=now)
+    try:
+        deps.outcome.send_all([entry])
+    except Exception as exc:
+        count("OutcomeEntryFailures")
+        logger.warning("outcome entry not queued", extra={"error": type(exc).__name__})

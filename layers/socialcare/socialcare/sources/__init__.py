@@ -28,6 +28,8 @@ PLATFORMS: dict[str, str] = {
     "reddit": "socialcare.sources.reddit",
     "facebook": "socialcare.sources.facebook",
     "instagram": "socialcare.sources.instagram",
+    "threads": "socialcare.sources.threads",
+    "google": "socialcare.sources.google",
 }
 
 Parser = Callable[..., tuple[list[Mention], int]]
@@ -68,3 +70,15 @@ def build_source(
     ctx = SourceContext(settings, session, secrets, brand or load_brand(), **extra)
     source: Source = module.build(ctx)
     return source
+
+
+def build_reader(
+    name: str, settings: Any, session: requests.Session, secrets: Callable[[str], Any], brand: Any
+) -> Any:
+    """What a push route reads notified posts back with: the module's `reader(ctx)` (an API
+    client) where it has one, else its polling source (Trustpilot's has `review(id)`)."""
+    from socialcare.sources.context import SourceContext
+
+    module = platform(name)
+    ctx = SourceContext(settings, session, secrets, brand)
+    return getattr(module, "reader", module.build)(ctx)

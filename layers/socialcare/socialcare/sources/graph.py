@@ -196,11 +196,13 @@ class GraphApi:
         source: str,
         base_url: str,
         secret: Callable[[], Mapping[str, Any]],
+        proof: bool = True,  # appsecret_proof: Meta's Graph; Threads' API documents none
     ) -> None:
         self.session = session
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.secret = secret
+        self.proof = proof
         self.budget = GraphBudget(source)
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -209,7 +211,7 @@ class GraphApi:
         token = credential(self.source, secret, *SECRET_KEYS)
         query = {k: v for k, v in (params or {}).items() if v is not None}
         app_secret = secret.get("app_secret")
-        if isinstance(app_secret, str) and app_secret.strip():
+        if self.proof and isinstance(app_secret, str) and app_secret.strip():
             query["appsecret_proof"] = appsecret_proof(app_secret.strip(), token)
         url = f"{self.base_url}/{path.lstrip('/')}"
         headers = {"Authorization": f"Bearer {token}"}
@@ -286,6 +288,7 @@ class EdgeSweep(SweepSource):
         order: Sequence[str],
         time_paged: bool,
         lookback: timedelta,
+        params: Mapping[str, Any] | None = None,  # fixed query parameters (a search's q)
         clock: Callable[[], datetime] | None = None,
         page_size: int = 50,
     ) -> None:
@@ -298,6 +301,7 @@ class EdgeSweep(SweepSource):
         self.order = tuple(order)
         self.time_paged = time_paged
         self.page_size = page_size
+        self.params = dict(params or {})
 
     def key(self, item: Any) -> ItemKey:
         stamp = next(item[f] for f in self.order if item.get(f))
@@ -306,7 +310,7 @@ class EdgeSweep(SweepSource):
         return ItemKey(order, order, str(self.parse(item).post_id), at)
 
     def request(self, state: SweepState) -> RawPage:
-        params: dict[str, Any] = {"fields": self.fields, "limit": self.page_size}
+        params: dict[str, Any] = {"fields": self.fields, "limit": self.page_size, **self.params}
         bound = state.mark.key if state.mark else state.floor
         if self.time_paged and bound:
             params["since"] = epoch(bound)
@@ -516,7 +520,7 @@ class WebhookEvent:
     source: str
     field: str
     mention: Mention | None = None
-    fetch: Callable[[GraphApi], Mention] | None = None
+    fetch: Callable[[Any], Mention] | None = None  # given the source's reader (GraphApi...)
     ignored: str | None = None
 
 

@@ -39,7 +39,7 @@ from socialcare.sources.ports import Page
 MAX_IDS = 50  # ids kept per key; more posts than this in one millisecond do not happen
 
 
-# Replaced at cold start by the stack's cursor key (wiring.fetch_deps), so digests match
+# Replaced by the stack's cursor key before each run (wiring.FetchRuntime), so digests match
 # across containers; a process that sets none (a local tool) still never stores a bare hash.
 _digest_key = secrets.token_bytes(32)
 

@@ -13,19 +13,33 @@ out. No rate-limit headers are documented; a 429 stops the run.
 
 Placement: every review read is a review of our business unit (both endpoints are the
 unit's own list), so each is `addressed`, with its `stars`.
+
+Identity: besides the e-mail, `referenceId` (the company's own invitation or order
+reference) is offered to the CRM as the review's handle (`trustpilot:<reference>`, lower
+case): a CRM that links its references finds the customer by it; others find nobody.
+
+Webhooks (the fast path; polling is the backstop): Trustpilot POSTs `{"events": [...]}`
+to `/trustpilot/<url-secret>`. It documents no signature, so the secret in the URL is the
+authorisation (`webhook_tokens` in the source's secret: the current one and the one being
+rotated out, compared in constant time), and each `service-review-created`/`-updated`
+event is a thin notification: the review is read back by id (the private API gives the
+e-mail), so a forged event can inject nothing. `-deleted` and unknown events are
+acknowledged and ignored. A review seen both ways has the same post id: decided once.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, Unpack
+from typing import TYPE_CHECKING, Any, Unpack
 
 import requests
 
-from socialcare.errors import ConfigError, SourceAuthError, SourcePayloadError
+from socialcare.errors import ConfigError, SocialcareError, SourceAuthError, SourcePayloadError
 from socialcare.models import Mention
 from socialcare.sources.auth import SignedInSweep, SweepOptions, credential
 from socialcare.sources.base import (
+    ITEM_ERRORS,
     check_response,
     dict_or_empty,
     lang_hint,
@@ -36,12 +50,19 @@ from socialcare.sources.base import (
     time_key,
 )
 from socialcare.sources.context import SourceContext
+from socialcare.sources.graph import event_mentions
 from socialcare.sources.placement import star_rating
 from socialcare.sources.sweep import ItemKey, RawPage, SweepState
+from socialcare.sources.webhooks import Reply, WebhookEvent
+
+if TYPE_CHECKING:
+    from socialcare.sources.push import PushDeps, PushRequest
 
 NAME = "trustpilot"
 TOKEN_PATH = "/v1/oauth/oauth-business-users-for-applications/accesstoken"  # noqa: S105 - a path
 WEB = "https://www.trustpilot.com/reviews/"
+READ_EVENTS = frozenset({"service-review-created", "service-review-updated"})
+REVIEW_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # goes into a URL path: nothing else
 
 
 def _read(body: Any) -> tuple[list[Any], bool]:
@@ -80,12 +101,15 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
         if not isinstance(title, str) or not isinstance(text, str):
             raise TypeError("review title or text is not a string")
         consumer_id = str_or_none(consumer.get("id"))
+        # A webhook's consumer has `name` where the REST API has `displayName`.
+        name = consumer.get("displayName") or consumer.get("name")
         return Mention(
             source=NAME,
             post_id=review_id,
             url=WEB + review_id,
             author_id=consumer_id,
-            display_name=str_or_none(consumer.get("displayName")),
+            handle=str_or_none(review.get("referenceId")),
+            display_name=str_or_none(name),
             location=str_or_none(consumer.get("displayLocation")),
             email=_email(review),
             text=f"{title}\n\n{text}" if title and text else title or text,
@@ -100,6 +124,11 @@ def _parser(own: Collection[str]) -> Callable[[Any], Mention]:
 
 
 def parse_page(body: Any, own_accounts: Collection[str] = ()) -> tuple[list[Mention], int]:
+    """A page of reviews, one review, or a webhook body (as its events say it)."""
+    if isinstance(body, dict) and "events" in body:
+        return event_mentions(push_events(body, own_accounts))
+    if isinstance(body, dict) and {"id", "createdAt", "stars"} <= body.keys():  # one review
+        return parse_items(NAME, [body], _parser(frozenset(own_accounts)))
     reviews, _ = _read(body)
     return parse_items(NAME, reviews, _parser(frozenset(own_accounts)))
 
@@ -182,6 +211,74 @@ class TrustpilotSource(SignedInSweep):
         reviews, linked_next = _read(body)
         more = linked_next or len(reviews) >= self.page_size
         return RawPage(reviews, _parser(self.own), _key, str(page + 1) if more else None)
+
+    def review(self, review_id: str) -> Mention:
+        """One review, read back by id (a webhook's thin notification): the private
+        endpoint (with e-mail) when business credentials are given, else the public one."""
+        api_key = credential(NAME, self.secret, "api_key")
+        for attempt in range(2):
+            headers = {"apikey": api_key}
+            path = f"/v1/reviews/{review_id}"
+            if self.private:
+                path = f"/v1/private/reviews/{review_id}"
+                headers["Authorization"] = f"Bearer {self._token(api_key)}"
+            response = send(self.session, NAME, "GET", self.base + path, headers=headers)
+            if attempt == 0 and self.private and response.status_code == 401:
+                self.tokens.drop(self._cache_key)
+                continue
+            break
+        body = dict_or_empty(check_response(NAME, response))
+        unit = str_or_none(dict_or_empty(body.get("businessUnit")).get("id"))
+        if unit and unit != self.unit:
+            raise SourcePayloadError(NAME, "the review is not on our business unit")
+        return _parser(self.own)(body)
+
+
+# ------------------------------------------------------------------ webhooks
+def push_check(request: PushRequest, deps: PushDeps) -> Reply | None:
+    """The URL's secret against `webhook_tokens` (a list, for rotation), constant time."""
+    from socialcare.hashing import same
+    from socialcare.sources.push import refused
+    from socialcare.sources.webhooks import not_configured
+
+    try:
+        tokens = deps.secret(NAME).get("webhook_tokens")
+    except (SocialcareError, AttributeError):
+        return Reply(500, "try again")
+    tokens = (
+        [t for t in tokens if isinstance(t, str) and t.strip()] if isinstance(tokens, list) else []
+    )
+    if not tokens:
+        return not_configured("webhook_tokens")
+    matches = [same(t.strip(), request.token) for t in tokens]  # every one: constant time
+    return None if any(matches) else refused("url_secret")
+
+
+def _event(event: Any, own: Collection[str]) -> WebhookEvent:
+    event = dict_or_empty(event)
+    name = str(event.get("eventName") or "")
+    if name not in READ_EVENTS:
+        return WebhookEvent(
+            NAME, "review", ignored="deleted" if name.endswith("-deleted") else "event"
+        )
+    data = dict_or_empty(event.get("eventData"))
+    review_id = str_or_none(data.get("id"))
+    if not review_id or not REVIEW_ID.fullmatch(review_id):
+        return WebhookEvent(NAME, "review", ignored="unreadable")
+    try:
+        thin = _parser(own)(data)
+    except ITEM_ERRORS:
+        return WebhookEvent(NAME, "review", ignored="unreadable")
+    return WebhookEvent(NAME, "review", thin, fetch=lambda source: source.review(review_id))
+
+
+def push_events(body: Any, own: Collection[str] = ()) -> list[WebhookEvent]:
+    """The events of a webhook body (`{"events": [...]}`; one POST can carry several)."""
+    events = body.get("events") if isinstance(body, dict) else None
+    if not isinstance(events, list):
+        raise SourcePayloadError(NAME, "webhook body has no 'events' list")
+    own = frozenset(own)
+    return [_event(event, own) for event in events]
 
 
 def build(ctx: SourceContext) -> TrustpilotSource:

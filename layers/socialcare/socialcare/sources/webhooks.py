@@ -88,17 +88,17 @@ def signature_ok(app_secret: str, raw: bytes, header: str | None) -> bool:
     return same(expected, header.strip().lower())
 
 
-def _secret_value(deps: WebhookDeps, name: str) -> str | None:
-    """A value of the Meta secret; None when it cannot be read (logged, counted)."""
+def secret_value(secret: Callable[[], Mapping[str, Any]], name: str) -> str | None:
+    """A value of a webhook's secret; None when it cannot be read (logged, counted)."""
     try:
-        value = deps.secret().get(name)
+        value = secret().get(name)
     except (SocialcareError, AttributeError) as exc:
-        logger.error("Meta secret unreadable", extra={"error": type(exc).__name__})
+        logger.error("webhook secret unreadable", extra={"error": type(exc).__name__})
         return None
     return value.strip() if isinstance(value, str) else ""
 
 
-def _not_configured(what: str) -> Reply:
+def not_configured(what: str) -> Reply:
     # Meta keeps delivering (and retries this one) until someone fills the secret in.
     logger.error("webhook secret not filled in", extra={"missing": what})
     count("SourceAuthFailedTotal")
@@ -112,7 +112,7 @@ def _tally(values: Iterable[str]) -> dict[str, int]:
     return out
 
 
-def _rejected(reason: str) -> None:
+def rejected(reason: str) -> None:
     count("WebhookRejected")  # why: the log line (a metric per reason would be a series each)
     logger.warning("webhook rejected", extra={"reason": reason})
 
@@ -123,19 +123,24 @@ def _lowered(headers: Mapping[str, str] | None) -> dict[str, str]:
 
 def subscribe(query: Mapping[str, str] | None, deps: WebhookDeps) -> Reply:
     """Meta's verification request (GET): echo the challenge if the token matches."""
+    return handshake(query, deps.secret)
+
+
+def handshake(query: Mapping[str, str] | None, secret: Callable[[], Mapping[str, Any]]) -> Reply:
+    """The `hub.challenge` handshake (Meta's apps, the Threads app) against `verify_token`."""
     query = query or {}
     mode, token = query.get("hub.mode"), query.get("hub.verify_token") or ""
     challenge = query.get("hub.challenge") or ""
     if mode != "subscribe" or not challenge or len(challenge) > MAX_CHALLENGE_CHARS:
-        _rejected("handshake")
+        rejected("handshake")
         return Reply(400, "bad request")
-    expected = _secret_value(deps, "verify_token")
+    expected = secret_value(secret, "verify_token")
     if expected is None:
         return Reply(500, "try again")
     if not expected:
-        return _not_configured("verify_token")
+        return not_configured("verify_token")
     if not same(expected, token):
-        _rejected("verify_token")
+        rejected("verify_token")
         logger.warning("webhook verification refused: wrong verify token")
         return Reply(403, "forbidden")
     logger.info("webhook subscription verified")
@@ -158,33 +163,43 @@ def events_of(body: Any, deps: WebhookDeps) -> list[WebhookEvent]:
 def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) -> Reply:
     """A notification (POST): verify, read, complete from Graph, queue."""
     if len(raw) > MAX_BODY_BYTES:
-        _rejected("too_large")
+        rejected("too_large")
         return Reply(413, "too large")
     if not deps.sources:
-        _rejected("disabled")
+        rejected("disabled")
         return Reply(404, "not found")
-    app_secret = _secret_value(deps, "app_secret")
+    app_secret = secret_value(deps.secret, "app_secret")
     if app_secret is None:
         return Reply(500, "try again")
     if not app_secret:
-        return _not_configured("app_secret")
+        return not_configured("app_secret")
     signature = _lowered(headers).get(SIGNATURE_HEADER)
     if not signature_ok(app_secret, raw, signature):
-        _rejected("signature" if signature else "unsigned")
+        rejected("signature" if signature else "unsigned")
         logger.warning("webhook refused: bad signature", extra={"signed": bool(signature)})
         return Reply(401, "invalid signature")
 
     try:
         events = events_of(safejson.loads(raw), deps)
     except (ValueError, SourcePayloadError) as exc:  # signed by Meta, yet not readable
-        _rejected("malformed")
+        rejected("malformed")
         logger.warning("webhook notification unreadable", extra={"error": type(exc).__name__})
         return Reply(400, "malformed notification")
 
+    clients: dict[str, GraphApi] = {}
+    return deliver(
+        events, lambda source: clients.setdefault(source, deps.graph(source)), deps.queue
+    )
+
+
+def deliver(events: list[WebhookEvent], client: Callable[[str], Any], queue: Queue) -> Reply:
+    """Complete each event (read back where it is thin), queue them all, answer.
+
+    Shared by every push route: `client(source)` is what an event's `fetch` reads with.
+    """
     mentions: list[tuple[WebhookEvent, Mention]] = []
     again = False
     skipped: dict[str, int] = {}  # why events were not queued: in the log line, not metrics
-    clients: dict[str, GraphApi] = {}
     for event in events:
         if event.ignored or event.mention is None:
             why = event.ignored or "unreadable"
@@ -192,9 +207,8 @@ def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) ->
             continue
         mention = event.mention
         if event.fetch is not None:
-            client = clients.setdefault(event.source, deps.graph(event.source))
             try:
-                mention = event.fetch(client)
+                mention = event.fetch(client(event.source))
             except SourceAuthError:
                 count("SourceAuthFailedTotal")
                 logger.warning("Graph refused the token", extra={"source": event.source})
@@ -215,7 +229,7 @@ def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) ->
         mentions.append((event, mention))
 
     try:
-        deps.queue.send_all([m for _, m in mentions])
+        queue.send_all([m for _, m in mentions])
     except RetryableError as exc:
         count("WebhookFailed")
         logger.error("webhook mentions not queued", extra={"error": type(exc).__name__})

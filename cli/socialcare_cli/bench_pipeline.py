@@ -1,0 +1,92 @@
+"""Pipeline throughput for `make bench`: decisions per second through the emulator's SQS,
+divided by the floor SQS itself sets on the same emulator.
+
+The floor is the least any message costs: one SendMessage, one ReceiveMessage and one
+DeleteMessage. The pipeline is the real path: mentions sent the way FetchMentions sends
+them (batches of ten), then TriageMentions imported as Lambda imports it and driven by
+Lambda's poller (batches of ten, partial failures, deletes), deciding each mention against
+the state table and the CRM. The demo's sample posts, each copy with its own post id, give
+the mix of decisions (complaints, praise, own posts, stale posts, unknown authors).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from socialcare.adapters.sqs import SqsQueue
+from socialcare.models import Mention
+from socialcare_cli import lambda_local
+from socialcare_cli.bench_cold import World, world
+from socialcare_cli.demo import LogCapture, sample
+from socialcare_cli.servers import materialise
+
+FUNCTION = "TriageMentionsFunction"
+
+
+def mentions(n: int) -> list[Mention]:
+    posts, now = sample("posts.json"), datetime.now(UTC)
+    out = []
+    for i in range(n):
+        post = materialise(posts[i % len(posts)], now)
+        post["post_id"] = f"{post['post_id']}-bench{i}"
+        out.append(Mention.model_validate({**post, "fetch_id": "bench"}))
+    return out
+
+
+def sqs_floor(url: str, bodies: list[str]) -> float:
+    """Seconds for one send, one receive and one delete per message, one at a time."""
+    sqs = boto3.client("sqs")
+    start = time.perf_counter()
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=0)
+        for message in got.get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return time.perf_counter() - start
+
+
+def pipeline(w: World, batch: list[Mention]) -> tuple[float, int]:
+    """Seconds to send the mentions and decide them all; and how many were decided."""
+    stack = w.reset()
+    url = stack.physical["MentionsQueue"]
+    _, handler = lambda_local.load_handler(stack, FUNCTION)
+    capture = LogCapture()
+    with capture.active():
+        start = time.perf_counter()
+        SqsQueue(boto3.client("sqs"), url).send_all(batch)
+        lambda_local.poll(
+            url, stack.attributes[("MentionsQueue", "Arn")], handler, function_name=FUNCTION
+        )
+        elapsed = time.perf_counter() - start
+    decided = sum(1 for line in capture.lines() if line.get("message") == "decision")
+    return elapsed, decided
+
+
+def measure(n: int, repeats: int, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Alternating floor and pipeline runs; medians of each."""
+    batch = mentions(n)
+    bodies = [m.model_dump_json() for m in batch]
+    floors, runs, decided = [], [], []
+    with world() as w:
+        for i in range(repeats):
+            progress(f"pipeline: run {i + 1} of {repeats} ({n} mentions)")
+            stack = w.reset()
+            floors.append(sqs_floor(stack.physical["MentionsQueue"], bodies))
+            elapsed, count = pipeline(w, batch)
+            runs.append(elapsed)
+            decided.append(count)
+    floor_s, pipeline_s = statistics.median(floors), statistics.median(runs)
+    return {
+        "ratio_to_sqs_floor": round(floor_s / pipeline_s, 2),
+        "decisions_per_s": round(n / pipeline_s, 1),
+        "sqs_floor_per_s": round(n / floor_s, 1),
+        "mentions": n,
+        "decided": min(decided),
+        "repeats": repeats,
+    }

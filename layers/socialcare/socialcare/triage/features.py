@@ -1,0 +1,172 @@
+"""A post as hashed features: the same code at training and at run time.
+
+- The text is cut at MAX_CHARS, lower-cased and folded (æ→ae, ø→oe, å→aa, ä→ae, ö→oe),
+  so "hjælp", "hjaelp" and "HJÆLP" are one word; letters repeated three times or more
+  count twice ("nooooo" → "noo").
+- Brand names are masked: the brand the post is judged for becomes BRAND, other
+  companies (competitors, or the corpus's other brands) OTHER, any other @handle USER
+  (in "any" mode every @handle is BRAND: generic data has no brand file), links URL,
+  numbers NUM. The model learns complaint-ness, not names.
+- Each word gives a unigram and its character 3-5-grams ("<word>" with boundary marks):
+  Danish compounds, typos and spellings share most of them. Emoji, emoticons and runs of
+  ?/! are tokens of their own. Word bigrams run over all tokens.
+- Placement: `addressed`, and the stars of a review (or "no stars").
+Features are hashed (CRC-32) into 2**BITS buckets; a word's buckets are cached, as
+words repeat across posts far more than posts do.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+MAX_CHARS = 3000  # longer posts are cut: the evidence is in the first paragraphs
+BITS = 20
+MASK = (1 << BITS) - 1
+NGRAMS = (3, 4, 5)
+LENGTH_POWER = 0.5  # a post's word features count n ** -LENGTH_POWER each (n: how many)
+BRAND, OTHER, USER, URL, NUM = "xbrandx", "xotherx", "xuserx", "xurlx", "0"
+SPECIAL = frozenset({BRAND, OTHER, USER, URL, NUM})
+
+_FOLD = (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("ä", "ae"), ("ö", "oe"), ("’", "'"))
+_REPEATS = re.compile(r"(\w)\1{2,}")
+_URLS = re.compile(r"(?:https?://|www\.)\S+")
+_HANDLES = re.compile(r"@\w+")
+# A word (inner ' allowed: "can't", "wifi'en"), an emoticon, a run of ?/!, or any other
+# single non-space, non-ASCII-punctuation character (emoji, symbols). Every alternative
+# is a simple run: no nested quantifiers, so no backtracking on long input.
+_TOKEN = re.compile(
+    r"\w+(?:'\w+)*|[:;=][-o']?[()\[\]dpo/\\|*3]|[!?]+|[^\w\s!-/:-@\[-`{-~]",
+    re.UNICODE,
+)
+# Emoji modifiers, joiners and variation selectors carry no meaning of their own.
+_IGNORED = frozenset("\ufe0f\u200d") | {chr(c) for c in range(0x1F3FB, 0x1F400)}
+
+
+def fold(text: str) -> str:
+    text = text.lower()
+    if not text.isascii():  # str.replace runs in C; a translate table per character does not
+        for letter, spelled in _FOLD:
+            text = text.replace(letter, spelled)
+    return text
+
+
+def _bucket(feature: str) -> int:
+    return zlib.crc32(feature.encode("utf-8", "surrogatepass")) & MASK
+
+
+@dataclass(frozen=True)
+class Masker:
+    """Replaces brand names in folded text: `ours` by BRAND, `others` by OTHER.
+
+    Names match as whole words, with a genitive s ("Lynets"), and as the start of an
+    @handle ("@lynetbredbaand" for "Lynet"). `any_handle` makes every @handle BRAND.
+    """
+
+    pattern: re.Pattern[str] | None
+    ours: frozenset[str]
+    any_handle: bool = False
+
+    @classmethod
+    def build(
+        cls, ours: Iterable[str], others: Iterable[str] = (), *, any_handle: bool = False
+    ) -> Masker:
+        mine = {f for f in (_folded_name(n) for n in ours) if f}
+        theirs = {f for f in (_folded_name(n) for n in others) if f} - mine
+        words = sorted(mine | theirs, key=len, reverse=True)
+        if not words:
+            return cls(None, frozenset(), any_handle)
+        names = "|".join(re.escape(w) for w in words)
+        # A name inside a handle needs no word boundary after it; elsewhere it does.
+        pattern = re.compile(rf"@(?:{names})\w*|(?<!\w)(?:{names})(?:'?s)?(?!\w)")
+        return cls(pattern, frozenset(mine), any_handle)
+
+    def __call__(self, folded: str) -> str:
+        text = _URLS.sub(f" {URL} ", folded)
+        if self.pattern is not None:
+            text = self.pattern.sub(self._replace, text)
+        return _HANDLES.sub(f" {BRAND if self.any_handle else USER} ", text)
+
+    def _replace(self, match: re.Match[str]) -> str:
+        name = match.group(0).lstrip("@")
+        if match.group(0).startswith("@"):
+            mine = any(name.startswith(n.replace(" ", "")) for n in self.ours)
+        else:
+            mine = any(name == n or name.rstrip("s").rstrip("'") == n for n in self.ours)
+        return f" {BRAND if mine else OTHER} "
+
+
+def _folded_name(name: str) -> str:
+    return " ".join(fold(name).lstrip("@").split())
+
+
+def tokens(text: str, masker: Masker) -> list[str]:
+    """The post's tokens after cutting, folding and masking."""
+    folded = _REPEATS.sub(r"\1\1", fold(text[:MAX_CHARS]))
+    out = []
+    for token in _TOKEN.findall(masker(folded)):
+        if token in _IGNORED:
+            continue
+        if token.isdigit():
+            token = NUM
+        elif token[0] in "!?":
+            token = token[:3]  # "??", "!!!": a run's length says little past three
+        out.append(token)
+    return out
+
+
+@lru_cache(maxsize=65536)
+def word_buckets(token: str) -> tuple[int, ...]:
+    """A token's unigram bucket first, then its character n-grams' (words only)."""
+    own = _bucket("w:" + token)
+    if token in SPECIAL or not token[0].isalnum():
+        return (own,)
+    marked = f"<{token}>"
+    grams = {
+        marked[i : i + n] for n in NGRAMS for i in range(len(marked) - n + 1) if marked[i : i + n]
+    }
+    return (own, *sorted(_bucket("c:" + g) for g in grams))
+
+
+def pair(a: int, b: int) -> int:
+    """A bigram's bucket from its words' unigram buckets (cheaper than hashing text).
+    model.Model.score inlines it: change both together."""
+    return ((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & MASK
+
+
+PLACEMENT: dict[str | int | None, int] = {
+    "addressed": _bucket("p:addressed"),
+    "unaddressed": _bucket("p:unaddressed"),
+    None: _bucket("p:no-stars"),
+    **{s: _bucket(f"p:stars={s}") for s in range(1, 6)},
+}
+
+
+def text_features(toks: Sequence[str]) -> list[int]:
+    """Every bucket the words set, with repeats (a word said twice counts twice)."""
+    out: list[int] = []
+    heads: list[int] = []
+    for token in toks:
+        buckets = word_buckets(token)
+        out.extend(buckets)
+        heads.append(buckets[0])
+    out.extend(pair(a, b) for a, b in itertools.pairwise(heads))
+    return out
+
+
+def placement_features(*, addressed: bool, stars: int | None) -> list[int]:
+    """Where the post sits: set to 1, apart from the words' length-scaled features."""
+    return [
+        PLACEMENT["addressed" if addressed else "unaddressed"],
+        PLACEMENT[stars if stars in PLACEMENT else None],
+    ]
+
+
+def directed(toks: Sequence[str], *, addressed: bool, any_mode: bool) -> bool:
+    """The `addressed` the model sees: in "any" mode an @-mention of any account (masked
+    BRAND) is what the sources' own placement would have said."""
+    return addressed or (any_mode and BRAND in toks)

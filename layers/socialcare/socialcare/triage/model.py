@@ -1,0 +1,196 @@
+"""The learned triage model: its file, and scoring a post in pure Python.
+
+One file, `triage-model.bin`, in a model directory: a magic line, a JSON header line
+(outputs, biases, placement weights, calibration, thresholds, what it was trained on,
+the payload's sha256), then the payload: the sorted bucket ids (uint32) and, per bucket,
+one int8 weight per output (complaint first, then the topics), scaled per output. Only
+buckets with a weight that survives quantisation are kept, so the file stays small.
+
+Scoring follows training exactly (training.py): a post's word features count
+1/sqrt(n) each (n = how many it has), placement features count 1; the complaint logit is
+calibrated (Platt) into the score. A word's contribution is the same in every post, so
+it is computed once per word and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+import math
+import os
+import sys
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from socialcare.errors import ConfigError
+from socialcare.triage import features
+
+MAGIC = b"socialcare-triage-model 1\n"
+FILE_NAME = "triage-model.bin"
+_WORD_CACHE = 100_000  # distinct words remembered per model; cleared when full
+SHOWN = 3  # words given back with their contribution (for the reasons)
+
+
+def shipped_path() -> Path:
+    return Path(str(resources.files("socialcare").joinpath("data", FILE_NAME)))
+
+
+def resolve(location: str | os.PathLike[str] | None = None) -> Path:
+    """The model file: `location` (a directory or the file), else the one shipped in the
+    layer."""
+    path = Path(location or shipped_path())
+    return path / FILE_NAME if path.is_dir() else path
+
+
+@dataclass(frozen=True)
+class Score:
+    probability: float  # calibrated
+    topics: list[str]
+    words: list[tuple[str, float]]  # the SHOWN tokens that moved the complaint logit most
+
+
+class Model:
+    """Weights read from a model file; `score(tokens, ...)` for one post."""
+
+    def __init__(self, header: dict[str, Any], ids: array[int], weights: array[int]) -> None:
+        self.header = header
+        self.outputs: list[str] = header["outputs"]  # "complaint", then topic names
+        self.topics = self.outputs[1:]
+        self._width = len(self.outputs)
+        self._scales: list[float] = header["scales"]
+        self.bias: list[float] = header["bias"]
+        self.placement = {int(k): v for k, v in header["placement"].items()}
+        a, b = header["calibration"]
+        self.calibration = (float(a), float(b))
+        self.thresholds: dict[str, float] = header["thresholds"]
+        self._index = dict(zip(ids, range(len(ids)), strict=True))  # bucket -> row
+        self._weights = weights  # int8, row after row
+        self._zero = (0,) * self._width
+        self._words: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+
+    # -- loading --------------------------------------------------------------------
+    @classmethod
+    def load(cls, location: str | os.PathLike[str] | None = None) -> Model:
+        path = resolve(location)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"triage model {path}: {exc.strerror or exc}") from exc
+        try:
+            return cls.from_bytes(data)
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise ConfigError(f"triage model {path} is corrupt: {exc}") from exc
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Model:
+        if not data.startswith(MAGIC):
+            raise ValueError("not a socialcare triage model")
+        end = data.index(b"\n", len(MAGIC))
+        header = json.loads(data[len(MAGIC) : end])
+        payload = data[end + 1 :]
+        if hashlib.sha256(payload).hexdigest() != header["payload_sha256"]:
+            raise ValueError("payload checksum mismatch")
+        if header["bits"] != features.BITS:
+            raise ValueError(
+                f"hashed into 2**{header['bits']} buckets, this code uses 2**{features.BITS}"
+            )
+        n, width = header["buckets"], len(header["outputs"])
+        ids = array("I")
+        ids.frombytes(payload[: 4 * n])
+        weights = array("b")
+        weights.frombytes(payload[4 * n : 4 * n + n * width])
+        if sys.byteorder != "little":
+            ids.byteswap()
+        if len(ids) != n or len(weights) != n * width or len(payload) != n * (4 + width):
+            raise ValueError("payload length does not match the header")
+        return cls(header, ids, weights)
+
+    # -- scoring ----------------------------------------------------------------------
+    def _row(self, bucket: int) -> tuple[int, ...]:
+        i = self._index.get(bucket)
+        if i is None:
+            return self._zero
+        return tuple(self._weights[i * self._width : (i + 1) * self._width])
+
+    def _word(self, token: str) -> tuple[int, int, tuple[int, ...]]:
+        """A token's unigram bucket, how many features it sets and their summed (int8)
+        weights per output; computed once per distinct word."""
+        known = self._words.get(token)
+        if known is None:
+            buckets = features.word_buckets(token)
+            rows = [self._row(b) for b in buckets]
+            known = (buckets[0], len(buckets), tuple(map(sum, zip(*rows, strict=True))))
+            if len(self._words) >= _WORD_CACHE:
+                self._words.clear()
+            self._words[token] = known
+        return known
+
+    def score(self, toks: list[str], *, addressed: bool, stars: int | None) -> Score:
+        index, weights, width, mask = self._index.get, self._weights, self._width, features.MASK
+        cached = self._words.get
+        words = [cached(t) or self._word(t) for t in toks]
+        heads = [w[0] for w in words]
+        # bigrams of each word and the one before (features.pair, inlined: the hot loop)
+        rows = [index(((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask) for a, b in pairwise(heads)]
+        parts: list[Sequence[int]] = [w[2] for w in words]
+        parts += [weights[i * width : (i + 1) * width] for i in rows if i is not None]
+        count = sum(w[1] for w in words) + len(rows)
+        scale = 1.0 / math.sqrt(count) if count else 0.0
+        sums = [sum(column) for column in zip(*parts)] if parts else self._zero  # noqa: B905
+        logits = [
+            bias + total * unit * scale
+            for bias, total, unit in zip(self.bias, sums, self._scales, strict=True)
+        ]
+        for bucket in features.placement_features(addressed=addressed, stars=stars):
+            for k, weight in enumerate(self.placement.get(bucket, ())):
+                logits[k] += weight
+        a, b = self.calibration
+        topics = [
+            name
+            for name, logit in zip(self.topics, logits[1:], strict=True)
+            if logit >= 0.0  # a topic with probability 0.5 or more
+        ]
+        said: dict[str, int] = {}
+        for token, word in zip(toks, words):  # noqa: B905
+            said[token] = said.get(token, 0) + word[2][0]
+        unit = self._scales[0] * scale
+        shown = [(t, w * unit) for t, w in heapq.nlargest(SHOWN, said.items(), key=_strength)]
+        return Score(_sigmoid(a * logits[0] + b), topics, shown)
+
+    def threshold(self, language: str) -> float:
+        return self.thresholds.get(language, self.thresholds["default"])
+
+
+def _strength(item: tuple[str, int]) -> int:
+    return abs(item[1])
+
+
+def _sigmoid(x: float) -> float:
+    if x < -40:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def write(
+    path: Path,
+    header: dict[str, Any],
+    ids: list[int],
+    weights: list[list[int]],
+) -> bytes:
+    """Write a model file; `weights[i]` are bucket `ids[i]`'s int8 weights per output.
+    Returns the bytes written (training hashes them for its summary)."""
+    id_array = array("I", ids)
+    if sys.byteorder != "little":
+        id_array.byteswap()
+    payload = id_array.tobytes() + array("b", [w for row in weights for w in row]).tobytes()
+    header = {**header, "buckets": len(ids), "payload_sha256": hashlib.sha256(payload).hexdigest()}
+    data = MAGIC + json.dumps(header, ensure_ascii=False, sort_keys=True).encode() + b"\n" + payload
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return data

@@ -1,0 +1,349 @@
+"""Train the triage model: the recipe `socialcare train` and `make train` run.
+
+Local only (numpy and scipy, the `dev` extra; never in the layer). Deterministic: folds
+come from a hash of each text, the solver (Newton-CG) has no randomness.
+
+1. Rows: the labeled corpus (data/triage/*.jsonl, never its blind/ split) plus extra rows.
+   Each row's brand names are masked as BRAND, the corpus's other brands as OTHER.
+2. Features (features.py) into a sparse matrix: word features scaled 1/sqrt(n), placement 1.
+3. Five folds: out-of-fold complaint logits for every row. On them, a Platt calibration
+   and, per language, the lowest threshold whose precision (after the rules) is at least
+   `min_precision`.
+4. The complaint model on all rows, and one model per topic on the complaints that carry
+   topic labels (multi-label); their weights quantised to int8 per output and written
+   with model.write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import time
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import minimize
+
+from socialcare.models import TOPICS
+from socialcare.triage import features, model, rules
+
+FOLDS = 5
+L2 = 1 / 16  # C = 16, chosen by cross-validation on the main corpus (1, 4, 16, 64)
+MIN_PRECISION = 0.95
+MAX_ITER = 60
+
+
+@dataclass
+class Row:
+    text: str
+    complaint: bool
+    language: str = "en"
+    addressed: bool = False
+    stars: int | None = None
+    topics: list[str] | None = None  # None: not labeled (topics are learned from labeled rows)
+    masker: features.Masker | None = None
+    any_mode: bool = False
+
+
+def corpus_files(root: Path) -> list[Path]:
+    """The main split: data/triage/*.jsonl (the blind split in blind/ is never read)."""
+    return sorted(root.glob("*.jsonl"))
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(path.read_text("utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except ValueError as exc:
+                raise ValueError(f"{path}:{number}: {exc}") from exc
+    return rows
+
+
+def brand_aliases(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each brand's names: the full name, and each longer word of a multi-word name that
+    no other brand's rows use ("Brightline" of "Brightline Broadband", not "Broadband")."""
+    used_by: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        for word in set(re.findall(r"\w+", features.fold(row["text"]))):
+            used_by[word].add(row["brand"])
+    names: dict[str, list[str]] = {}
+    for brand in sorted({row["brand"] for row in rows}):
+        words = features.fold(brand).split()
+        own = [w for w in words if len(words) > 1 and len(w) >= 4 and used_by[w] <= {brand}]
+        names[brand] = [brand, *own]
+    return names
+
+
+def corpus_rows(records: Sequence[dict[str, Any]]) -> list[Row]:
+    names = brand_aliases(records)
+    everyone = [n for ns in names.values() for n in ns]
+    maskers = {
+        brand: features.Masker.build(ns, [n for n in everyone if n not in ns])
+        for brand, ns in names.items()
+    }
+    return [
+        Row(
+            text=r["text"],
+            complaint=bool(r["complaint"]),
+            language=r["language"],
+            addressed=bool(r["addressed"]),
+            stars=r.get("stars"),
+            topics=list(r.get("topics", [])),
+            masker=maskers[r["brand"]],
+        )
+        for r in records
+    ]
+
+
+def extra_rows(
+    records: Iterable[dict[str, Any]], masker: features.Masker, any_mode: bool
+) -> list[Row]:
+    """Rows of `--extra`: {"id", "text", "complaint", "lang"?, "addressed"?, "stars"?,
+    "topics"?}, masked as the triage command will mask posts for the same brand."""
+    out = []
+    for r in records:
+        if not isinstance(r.get("text"), str) or not isinstance(r.get("complaint"), bool):
+            raise ValueError(f"extra row {r.get('id')!r}: needs a text and a boolean complaint")
+        stars = r.get("stars")
+        if stars is not None and (isinstance(stars, bool) or stars not in range(1, 6)):
+            raise ValueError(f"extra row {r.get('id')!r}: stars must be 1-5")
+        out.append(
+            Row(
+                text=r["text"],
+                complaint=r["complaint"],
+                language=r.get("lang") or "en",
+                addressed=bool(r.get("addressed")),
+                stars=stars,
+                topics=r.get("topics"),
+                masker=masker,
+                any_mode=any_mode,
+            )
+        )
+    return out
+
+
+# -- features to a matrix ------------------------------------------------------------
+
+
+@dataclass
+class Design:
+    matrix: sp.csr_matrix  # rows x used columns
+    columns: np.ndarray  # bucket id of each column
+    allowed: np.ndarray  # may the rules let each row be a complaint?
+
+
+def design(rows: Sequence[Row]) -> Design:
+    indices: list[int] = []
+    values: list[float] = []
+    pointers = [0]
+    allowed = []
+    for row in rows:
+        assert row.masker is not None
+        toks = features.tokens(row.text, row.masker)
+        addressed = features.directed(toks, addressed=row.addressed, any_mode=row.any_mode)
+        words = features.text_features(toks)
+        scale = len(words) ** -features.LENGTH_POWER if words else 0.0
+        for bucket, count in Counter(words).items():
+            indices.append(bucket)
+            values.append(count * scale)
+        for bucket in features.placement_features(addressed=addressed, stars=row.stars):
+            indices.append(bucket)
+            values.append(1.0)
+        pointers.append(len(indices))
+        mode = "any" if row.any_mode else "brand"
+        allowed.append(rules.judge(toks, mode=mode, addressed=addressed, stars=row.stars).allowed)
+    full = sp.csr_matrix(
+        (np.array(values), np.array(indices, dtype=np.int64), np.array(pointers)),
+        shape=(len(rows), 1 << features.BITS),
+    )
+    full.sum_duplicates()
+    columns = np.unique(full.indices)
+    return Design(full[:, columns].tocsr(), columns, np.array(allowed))
+
+
+# -- the solver -------------------------------------------------------------------------
+
+
+def fit(
+    x: sp.csr_matrix,
+    y: np.ndarray,
+    l2: float = L2,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Independent L2 logistic regressions, one per column of y (0/1), by Newton-CG, rows
+    weighted by `weights`. Returns weights (features x outputs) and biases (outputs);
+    biases are not penalised."""
+    n, d = x.shape
+    y = y.reshape(n, -1).astype(float)
+    k = y.shape[1]
+    s = np.ones((n, 1)) if weights is None else weights.reshape(n, 1)
+    xt = x.T.tocsr()
+    curvature: dict[str, np.ndarray] = {}
+
+    def split(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return theta[: d * k].reshape(d, k), theta[d * k :]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = split(theta)
+        z = x @ w + b
+        p = 1.0 / (1.0 + np.exp(-z))
+        curvature["d"] = p * (1.0 - p) * s
+        value = float(((np.logaddexp(0.0, z) - y * z) * s).sum() + 0.5 * (l2 * w * w).sum())
+        g = (p - y) * s
+        return value, np.concatenate([(xt @ g + l2 * w).ravel(), g.sum(axis=0)])
+
+    def hessp(theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        vw, vb = split(v)
+        r = (x @ vw + vb) * curvature["d"]
+        return np.concatenate([(xt @ r + l2 * vw).ravel(), r.sum(axis=0)])
+
+    start = np.zeros(d * k + k)
+    result = minimize(
+        loss, start, jac=True, hessp=hessp, method="Newton-CG", options={"maxiter": MAX_ITER}
+    )
+    return split(result.x)
+
+
+def fold_of(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8", "surrogatepass")) % FOLDS
+
+
+def platt(logits: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
+    """Calibration: p = sigmoid(a * logit + b), fitted on out-of-fold logits."""
+    w, b = fit(sp.csr_matrix(logits.reshape(-1, 1)), gold.astype(float), l2=1e-6)
+    return float(w[0, 0]), float(b[0])
+
+
+def lowest_threshold(scores: np.ndarray, gold: np.ndarray, min_precision: float) -> float:
+    """The lowest score whose decisions keep precision >= min_precision (most recall)."""
+    order = np.argsort(-scores, kind="stable")
+    hits = np.cumsum(gold[order])
+    precision = hits / np.arange(1, len(order) + 1)
+    ok = np.flatnonzero(precision >= min_precision)
+    if not len(ok):
+        return 1.0
+    # the last rank where precision holds; ties at that score all count
+    return float(scores[order][ok[-1]])
+
+
+# -- the recipe ---------------------------------------------------------------------------
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def train(
+    rows: Sequence[Row],
+    out_dir: Path,
+    *,
+    min_precision: float = MIN_PRECISION,
+    note: dict[str, Any] | None = None,
+    say: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
+) -> dict[str, Any]:
+    started = time.monotonic()
+    say(f"features of {len(rows)} rows")
+    d = design(rows)
+    gold = np.array([r.complaint for r in rows])
+    languages = np.array([r.language for r in rows])
+    folds = np.array([fold_of(r.text) for r in rows])
+
+    out_of_fold = np.zeros(len(rows))
+    for k in range(FOLDS):
+        test = folds == k
+        say(f"fold {k + 1}/{FOLDS}: {int((~test).sum())} rows to train, {int(test.sum())} to check")
+        w, b = fit(d.matrix[~test], gold[~test])
+        out_of_fold[test] = (d.matrix[test] @ w + b).ravel()
+    a, c = platt(out_of_fold, gold)
+    scores = np.where(d.allowed, sigmoid(a * out_of_fold + c), 0.0)
+    thresholds = {
+        lang: lowest_threshold(scores[languages == lang], gold[languages == lang], min_precision)
+        for lang in sorted(set(languages))
+    }
+    thresholds["default"] = max(thresholds.values())
+
+    say("complaint model on all rows")
+    w, b = fit(d.matrix, gold)
+    # Topics say what a complaint is about: learned from the complaints that carry them.
+    labeled = np.array([r.complaint and r.topics is not None for r in rows])
+    topic_gold = np.array([[t in (r.topics or ()) for t in TOPICS] for r in rows])[labeled]
+    say(f"topic models on {int(labeled.sum())} complaints")
+    tw, tb = fit(d.matrix[labeled], topic_gold)
+    header, ids, quantised = _pack(d.columns, np.hstack([w, tw]), np.concatenate([b, tb]))
+    header.update(
+        calibration=[a, c],
+        thresholds={k: round(v, 4) for k, v in thresholds.items()},
+        trained={
+            "rows": len(rows),
+            "min_precision": min_precision,
+            "l2": L2,
+            "folds": FOLDS,
+            "validation": _validation(scores, gold, languages, thresholds),
+            **(note or {}),
+        },
+    )
+    path = out_dir / model.FILE_NAME
+    data = model.write(path, header, ids, quantised)
+    say(f"wrote {path} ({len(data):,} bytes) in {time.monotonic() - started:.1f} s")
+    return {
+        "rows": len(rows),
+        "model": str(path),
+        "model_bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "thresholds": header["thresholds"],
+        "validation": header["trained"]["validation"],
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+def _validation(
+    scores: np.ndarray, gold: np.ndarray, languages: np.ndarray, thresholds: dict[str, float]
+) -> dict[str, dict[str, float]]:
+    """Out-of-fold precision and recall at the chosen thresholds, per language."""
+    out = {}
+    for lang in sorted(set(languages)):
+        s, g = scores[languages == lang], gold[languages == lang]
+        p = s >= thresholds[lang]
+        tp = int((p & g).sum())
+        out[lang] = {
+            "precision": round(tp / max(1, int(p.sum())), 3),
+            "recall": round(tp / max(1, int(g.sum())), 3),
+        }
+    return out
+
+
+def _pack(
+    columns: np.ndarray, w: np.ndarray, b: np.ndarray
+) -> tuple[dict[str, Any], list[int], list[list[int]]]:
+    """Placement weights go in the header as they are; word weights are quantised to int8
+    per output, and buckets whose weights all round to 0 are dropped."""
+    placement_ids = set(features.PLACEMENT.values())
+    is_placement = np.isin(columns, list(placement_ids))
+    placement = {
+        str(int(col)): [round(float(v), 5) for v in w[i]]
+        for i, col in enumerate(columns)
+        if is_placement[i]
+    }
+    words = w[~is_placement]
+    scales = np.abs(words).max(axis=0) / 127.0
+    scales[scales == 0] = 1.0
+    q = np.rint(words / scales).astype(np.int8)
+    keep = np.flatnonzero((q != 0).any(axis=1))
+    header = {
+        "bits": features.BITS,
+        "outputs": ["complaint", *TOPICS],
+        "bias": [round(float(v), 6) for v in b],
+        "scales": [float(s) for s in scales],
+        "placement": placement,
+    }
+    return header, [int(c) for c in columns[~is_placement][keep]], q[keep].tolist()

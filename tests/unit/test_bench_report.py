@@ -1,0 +1,112 @@
+"""The bench harness's own logic, without running anything: layer sizing from a `sam
+build` output, the identity figures' hook, the ratios and checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from socialcare_cli import bench, bench_cold, bench_identity
+
+
+def layer(root: Path, name: str, files: dict[str, int]) -> None:
+    for path, size in files.items():
+        target = root / name / "python" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(b"x" * size)
+
+
+def test_only_the_layers_deployed_for_arm64_are_sized(tmp_path: Path) -> None:
+    template = {
+        "Parameters": {"Architecture": {"Type": "String", "Default": "arm64"}},
+        "Conditions": {
+            "Arm64": {"Fn::Equals": [{"Ref": "Architecture"}, "arm64"]},
+            "X8664": {"Fn::Equals": [{"Ref": "Architecture"}, "x86_64"]},
+        },
+        "Resources": {
+            "LibArm64": {
+                "Type": "AWS::Serverless::LayerVersion",
+                "Condition": "Arm64",
+                "Properties": {"ContentUri": "LibArm64", "CompatibleArchitectures": ["arm64"]},
+            },
+            "LibX8664": {
+                "Type": "AWS::Serverless::LayerVersion",
+                "Condition": "X8664",
+                "Properties": {"ContentUri": "LibX8664", "CompatibleArchitectures": ["x86_64"]},
+            },
+            "Model": {  # the before-state shape: one layer, its architecture a parameter
+                "Type": "AWS::Serverless::LayerVersion",
+                "Properties": {
+                    "ContentUri": "Model",
+                    "CompatibleArchitectures": [{"Ref": "Architecture"}],
+                },
+            },
+        },
+    }
+    (tmp_path / "template.yaml").write_text(yaml.safe_dump(template))
+    layer(tmp_path, "LibArm64", {"pkg/a.py": 1_000_000, "pkg/__pycache__/a.pyc": 500_000})
+    layer(tmp_path, "LibX8664", {"pkg/a.py": 9_000_000})
+    layer(tmp_path, "Model", {"lid.ftz": 250_000})
+    sized = bench.layers(tmp_path)
+    assert sorted(sized["layers"]) == ["LibArm64", "Model"]
+    assert sized["mb"] == 1.75
+    assert sized["layers"]["LibArm64"]["bytecode_files"] == 1
+    assert sized["layers"]["LibArm64"]["largest_mb"] == {"pkg": 1.5}
+
+
+def test_identity_figures_come_from_the_identity_harness(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def run(size: int, progress: Any, scan_queries: int) -> dict[str, Any]:
+        calls.append({"size": size, "scans": scan_queries})
+        progress("building")
+        return {"median_ms": 1.2, "p95_ms": 4.0, "speedup_vs_scan": 50.0, "same_answers": True}
+
+    monkeypatch.setattr(bench_identity, "run", run)
+    out = bench.identity(1_000_000)
+    assert out["name_1m"]["same_answers"] is True
+    assert calls == [{"size": 1_000_000, "scans": 3}]
+
+
+def test_a_failing_identity_harness_costs_only_its_own_figure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def run(size: int, progress: Any, scan_queries: int) -> dict[str, Any]:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(bench_identity, "run", run)
+    out = bench.identity(10)
+    assert out["name_1m"] is None and "disk full" in out["note"]
+
+
+def test_ratios_are_medians_over_the_same_runs_boto3_median() -> None:
+    baseline = [{"import_ms": 100.0}, {"import_ms": 120.0}, {"import_ms": 500.0}]
+    runs = {
+        "TriageMentionsFunction": [
+            {"import_ms": 90.0, "first_event_ms": 300.0, "peak_mib": 60.0, "outcome": {}},
+            {"import_ms": 130.0, "first_event_ms": 330.0, "peak_mib": 65.0, "outcome": {}},
+            {"error": "exit 1: boom"},
+        ]
+    }
+    out = bench_cold.summarise(baseline, runs)["TriageMentionsFunction"]
+    assert out["ratio_to_boto3"] == round(110.0 / 120.0, 2)
+    assert out["first_event_ratio_to_boto3"] == round(315.0 / 120.0, 2)
+    assert out["peak_mib"] == 65.0 and out["runs"] == 2 and out["errors"] == ["exit 1: boom"]
+    assert out["first_event_ok"] is False  # the sample's malformed record was not reported
+
+
+def test_checks_say_none_for_what_was_not_measured() -> None:
+    report = {
+        "cold_start": {"F": {"ratio_to_boto3": 1.2, "peak_mib": 71.0}},
+        "pipeline": {"ratio_to_sqs_floor": 0.6},
+        "layer_mb": None,
+    }
+    assert bench.checks(report) == {
+        "cold_import_le_1.5x_boto3": True,
+        "peak_le_70_mib": False,
+        "layers_le_20_mb": None,
+        "pipeline_ge_half_sqs_floor": True,
+    }
