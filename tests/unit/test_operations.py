@@ -275,6 +275,19 @@ def test_every_funnel_step_is_charted_and_per_source_from_the_decision_lines() -
             assert f"SOURCE '/aws/lambda/phys-{function}'" in query
 
 
+def test_failures_without_a_metric_of_their_own_are_counted_from_every_function_s_lines() -> None:
+    # A failed record, a CRM record not written, an outcome entry not queued and a plain
+    # rate limit count no series (docs/cost.md): their error and warning lines do.
+    (query,) = [
+        w["properties"]["query"]
+        for w in dashboard()["widgets"]
+        if w["type"] == "log" and w["properties"]["title"].startswith("Failures")
+    ]
+    for function in FUNCTIONS:
+        assert f"SOURCE '/aws/lambda/phys-{function}'" in query
+    assert 'level in ["ERROR", "WARNING"]' in query and "by message, error" in query
+
+
 @pytest.mark.parametrize(
     ("title", "namespace", "metric", "resources"),
     [

@@ -58,7 +58,8 @@ def fetch(source: Source, state: State, queue: Queue, max_pages: int = 20) -> Fe
         # Keep the cursor: the next scheduled run continues where this one stopped.
         capped = exc.kind == "usage_capped"
         report.stopped = "usage_capped" if capped else "rate_limited"
-        count("RateLimitedRuns", kind="usage_capped" if capped else "rate_limited")
+        if capped:  # the alarm's; a plain rate limit heals by itself: the line says so
+            count("RateLimitedRuns", kind="usage_capped")
         if exc.kind == "usage_capped":
             pause_s = min(MAX_PAUSE_S, max(CAPPED_PAUSE_S, int(exc.retry_after_s or 0)))
             state.claim(pause_key(source.name), "usage_capped", pause_s)
