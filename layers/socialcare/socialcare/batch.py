@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Json
 
 from socialcare.errors import OutOfTime, RetryableError, SocialcareError, what_failed
 from socialcare.models import Mention, OutreachRequest
-from socialcare.observability import logger, metric_scope
+from socialcare.observability import logger
 
 
 class SqsRecord(BaseModel):
@@ -53,13 +53,13 @@ def process(
     """Validate and handle each record; Lambda's answer names the ones that failed."""
     failures = []
     for raw in event.get("Records", []):
-        with metric_scope():  # one EMF blob per record, its failure count included
-            try:
-                record_handler(model.model_validate(raw), context)
-            except Exception as error:  # this record fails alone
-                message_id = str(raw.get("messageId", ""))
-                _audit(message_id, error)
-                failures.append({"itemIdentifier": message_id})
+        # The records' counts join the invocation's one EMF blob (the handler's scope).
+        try:
+            record_handler(model.model_validate(raw), context)
+        except Exception as error:  # this record fails alone
+            message_id = str(raw.get("messageId", ""))
+            _audit(message_id, error)
+            failures.append({"itemIdentifier": message_id})
     return {"batchItemFailures": failures}
 
 

@@ -4,11 +4,12 @@ Log lines carry hashed ids and reason codes; metric dimensions are bounded (sour
 topic, mode, kind), never a person, a post or an exception's class name.
 
 Metrics cost by the series (name × dimension values) and their EMF blobs by the log
-byte: inside a handler (`metrics.log_metrics`) and each SQS record (`socialcare.batch`)
-every count() is gathered and written as one EMF blob at the end, with one directive
-per dimension set. Only two values of one dimension in the same scope (a complaint with
-two topics) need a second blob. Outside a scope (scripts, tests) a count is written at
-once, as before. docs/cost.md has the series budget.
+byte: inside a handler (`metrics.log_metrics`: the invocation, a whole SQS batch) every
+count() is gathered and written as one EMF blob at the end, with one directive per
+dimension set. Only a second value of one dimension in the same scope (complaints about
+two topics) needs another blob. An invocation cut off by its timeout writes none: its
+records' decision lines still say what was decided. Outside a scope (scripts, tests) a
+count is written at once. docs/cost.md has the series budget.
 """
 
 from __future__ import annotations
@@ -23,17 +24,34 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 NAMESPACE = "Socialcare"
 
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
-# Log ingestion is paid by the byte: the log group names the function and the memory
-# size, so of Lambda's context only the request id (and cold start) stay on each line.
-_CONTEXT_KEYS = ("function_name", "function_arn", "function_memory_size")
+# Log ingestion is paid by the byte (docs/cost.md): of Lambda's context only the request
+# id stays on each line. The log group names the function and its memory size, every log
+# event has CloudWatch's own timestamp, and the REPORT line's Init Duration marks a cold
+# start; `service` is the same on every line.
+_CONTEXT_KEYS = ("function_name", "function_arn", "function_memory_size", "cold_start")
+
+
+class _LeanFormatter(LambdaPowertoolsFormatter):
+    @staticmethod
+    def _build_default_keys() -> dict[str, str]:
+        return {"level": "%(levelname)s"}  # no timestamp: the log event's own is the same
 
 
 class _Logger(Logger):
+    @property
+    def _default_log_keys(self) -> dict[str, Any]:
+        return {}  # Powertools' service and sampling rate: the same on every line
+
+    @_default_log_keys.setter
+    def _default_log_keys(self, _keys: dict[str, Any]) -> None:
+        pass
+
     def append_keys(self, **additional_keys: object) -> None:
         super().append_keys(**_lean(additional_keys))
 
@@ -45,7 +63,7 @@ def _lean(keys: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in keys.items() if k not in _CONTEXT_KEYS}
 
 
-logger = _Logger(service="socialcare", location=None)
+logger = _Logger(service="socialcare", logger_formatter=_LeanFormatter())
 
 F = TypeVar("F", bound=Callable[..., Any])
 
