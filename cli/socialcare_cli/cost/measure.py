@@ -41,7 +41,7 @@ def instrumented(calls: Counter[str], timing: dict[str, dict[str, float]]) -> It
         module, invoke = real_load(stack, logical_id, extra_env)
 
         def timed(event: dict[str, Any], context: Any) -> Any:
-            t, c = time.perf_counter(), time.process_time()
+            t, c = time.perf_counter(), time.thread_time()
             active.append(logical_id)
             try:
                 return invoke(event, context)
@@ -51,7 +51,7 @@ def instrumented(calls: Counter[str], timing: dict[str, dict[str, float]]) -> It
                 row["invocations"] += 1
                 row["records"] += len(event.get("Records", [])) or 1
                 row["wall_s"] = row.get("wall_s", 0) + time.perf_counter() - t
-                row["cpu_s"] = row.get("cpu_s", 0) + time.process_time() - c
+                row["cpu_s"] = row.get("cpu_s", 0) + time.thread_time() - c
 
         return module, timed
 
