@@ -45,4 +45,8 @@ def run(args: argparse.Namespace) -> int:
         f"apart; {out['metric_series']} metric series"
     )
     print("\n" + summary)
+    print("\nmemory MB  " + "".join(f"{mb:>16}" for mb in (128, 256, 512, 1024)))
+    for function, sizes in out["memory"].items():
+        cells = "".join(f"{s['ms']:>8.0f} ms ${s['per_million_usd']:.2f}" for s in sizes.values())
+        print(f"{function.removesuffix('Function'):<11}{cells}")
     return 0

@@ -56,3 +56,48 @@ def test_cost_json_has_the_shape_and_a_line_for_every_alarm(
         "KMS",
         "SES",
     } <= services
+
+
+def test_series_are_priced_by_the_hours_they_get_data() -> None:
+    from socialcare_cli.cost.model import report
+
+    out = report(10_000)
+    metrics = {
+        line["item"].split(":")[0].removeprefix("metric "): line
+        for line in out["lines"]
+        if line["item"].startswith("metric ")
+    }
+    # Every series of the enabled sources has its line; another source's never gets data.
+    heartbeats = len(out["sources"])
+    total = sum(int(line["item"].split(": ")[1].split()[0]) for line in metrics.values())
+    assert total == out["metric_series"] - (len(series.scheduled_sources()) - heartbeats)
+    assert metrics["SendFailures"]["monthly_usd"] == 0  # a healthy month has no failure
+    assert metrics["Fetched"]["monthly_usd"] == pytest.approx(0.30)  # every run, every hour
+    assert 0 < metrics["OutreachOutcome"]["monthly_usd"] < 0.02  # once a day
+    quiet = report(100)["lines"]  # four complaints a day: most hours without one
+    complaints = next(x for x in quiet if x["item"].startswith("metric Complaints:"))
+    assert complaints["monthly_usd"] < metrics["Complaints"]["monthly_usd"] / 5
+
+
+def test_consumers_run_at_the_cheapest_memory_that_keeps_a_batch_far_under_the_timeout() -> None:
+    from socialcare_cli.cost.model import memory_table
+
+    resources = load_template()["Resources"]
+    for function, sizes in memory_table().items():
+        props = resources[function]["Properties"]
+        batch = next(iter(props["Events"].values()))["Properties"]["BatchSize"]
+        fit = [mb for mb, s in sizes.items() if batch * s["ms"] / 1000 < props["Timeout"] / 4]
+        assert props["MemorySize"] == min(fit, key=lambda mb: sizes[mb]["per_million_usd"])
+        times = [s["ms"] for s in sizes.values()]
+        assert times == sorted(times, reverse=True)  # more memory, more CPU, faster
+
+
+def test_the_mix_of_work_follows_the_complaint_rate() -> None:
+    from socialcare_cli.cost.model import Work, inputs
+    from socialcare_cli.template import Stack
+
+    measured, stack = inputs()["measured"], Stack(load_template())
+    calm, angry = Work(measured, stack, 0.0), Work(measured, stack, 1.0)
+    assert calm.triage.http == 0 < angry.triage.http  # only complaints ask the CRM
+    assert calm.triage.writes < angry.triage.writes  # one write unless a lease is held
+    assert calm.contacts == 0 and calm.log_bytes() < angry.log_bytes()

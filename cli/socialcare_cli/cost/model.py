@@ -8,6 +8,7 @@ for the cold starts, when present); prices from prices.json. docs/cost.md explai
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +27,108 @@ SECRET_CACHE_S = 300
 CONTACTS_PER_COMPLAINT = 0.3  # the demo's sample: 4 e-mails of 14 complaints
 # Priced unless --sources says otherwise: two polled sources and Meta's webhooks.
 DEFAULT_SOURCES = ["bluesky", "mastodon", "facebook", "instagram"]
+
+
+CPU_MB = 1769  # Lambda's one full vCPU; below it a function gets memory/1769 of one
+CRM_CALL_S = 0.1  # a CRM or help-desk round trip (the stand-in answers at once)
+MAILER_BATCH = 5  # OutreachQueue's BatchSize
+# Per e-mail: OutreachQueue send, receive and delete (in 5s), OutcomeQueue send, then
+# MeasureOutcome's receive and delete (in 10s).
+SQS_PER_EMAIL = 1 + 2 / MAILER_BATCH + 1 + 2 / 10
+MEMORY_MB = (128, 256, 512, 1024)
+
+
+@dataclass
+class PerItem:
+    """One mention's (or e-mail's) work in a function, as measured."""
+
+    cpu_s: float
+    aws_calls: float
+    http: float
+    writes: float
+    reads: float
+
+    def seconds(self, memory_mb: int) -> float:
+        """Billed duration: CPU stretched by Lambda's share at this memory, plus waits."""
+        cpu = self.cpu_s * max(1.0, CPU_MB / memory_mb)
+        return cpu + self.aws_calls * API_CALL_S + self.http * CRM_CALL_S
+
+
+def _mix(kinds: dict[str, dict[str, Any]], weights: dict[str, float]) -> PerItem:
+    """The mean record of a mix of kinds (a kind the sample lacks drops out)."""
+    present = {k: w for k, w in weights.items() if w > 0 and kinds.get(k, {}).get("records")}
+    total = sum(present.values()) or 1.0
+    sums = [0.0] * 5
+    for kind, weight in present.items():
+        row, share = kinds[kind], weight / total / kinds[kind]["records"]
+        calls = row["calls"]
+        writes = sum(n for c, n in calls.items() if c.split(":")[1] in _WRITES)
+        reads = sum(n for c, n in calls.items() if c.split(":")[1] == "GetItem")
+        for i, value in enumerate((row["cpu_s"], sum(calls.values()), row["http"], writes, reads)):
+            sums[i] += value * share
+    return PerItem(*sums)
+
+
+_WRITES = {"PutItem", "UpdateItem", "DeleteItem"}
+
+
+class Work:
+    """What a mention costs in the functions, from measured.json's records, weighted by
+    the complaint rate: plain (decided without the CRM), complaint (a skip after the CRM)
+    and contact (an e-mail)."""
+
+    def __init__(self, measured: dict[str, Any], stack: Stack, complaint_rate: float) -> None:
+        self.measured, self.stack, self.rate = measured, stack, complaint_rate
+        k = CONTACTS_PER_COMPLAINT
+        self.contacts = complaint_rate * k
+        records = measured["per_record"]
+        self.triage = _mix(
+            records["TriageMentionsFunction"],
+            {
+                "plain": 1 - complaint_rate,
+                "complaint": complaint_rate * (1 - k),
+                "contact": self.contacts,
+            },
+        )
+        self.mailer = _mix(records["SendOutreachFunction"], {"contact": 1.0})
+        self.reviewed = float(measured.get("name_matched_share", 1.0))
+
+    def memory_mb(self, function: str) -> int:
+        props = self.stack.template["Resources"][function]["Properties"]
+        default = self.stack.template["Globals"]["Function"]["MemorySize"]
+        return int(self.stack.resolve(props.get("MemorySize", default)))
+
+    def log_bytes(self) -> float:
+        """Per mention: triage's line, a share of its batch's EMF blobs (one, and one for
+        each further topic), Lambda's START/END/REPORT; per e-mail the mailer's."""
+        lines, blob = self.measured["line_bytes"], self.measured["emf_bytes_per_blob"]
+        blobs = 1 + min(9.0, BATCH * self.rate)
+        triage = lines["decision triage"] + (blobs * blob + LAMBDA_LOG_BYTES) / BATCH
+        mailer = lines["decision mailer"] + (blob + LAMBDA_LOG_BYTES) / MAILER_BATCH
+        return triage + self.contacts * mailer
+
+
+def memory_table(
+    complaint_rate: float = 0.2, region: str = "eu-west-1"
+) -> dict[str, dict[int, dict[str, float]]]:
+    """Per function and memory size: a record's billed ms and $ per 1M mentions."""
+    price = json.loads((HERE / "prices.json").read_text("utf-8"))["regions"][region]
+    work = Work(inputs()["measured"], Stack(load_template()), complaint_rate)
+    out: dict[str, dict[int, dict[str, float]]] = {}
+    for name, item, per_mention in (
+        ("TriageMentionsFunction", work.triage, 1.0),
+        ("SendOutreachFunction", work.mailer, work.contacts),
+    ):
+        out[name] = {
+            mb: {
+                "ms": round(item.seconds(mb) * 1000, 1),
+                "per_million_usd": round(
+                    1e6 * per_mention * item.seconds(mb) * mb / 1024 * price["lambda_arm64_gb_s"], 3
+                ),
+            }
+            for mb in MEMORY_MB
+        }
+    return out
 
 
 @dataclass
@@ -62,10 +165,60 @@ def _enable(source: str) -> str:
     return f"Enable{source.capitalize()}"  # x -> EnableX, bluesky -> EnableBluesky
 
 
-def _priced(scan: series.Scan, sources: list[str]) -> int:
-    """Series a deployment with `sources` enabled can emit: CloudWatch bills only the
-    series that receive data, so another source's heartbeat costs nothing."""
-    return sum(1 for _, dims in scan.series if all(v in sources for k, v in dims if k == "source"))
+# CloudWatch meters a custom metric by the hour, only the hours it receives data in. Of
+# a month's hours, the share each series gets data in: every run's all of them; a daily
+# count 1/24; a failure's none in a healthy month; a count that flows with the mentions
+# the hours with at least one such event (Poisson, at the events per mention below).
+SCHEDULED = {"SourceHeartbeat": 1.0, "Fetched": 1.0}
+DAILY = {"OutreachOutcome", "OutreachOutcomeMeasured"}
+OFF_BY_DEFAULT = {"DigestDecisions", "MarkedWrong"}  # ShadowDigest=off
+FAILURES = {
+    "SendFailures",
+    "CrmAuthFailedTotal",
+    "CrmUnavailable",
+    "SourceAuthFailedTotal",
+    "WebhookRejected",
+    "WebhookFailed",
+    "RateLimitedRuns",
+}
+MATCHED_PER_COMPLAINT = 0.7  # the demo's sample: 10 of 14 complaints
+OFF_WINDOW = 1 - 40 / 168  # outside SendWindow Mon-Fri 08:00-16:00 every request waits
+
+
+def _series_activity(
+    scan: series.Scan, sources: list[str], per_day: float, work: Work
+) -> list[tuple[str, int, float]]:
+    """Per metric: the series a deployment with `sources` can emit (another source's
+    heartbeat never gets data) and the share of the hours they get data in."""
+    c, e, r = work.rate, work.contacts, work.reviewed
+    flow = {
+        "Skipped": 1 - e,
+        "Complained": c,
+        "Matched": c * MATCHED_PER_COMPLAINT,
+        "Complaints": c / 9,  # each of nine topics
+        ("Emailed", "live"): e * (1 - r),
+        ("Emailed", "review"): e * r,
+        ("Emailed", "shadow"): 0.0,  # priced in live mode
+        "ReviewDecisions": e * r,
+        "MailDeferred": e,
+    }
+    out: dict[str, list[float]] = {}
+    for name, dims in sorted(scan.series):
+        if any(k == "source" and v not in sources for k, v in dims):
+            continue
+        mode = dict(dims).get("mode")
+        if name in SCHEDULED:
+            active = SCHEDULED[name]
+        elif name in DAILY:
+            active = 1 / 24
+        elif name in OFF_BY_DEFAULT or name in FAILURES:
+            active = 0.0
+        else:
+            share = flow.get((name, mode) if mode else name, 1.0)
+            active = 1 - math.exp(-per_day / 24 * share)
+            active *= OFF_WINDOW if name == "MailDeferred" else 1.0
+        out.setdefault(name, []).append(active)
+    return [(name, len(a), sum(a) / len(a)) for name, a in out.items()]
 
 
 def lines(
@@ -85,14 +238,15 @@ def lines(
 
     # --- fixed: what exists whatever the volume
     scan = series.scan()
-    add(
-        "CloudWatch",
-        f"custom metric series ({len(scan.series)} in the code; sources: "
-        f"{','.join(sources) or 'none'})",
-        _priced(scan, sources),
-        p["cw_metric_month"],
-        "fixed",
-    )
+    work = Work(m, stack, complaint_rate)
+    for name, n, active in _series_activity(scan, sources, per_day, work):
+        add(
+            "CloudWatch",
+            f"metric {name}: {n} series, data in {active:.0%} of the hours",
+            n * active,
+            p["cw_metric_month"],
+            "fixed",
+        )
     for name, res in stack.of_type("AWS::CloudWatch::Alarm").items():
         if stack.exists(name):
             n = _alarm_metrics(res["Properties"])
@@ -128,8 +282,11 @@ def lines(
         if res["Properties"].get("FunctionUrlConfig"):
             add("Lambda", f"Function URL {name}", 0, p["function_url_requests"], "fixed")
     fetch = m["functions"]["FetchMentionsFunction"]
-    memory_gb = float(stack.template["Globals"]["Function"]["MemorySize"]) / 1024
-    fetch_s = fetch["cpu_s"] / fetch["invocations"] + API_CALL_S * sum(fetch["calls"].values())
+    fetch_mb = work.memory_mb("FetchMentionsFunction")
+    memory_gb = fetch_mb / 1024
+    fetch_s = PerItem(
+        fetch["cpu_s"] / fetch["invocations"], sum(fetch["calls"].values()), 0, 0, 0
+    ).seconds(fetch_mb)
     add(
         "Lambda",
         "scheduled fetch runs (GB-s)",
@@ -156,6 +313,13 @@ def lines(
         "Lambda's idle long polling, 2 queues × 5 pollers",
         2 * 5 * MONTH_S / 20 / 1e6,
         p["sqs_requests_per_million"],
+        "fixed",
+    )
+    add(
+        "KMS",
+        "SNS data keys for the two encrypted topics (reused 5 minutes)",
+        2 * MONTH_S / 300 / 1e4,
+        p["kms_requests_per_10k"],
         "fixed",
     )
     readers = 3  # fetch, triage, mailer containers re-read their secrets every 5 minutes
@@ -185,67 +349,45 @@ def lines(
             "fixed",
         )
 
-    # --- variable: per mention, from the measured run
-    triage = m["functions"]["TriageMentionsFunction"]
-    mailer = m["functions"]["SendOutreachFunction"]
-    contacts = complaint_rate * CONTACTS_PER_COMPLAINT
-
-    def per_record(f: dict[str, Any], prefix: str) -> float:
-        return sum(n for k, n in f["calls"].items() if k.startswith(prefix)) / f["records"]
-
-    def seconds(f: dict[str, Any]) -> float:
-        return (f["cpu_s"] + API_CALL_S * sum(f["calls"].values())) / f["records"]
-
+    # --- variable: per mention, from the measured records (measure.py's classes)
+    per_month_contacts = per_month * work.contacts
+    for name, per_item, count in (
+        ("TriageMentionsFunction", work.triage, per_month),
+        ("SendOutreachFunction", work.mailer, per_month_contacts),
+    ):
+        mb = work.memory_mb(name)
+        add(
+            "Lambda",
+            f"{name.removesuffix('Function')} (GB-s at {mb} MB)",
+            count * per_item.seconds(mb) * mb / 1024,
+            p["lambda_arm64_gb_s"],
+            "variable",
+        )
     add(
         "Lambda",
-        "TriageMentions (GB-s)",
-        per_month * seconds(triage) * memory_gb,
-        p["lambda_arm64_gb_s"],
-        "variable",
-    )
-    add(
-        "Lambda",
-        "TriageMentions (requests, batches of 10)",
-        per_month / BATCH / 1e6,
+        "TriageMentions and SendOutreach requests (batches of 10 and 5)",
+        (per_month / BATCH + per_month_contacts / MAILER_BATCH) / 1e6,
         p["lambda_requests_per_million"],
         "variable",
     )
-    add(
-        "Lambda",
-        "SendOutreach (GB-s)",
-        per_month * contacts * seconds(mailer) * memory_gb,
-        p["lambda_arm64_gb_s"],
-        "variable",
-    )
-    add(
-        "Lambda",
-        "SendOutreach (requests)",
-        per_month * contacts / 1e6,
-        p["lambda_requests_per_million"],
-        "variable",
-    )
-    sqs = per_month * (3 / BATCH) + per_month * contacts * 3  # send, receive, delete
     add(
         "SQS",
-        "MentionsQueue and OutreachQueue requests (batched)",
-        sqs / 1e6,
+        "MentionsQueue (send, receive, delete in 10s); OutreachQueue, OutcomeQueue per e-mail",
+        (per_month * 3 / BATCH + per_month_contacts * SQS_PER_EMAIL) / 1e6,
         p["sqs_requests_per_million"],
         "variable",
     )
-    wru = per_record(triage, "dynamodb:PutItem") + per_record(triage, "dynamodb:UpdateItem")
-    wru_mail = per_record(mailer, "dynamodb:PutItem") + per_record(mailer, "dynamodb:UpdateItem")
     add(
         "DynamoDB",
-        "writes (WRU): decided#, seen#, person#, rate#",
-        per_month * (wru + contacts * wru_mail) / 1e6,
+        "writes (WRU): seen#, decided#; the mailer's person#, idem#, rate#",
+        (per_month * work.triage.writes + per_month_contacts * work.mailer.writes) / 1e6,
         p["dynamodb_wru_per_million"],
         "variable",
     )
-    rru = per_record(triage, "dynamodb:GetItem") + contacts * per_record(mailer, "dynamodb:GetItem")
     add(
         "DynamoDB",
         "reads (RRU, strongly consistent)",
-        per_month * rru / 1e6,
+        (per_month * work.triage.reads + per_month_contacts * work.mailer.reads) / 1e6,
         p["dynamodb_rru_per_million"],
         "variable",
     )
@@ -256,10 +398,10 @@ def lines(
         p["dynamodb_storage_gb_month"] + p["dynamodb_pitr_gb_month"],
         "variable",
     )
-    log_gb = per_month * (m["log_bytes_per_mention"] + LAMBDA_LOG_BYTES / BATCH) / 1e9
+    log_gb = per_month * work.log_bytes() / 1e9
     add(
         "CloudWatch Logs",
-        "ingestion (decision lines, EMF, REPORT)",
+        f"ingestion ({work.log_bytes():.0f} B a mention: decision lines, EMF, REPORT)",
         log_gb,
         p["logs_ingest_gb"],
         "variable",
@@ -272,7 +414,7 @@ def lines(
         "variable",
     )
     traced = stack.resolve({"Ref": "Tracing"}) == "on"
-    traces = (per_month / BATCH + per_month * contacts) if traced else 0
+    traces = (per_month / BATCH + per_month_contacts) if traced else 0
     add(
         "X-Ray",
         f"traces (Tracing={'on: every invocation' if traced else 'off, the default'})",
@@ -282,15 +424,15 @@ def lines(
     )
     add(
         "KMS",
-        "review link seals and SNS data keys",
-        per_month * contacts / 1e4,
+        f"review link seals ({work.reviewed:.0%} of e-mails: name matches)",
+        per_month_contacts * work.reviewed / 1e4,
         p["kms_requests_per_10k"],
         "variable",
     )
     add(
         "SES",
         "e-mails (listed apart)",
-        per_month * contacts / 1000,
+        per_month_contacts / 1000,
         p["ses_per_1000_emails"],
         "apart",
     )
@@ -326,5 +468,7 @@ def report(
             "platform_fees"
         ],
         "metric_series": metric_series,
+        # Each SQS consumer's billed time a record at 128-1024 MB, and its $ per 1M mentions.
+        "memory": memory_table(complaint_rate, region),
         "lines": [{k: v for k, v in asdict(x).items()} for x in items],
     }
