@@ -9,11 +9,16 @@ from typing import Any
 
 def register(sub: Any) -> None:
     cmd = sub.add_parser("cost", help="what socialcare costs to run (docs/cost.md)")
-    cmd.add_argument("--mentions-per-day", type=float, required=True)
+    cmd.add_argument("--mentions-per-day", type=float, required=True, help="mentions fetched a day")
     cmd.add_argument(
         "--complaint-rate", type=float, default=0.2, help="share of mentions that are complaints"
     )
-    cmd.add_argument("--region", default="eu-west-1", choices=["eu-west-1", "eu-north-1"])
+    cmd.add_argument(
+        "--region",
+        default="eu-west-1",
+        choices=["eu-west-1", "eu-north-1"],
+        help="whose list prices (prices.json)",
+    )
     cmd.add_argument(
         "--sources",
         help="comma-separated sources enabled (default: bluesky,mastodon,facebook,instagram;"
