@@ -3,7 +3,6 @@ metric the code really emits (or an AWS metric of the right resource)."""
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from socialcare.models import TOPICS, Decision
 from socialcare.observability import count
+from socialcare_cli.cost import series
 from socialcare_cli.template import TEMPLATE, Stack, load_template
 
 T = load_template()
@@ -35,17 +35,8 @@ def emitted_metrics() -> set[str]:
 def emitted_dimensions() -> dict[str, set[frozenset[str]]]:
     """Metric name -> the dimension-name sets the code emits it with (count(name, **dims))."""
     found: dict[str, set[frozenset[str]]] = {}
-    for path in [*LIBRARY.rglob("*.py"), *(TEMPLATE.parent / "functions").rglob("*.py")]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "count"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-            ):
-                dims = frozenset(k.arg for k in node.keywords if k.arg and k.arg != "value")
-                found.setdefault(str(node.args[0].value), set()).add(dims)
+    for name, dims in series.scan().series:
+        found.setdefault(name, set()).add(frozenset(k for k, _ in dims))
     return found
 
 
