@@ -352,36 +352,21 @@ def alarm_notification(stack: Stack, topic: str) -> dict[str, Any]:
     built from the alarm as template.yaml defines it (the emulator evaluates no alarms)."""
     name = f"ComplaintSpike{topic.capitalize()}Alarm"
     props = stack.resources[name]["Properties"]
-    metrics = []
-    for metric in props["Metrics"]:
-        entry = {"Id": metric["Id"], "ReturnData": metric.get("ReturnData", True)}
-        if "Expression" in metric:
-            entry["Expression"] = metric["Expression"]
-        else:
-            stat = metric["MetricStat"]
-            entry["MetricStat"] = {
-                "Metric": {
-                    "Namespace": stat["Metric"]["Namespace"],
-                    "MetricName": stat["Metric"]["MetricName"],
-                    "Dimensions": [
-                        {"name": d["Name"], "value": d["Value"]}
-                        for d in stat["Metric"]["Dimensions"]
-                    ],
-                },
-                "Period": stat["Period"],
-                "Stat": stat["Stat"],
-            }
-        metrics.append(entry)
     return {
         "AlarmName": f"{stack.name}-{name}",
         "NewStateValue": "ALARM",
         "OldStateValue": "OK",
-        "NewStateReason": "Thresholds Crossed: 2 out of the last 2 datapoints were greater "
-        "than the upper thresholds",
+        "NewStateReason": "Threshold Crossed: 2 out of the last 2 datapoints were greater "
+        "than or equal to the threshold",
         "Trigger": {
-            "Metrics": metrics,
-            "ThresholdMetricId": props["ThresholdMetricId"],
+            "Namespace": props["Namespace"],
+            "MetricName": props["MetricName"],
+            "Dimensions": [{"name": d["Name"], "value": d["Value"]} for d in props["Dimensions"]],
+            "Statistic": props["Statistic"].upper(),
+            "Period": props["Period"],
+            "EvaluationPeriods": props["EvaluationPeriods"],
             "ComparisonOperator": props["ComparisonOperator"],
+            "Threshold": float(stack.resolve(props["Threshold"])),
         },
     }
 

@@ -41,6 +41,7 @@ COMMANDS = [
     "socialcare_cli.cmd_pilot",
     "socialcare_cli.cmd_preflight",
     "socialcare_cli.cmd_rights",
+    "socialcare_cli.cmd_cost",
 ]
 
 

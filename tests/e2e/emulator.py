@@ -143,21 +143,6 @@ def _ses_send_resource_to_any(template: dict[str, Any]) -> int:
     return count
 
 
-def _drop_metric_math_alarms(template: dict[str, Any]) -> int:
-    resources = template["Resources"]
-    dropped = [
-        name for name, res in resources.items()
-        if res.get("Type") == "AWS::CloudWatch::Alarm" and "Metrics" in res.get("Properties", {})
-    ]  # fmt: skip
-    for name in dropped:
-        del resources[name]
-    rest = json.dumps(template)
-    used = [name for name in dropped if f'"{name}"' in rest or "${" + name in rest]
-    if used:  # dropping them would break the stack: a new adaptation is needed
-        raise AssertionError(f"metric-math alarms referenced elsewhere: {used}")
-    return len(dropped)
-
-
 # What MiniStack 1.5.33 does differently from AWS, and what the deployed copy does about
 # it. Each entry: (name, why, adapt). `adapt` returns how many places it changed.
 ADAPTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], int]]] = [
@@ -177,14 +162,6 @@ ADAPTATIONS: list[tuple[str, str, Callable[[dict[str, Any]], int]]] = [
         "widens that one statement to '*' without the condition; the SES scoping is "
         "checked by tests/unit/test_least_privilege.py, not executed here.",
         _ses_send_resource_to_any,
-    ),
-    (
-        "metric-math-alarms",
-        "MiniStack refuses AWS::CloudWatch::Alarm with Metrics (metric math, e.g. the "
-        "complaint-spike anomaly bands) and rolls the whole stack back. The copy leaves "
-        "those alarms out; nothing else may reference them. The plain metric alarms are "
-        "deployed. The alarms' definitions are checked by cfn-lint and tests/unit.",
-        _drop_metric_math_alarms,
     ),
 ]
 

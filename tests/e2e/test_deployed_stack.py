@@ -9,8 +9,7 @@ What the emulator cannot carry, and how that part is covered instead:
 - The deployed copy of the built template is adapted where MiniStack differs from AWS
   (`emulator.ADAPTATIONS`): Ref of a secret gives its name (the copy uses GetAtt .Id,
   the same ARN on AWS); IAM for SES SendEmail is evaluated on '*' (that statement is
-  widened, so its scoping is not verified here); metric-math alarms are refused (left
-  out; cfn-lint and tests/unit check them).
+  widened, so its scoping is not verified here).
 - The schedule is deployed (ENABLED, target and input read back from EventBridge
   Scheduler) but not waited for: the test invokes its target with its input.
 - MentionsQueue keeps messages invisible for 180 s after a failure; three receives

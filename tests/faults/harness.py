@@ -150,7 +150,8 @@ class Lines(io.TextIOBase):
         ]
 
     def metric(self, name: str) -> int:
-        return sum(1 for r in self.records() if name in r and "_aws" in r)
+        """The sum of a metric over the EMF blobs (one per invocation)."""
+        return int(sum(sum(r[name]) for r in self.records() if name in r and "_aws" in r))
 
 
 @contextlib.contextmanager

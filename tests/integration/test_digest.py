@@ -190,8 +190,8 @@ def test_mark_wrong_get_changes_nothing_post_records_once_forged_is_refused(
     (item,) = marks(shadow)
     audit = [x for x in capture.lines() if x.get("message") == "decision marked wrong"]
     assert [a["first"] for a in audit] == [True, False]
-    counted = [x for x in capture.lines() if "MarkedWrong" in x]  # EMF: once, by reason
-    assert len(counted) == 1 and counted[0]["reason"] == audit[0]["reason"]
+    counted = [x for x in capture.lines() if "MarkedWrong" in x]  # EMF: once (reason: the line)
+    assert len(counted) == 1
     assert item["pk"]["S"] == f"wrong#{audit[0]['mention_id']}"
     assert audit[0]["reason"] in {d["reason"] for d in decisions}
     for text in (p["text"] for p in load_json("posts.json")):

@@ -158,4 +158,4 @@ def test_a_secret_still_empty_is_a_counted_auth_failure(
     fetch = handler(deployed, fakes)
     with pytest.raises(Exception, match="x: the source secret has no bearer_token"):
         fetch({"source": "x"}, context())
-    assert '"SourceAuthFailed"' in capsys.readouterr().out
+    assert '"SourceAuthFailedTotal"' in capsys.readouterr().out

@@ -33,7 +33,7 @@ def test_usage_cap_stops_the_run_without_retrying_and_is_counted_apart(
     assert run.state.get_cursor("x") is None
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if "_aws" in line]
     limited = [m for m in metrics if "RateLimitedRuns" in m]
-    assert limited and limited[0]["kind"] == "usage_capped" and limited[0]["source"] == "x"
+    assert limited and limited[0]["kind"] == "usage_capped"
     assert run().stopped == "usage_capped" and len(run.searches) == 1  # paused: X not asked
 
 

@@ -86,7 +86,7 @@ def test_refused_credentials_raise_a_typed_error_and_count(
         run.case = _with_search(run.case)
     with pytest.raises(SourceAuthError, match=run.case.name):
         run(good=False)
-    assert '"SourceAuthFailed"' in capsys.readouterr().out
+    assert '"SourceAuthFailedTotal"' in capsys.readouterr().out
 
 
 def _with_search(case: Case) -> Case:

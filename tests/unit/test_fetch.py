@@ -109,4 +109,4 @@ def test_auth_failure_is_raised_and_counted(capsys: pytest.CaptureFixture[str]) 
     with pytest.raises(SourceAuthError):
         fetch(Expired([]), MemoryState(), MemoryQueue())
     out = capsys.readouterr().out
-    assert '"SourceAuthFailed"' in out and '"SourceHeartbeat"' not in out
+    assert '"SourceAuthFailedTotal"' in out and '"SourceHeartbeat"' not in out

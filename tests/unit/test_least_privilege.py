@@ -23,11 +23,11 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
         "dynamodb:GetItem": {"cursor#*", "pause#*"},
         "dynamodb:PutItem": {"cursor#*", "pause#*"},
     },
-    "TriageMentionsFunction": {  # decided#: the lease and mark of one decision per fetch
-        "dynamodb:GetItem": {"optout#*", "person#*", "decided#*"},
+    "TriageMentionsFunction": {  # seen#, decided#: one decision per post and fetch
+        "dynamodb:GetItem": {"optout#*", "person#*", "seen#*", "decided#*"},
         "dynamodb:PutItem": {"seen#*", "optout#*", "decided#*"},
-        "dynamodb:UpdateItem": {"optout#*", "decided#*"},
-        "dynamodb:DeleteItem": {"optout#*", "decided#*"},
+        "dynamodb:UpdateItem": {"optout#*", "seen#*", "decided#*"},
+        "dynamodb:DeleteItem": {"optout#*", "seen#*", "decided#*"},
     },
     "SendOutreachFunction": {
         "dynamodb:GetItem": {"person#*", "idem#*", "optout#*"},

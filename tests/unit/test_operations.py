@@ -3,7 +3,6 @@ metric the code really emits (or an AWS metric of the right resource)."""
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from pathlib import Path
@@ -11,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from socialcare.models import TOPICS
+from socialcare.models import TOPICS, Decision
 from socialcare.observability import count
+from socialcare_cli.cost import series
 from socialcare_cli.template import TEMPLATE, Stack, load_template
 
 T = load_template()
@@ -35,17 +35,8 @@ def emitted_metrics() -> set[str]:
 def emitted_dimensions() -> dict[str, set[frozenset[str]]]:
     """Metric name -> the dimension-name sets the code emits it with (count(name, **dims))."""
     found: dict[str, set[frozenset[str]]] = {}
-    for path in [*LIBRARY.rglob("*.py"), *(TEMPLATE.parent / "functions").rglob("*.py")]:
-        for node in ast.walk(ast.parse(path.read_text())):
-            if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Name)
-                and node.func.id == "count"
-                and node.args
-                and isinstance(node.args[0], ast.Constant)
-            ):
-                dims = frozenset(k.arg for k in node.keywords if k.arg and k.arg != "value")
-                found.setdefault(str(node.args[0].value), set()).add(dims)
+    for name, dims in series.scan().series:
+        found.setdefault(name, set()).add(frozenset(k for k, _ in dims))
     return found
 
 
@@ -106,9 +97,16 @@ def test_topics_are_encrypted_with_a_key_their_publisher_may_use(
     assert grants[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
 
 
-def test_every_function_has_an_errors_alarm() -> None:
+def test_every_function_has_an_errors_alarm_or_a_dead_letter_queue_with_one() -> None:
+    # An async function's failure ends on its DLQ after the retries, and that DLQ's alarm
+    # says so: an Errors alarm beside it would cost $0.10 a month and fire on retries too.
     alarms = alarms_on("AWS/Lambda", "Errors")
-    assert {a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()} == set(FUNCTIONS)
+    alarmed = {a["Dimensions"][0]["Value"]["Ref"] for a in alarms.values()}
+    for function in set(FUNCTIONS) - alarmed:
+        on_failure = RES[function]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+        dlq = on_failure["OnFailure"]["Destination"]["Fn::GetAtt"][0]
+        assert dlq in DLQS and f"{dlq}Alarm" in ALARMS, function
+    assert {"TriageMentionsFunction", "SendOutreachFunction", "ReviewFunction"} <= alarmed
 
 
 def test_queue_age_alarms() -> None:
@@ -141,14 +139,14 @@ def test_auth_failures_and_ses_reputation_alarms() -> None:
 
 
 @pytest.mark.parametrize("topic", TOPICS)
-def test_complaint_spike_per_topic_uses_an_anomaly_band(topic: str) -> None:
+def test_complaint_spike_per_topic_is_a_static_threshold_naming_its_topic(topic: str) -> None:
+    # One alarm metric each (an anomaly band is billed as three); the incident switch
+    # reads the topic from the alarm's dimensions.
     alarm = ALARMS[f"ComplaintSpike{topic.capitalize()}Alarm"]
-    stat = next(m for m in alarm["Metrics"] if "MetricStat" in m)["MetricStat"]["Metric"]
-    assert (stat["Namespace"], stat["MetricName"]) == ("Socialcare", "Complaints")
-    assert stat["Dimensions"] == [{"Name": "topic", "Value": topic}]
-    band = next(m for m in alarm["Metrics"] if m["Id"] == alarm["ThresholdMetricId"])
-    assert band["Expression"].startswith("ANOMALY_DETECTION_BAND(")
-    assert alarm["ComparisonOperator"] == "GreaterThanUpperThreshold"
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Socialcare", "Complaints")
+    assert alarm["Dimensions"] == [{"Name": "topic", "Value": topic}]
+    assert alarm["Threshold"] == {"Ref": "ComplaintSpikeThreshold"} and "Metrics" not in alarm
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
 
 
 def test_alarmed_custom_metrics_are_emitted_by_the_code() -> None:
@@ -224,10 +222,10 @@ def widget(title_start: str) -> dict[str, Any]:
     ("title", "metric"),
     [
         ("1 Fetched", "Fetched"),
-        ("2 Complaints", "ComplaintsBySource"),
-        ("3 Matched", "MatchedBySource"),
-        ("4 Skipped", "Decisions"),
-        ("5 E-mailed", "EmailedBySource"),
+        ("2 Complaints", "Complained"),
+        ("3 Matched", "Matched"),
+        ("4 Skipped", "Skipped"),
+        ("5 E-mailed", "Emailed"),
         ("Complaints by topic", "Complaints"),
         ("Source heartbeat", "SourceHeartbeat"),
     ],
@@ -243,7 +241,7 @@ def searches() -> list[tuple[str, frozenset[str], str]]:
     for w in dashboard()["widgets"]:
         for m in w["properties"].get("metrics", []):
             if isinstance(m, dict) and "expression" in m:
-                hit = re.search(r"\{Socialcare,([^}]*)\} MetricName=\"(\w+)\"", m["expression"])
+                hit = re.search(r"\{Socialcare,?([^}]*)\} MetricName=\"(\w+)\"", m["expression"])
                 assert hit, m["expression"]
                 dims = frozenset(d for d in hit.group(1).split(",") if d)
                 found.append((w["properties"]["title"], dims, hit.group(2)))
@@ -257,13 +255,35 @@ def test_every_dashboard_search_matches_a_dimension_set_the_code_emits() -> None
     assert not wrong and len(searches()) >= 10, wrong
 
 
-def test_every_funnel_step_is_charted_per_source() -> None:
-    steps: dict[str, list[frozenset[str]]] = {}
-    for title, dims, _ in searches():
-        if title[:2] in {"1 ", "2 ", "3 ", "4 ", "5 "}:
-            steps.setdefault(title[0], []).append(dims)
-    assert sorted(steps) == ["1", "2", "3", "4", "5"]
-    assert all(any("source" in d for d in dims) for dims in steps.values()), steps
+def test_every_funnel_step_is_charted_and_per_source_from_the_decision_lines() -> None:
+    # Per-source (and per-reason) metrics would be a series each (docs/cost.md): the
+    # totals are metrics, the breakdown is Logs Insights over the audit line.
+    steps = sorted(
+        {title[0] for title, _, _ in searches() if title[:2] in {"1 ", "2 ", "3 ", "4 ", "5 "}}
+    )
+    assert steps == ["1", "2", "3", "4", "5"]
+    queries = [w["properties"]["query"] for w in dashboard()["widgets"] if w["type"] == "log"]
+    logged = set(Decision.model_fields)
+    by_source = [q for q in queries if re.search(r"stats count\(\*\).* by source, stage", q)]
+    assert len(by_source) == 2 and all('filter message = "decision"' in q for q in by_source)
+    for query in by_source:
+        grouped = re.search(r" by ([\w, ]+)", query)
+        assert grouped and set(grouped.group(1).replace(" ", "").split(",")) <= logged
+        for function in ("TriageMentionsFunction", "SendOutreachFunction"):
+            assert f"SOURCE '/aws/lambda/phys-{function}'" in query
+
+
+def test_failures_without_a_metric_of_their_own_are_counted_from_every_function_s_lines() -> None:
+    # A failed record, a CRM record not written, an outcome entry not queued and a plain
+    # rate limit count no series (docs/cost.md): their error and warning lines do.
+    (query,) = [
+        w["properties"]["query"]
+        for w in dashboard()["widgets"]
+        if w["type"] == "log" and w["properties"]["title"].startswith("Failures")
+    ]
+    for function in FUNCTIONS:
+        assert f"SOURCE '/aws/lambda/phys-{function}'" in query
+    assert 'level in ["ERROR", "WARNING"]' in query and "by message, error" in query
 
 
 @pytest.mark.parametrize(

@@ -180,7 +180,7 @@ def test_a_redelivered_mention_is_decided_once(
     assert first is not None and first.reason is Reason.CONTACT
     for _ in range(2):  # SQS delivers the same fetch again
         assert handle(mention, triage_deps, queue) is None
-    assert audit.lines == ["decision"] and audit.metrics.count("Decisions") == 1
+    assert audit.lines == ["decision"] and audit.metrics.count("Complained") == 1
     assert audit.metrics.count("Complaints") == 1  # the spike alarm's input, once
     assert len(queue.messages) == 1
     # A second fetch of the post is its own decision: `duplicate`.
@@ -195,23 +195,90 @@ def test_a_skip_is_also_decided_once(
     repost = make_mention(is_repost=True)
     for _ in range(3):
         handle(repost, triage_deps, MemoryQueue())
-    assert audit.lines == ["decision"] and audit.metrics.count("Decisions") == 1
+    assert audit.lines == ["decision"] and audit.metrics.count("Skipped") == 1
 
 
 def test_a_delivery_while_another_decides_goes_back_to_the_queue(
     triage_deps: TriageDeps,
 ) -> None:
     from socialcare.errors import DecisionInProgress
-    from socialcare.pipeline import decided_key
+    from socialcare.pipeline import seen_key
 
     mention = make_mention()
-    key = decided_key(triage_deps.hasher.mention(mention.key), mention.fetch_id)
-    assert triage_deps.state.claim(key, "another-attempt", 60)  # deciding right now
+    key, attempt = seen_key(triage_deps.hasher.mention(mention.key)), f"{mention.fetch_id} other"
+    assert triage_deps.state.claim(key, attempt, 60, state="leased")  # deciding right now
     with pytest.raises(DecisionInProgress):
         handle(mention, triage_deps, MemoryQueue())
-    triage_deps.state.release(key, "another-attempt")  # it failed: the retry decides
+    triage_deps.state.release(key, attempt)  # it failed: the retry decides
     decision = handle(mention, triage_deps, MemoryQueue())
     assert decision is not None and decision.reason is Reason.CONTACT
+
+
+class Writes:
+    """The state table's writes, counted as DynamoDB bills them (a failed condition too)."""
+
+    def __init__(self, state: object, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.n = 0
+        for name in ("claim", "update", "release", "incr", "advance"):
+            real = getattr(state, name)
+
+            def counted(*a: object, _real: object = real, **k: object) -> object:
+                self.n += 1
+                return _real(*a, **k)  # type: ignore[operator]
+
+            monkeypatch.setattr(state, name, counted)
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason", "writes"),
+    [
+        ({"text": "Tak for hjælpen Lynet, super service"}, Reason.NOT_COMPLAINT, 1),
+        ({"is_repost": True}, Reason.REPOST, 1),
+        ({"handle": "stranger"}, Reason.NO_CUSTOMER_MATCH, 2),  # a lease while the CRM answers
+        ({}, Reason.CONTACT, 2),  # a lease while the outreach request is queued
+    ],
+)
+def test_a_decision_that_sends_nothing_is_one_write(
+    triage_deps: TriageDeps,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: dict,
+    reason: Reason,
+    writes: int,
+) -> None:
+    counted = Writes(triage_deps.state, monkeypatch)
+    decision = handle(make_mention(**fields), triage_deps, MemoryQueue())
+    assert decision is not None and decision.reason is reason and counted.n == writes
+    again = handle(make_mention(**fields, fetch_id="another-fetch"), triage_deps, MemoryQueue())
+    expected = reason if reason is Reason.REPOST else Reason.DUPLICATE
+    assert again is not None and again.reason is expected
+
+
+def test_a_redelivery_after_the_post_went_stale_is_still_a_redelivery(
+    triage_deps: TriageDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    audit = Audit(monkeypatch)
+    mention = make_mention(text="Tak for hjælpen Lynet, super service")
+    assert handle(mention, triage_deps, MemoryQueue()) is not None
+    triage_deps.max_post_age = timedelta(minutes=5)  # the post is stale by now
+    assert handle(mention, triage_deps, MemoryQueue()) is None
+    assert audit.lines == ["decision"]
+    late = handle(make_mention(fetch_id="another-fetch"), triage_deps, MemoryQueue())
+    assert late is not None and late.reason is Reason.STALE  # another fetch: stale, once
+
+
+def test_a_post_decided_before_the_upgrade_is_not_decided_again(
+    triage_deps: TriageDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialcare.pipeline import decided_key, seen_key
+
+    audit = Audit(monkeypatch)
+    mention = make_mention()
+    post = triage_deps.hasher.mention(mention.key)
+    # As the previous version left them: the post claimed by its fetch, the fetch done.
+    assert triage_deps.state.claim(seen_key(post), mention.fetch_id, 3600, reentrant=True)
+    assert triage_deps.state.claim(decided_key(post, mention.fetch_id), "old", 60)
+    triage_deps.state.update(decided_key(post, mention.fetch_id), "old", state="done")
+    assert handle(mention, triage_deps, MemoryQueue()) is None and audit.lines == []
 
 
 def test_a_failed_attempt_leaves_the_decision_to_the_retry(triage_deps: TriageDeps) -> None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Json
 
 from socialcare.errors import OutOfTime, RetryableError, SocialcareError, what_failed
 from socialcare.models import Mention, OutreachRequest
-from socialcare.observability import count, logger
+from socialcare.observability import logger
 
 
 class SqsRecord(BaseModel):
@@ -53,6 +53,7 @@ def process(
     """Validate and handle each record; Lambda's answer names the ones that failed."""
     failures = []
     for raw in event.get("Records", []):
+        # The records' counts join the invocation's one EMF blob (the handler's scope).
         try:
             record_handler(model.model_validate(raw), context)
         except Exception as error:  # this record fails alone
@@ -63,6 +64,8 @@ def process(
 
 
 def _audit(message_id: str, error: Exception) -> None:
+    # No metric: the DLQ alarms, the Errors alarms and the dashboard's table of error
+    # lines count failures (a series of its own would cost without being read).
     logger.error(
         "record failed; back to the queue",
         extra={
@@ -75,7 +78,6 @@ def _audit(message_id: str, error: Exception) -> None:
             "retryable": isinstance(error, RetryableError),
         },
     )
-    count("RecordFailures", error=type(error).__name__)
 
 
 def lease_s(context: Any, default_s: int = 60) -> int:

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from socialcare import backoff
 from socialcare.brand import Brand
-from socialcare.errors import CrmError, DecisionInProgress
+from socialcare.decision_keys import (
+    DECIDED_TTL_S,
+    Held,
+    decided_key,
+    holder,
+    seen_key,
+    take,
+)
+from socialcare.errors import CrmError
 from socialcare.hashing import Hasher
 from socialcare.identity import matching, policy
 from socialcare.identity.ports import Crm
@@ -57,39 +66,68 @@ class TriageDeps:
     digest: Queue | None = None  # DigestQueue when the shadow digest is on (ShadowDigest)
 
 
-def seen_key(mention_hash: str) -> str:
-    return f"seen#{mention_hash}"
-
-
 def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> TriageResult:
+    """Decide a mention (the dry runs' and tests' entry; SQS deliveries go through handle)."""
     now = now or datetime.now(UTC)
-    mention_hash = deps.hasher.mention(mention.key)
-    base = {"mention_id": mention_hash, "fetch_id": mention.fetch_id, "source": mention.source}
+    base = _ids(mention, deps)
+    cheap = _screen(mention, deps, now)
+    if cheap is not None:
+        return TriageResult(decision=Decision.of(cheap, **base))
+    # One decision per post across fetch paths; a retry of this same fetch passes again.
+    post = seen_key(base["mention_id"])
+    if not deps.state.claim(post, mention.fetch_id, _seen_s(deps), reentrant=True):
+        return TriageResult(decision=Decision.of(Reason.DUPLICATE, **base))
+    return _decide(mention, deps, now, base, _classify(mention, deps))
+
+
+def _seen_s(deps: TriageDeps) -> int:
+    # Past the maximum age a post is stale whoever fetches it. A decided message is
+    # deleted from its queue at once; SQS hands it out again within minutes if at all.
+    return int(deps.max_post_age.total_seconds()) + 86_400
+
+
+def _ids(mention: Mention, deps: TriageDeps) -> dict[str, str]:
+    return {
+        "mention_id": deps.hasher.mention(mention.key),
+        "fetch_id": mention.fetch_id,
+        "source": mention.source,
+    }
+
+
+def _screen(mention: Mention, deps: TriageDeps, now: datetime) -> Reason | None:
+    """The cheap, content-free reasons, decided before anything is read or looked up."""
+    if mention.is_own_account or deps.brand.is_own_account(
+        mention.source, mention.author_id, mention.handle
+    ):
+        return Reason.OWN_ACCOUNT
+    if mention.is_repost:
+        return Reason.REPOST
+    if now - mention.created_at > deps.max_post_age:
+        return Reason.STALE
+    return None
+
+
+def _classify(mention: Mention, deps: TriageDeps) -> Classification:
+    return deps.classifier.classify(
+        mention.text, mention.lang, addressed=mention.addressed, stars=mention.stars
+    )
+
+
+def _decide(
+    mention: Mention,
+    deps: TriageDeps,
+    now: datetime,
+    base: dict[str, str],
+    verdict: Classification,
+) -> TriageResult:
+    """The rest, once the post is this fetch's to decide: only a complaint reads the CRM."""
 
     def skip(reason: Reason, **more: object) -> TriageResult:
         return TriageResult(decision=Decision.of(reason, **base, **more))
 
-    # Decided before anything is read or looked up: the cheap, content-free reasons.
-    if mention.is_own_account or deps.brand.is_own_account(
-        mention.source, mention.author_id, mention.handle
-    ):
-        return skip(Reason.OWN_ACCOUNT)
-    if mention.is_repost:
-        return skip(Reason.REPOST)
-    if now - mention.created_at > deps.max_post_age:
-        return skip(Reason.STALE)
-    # One decision per post across fetch paths; a retry of this same fetch passes again.
-    ttl = int(deps.max_post_age.total_seconds()) + 86_400
-    if not deps.state.claim(seen_key(mention_hash), mention.fetch_id, ttl, reentrant=True):
-        return skip(Reason.DUPLICATE)
-
-    verdict = deps.classifier.classify(
-        mention.text, mention.lang, addressed=mention.addressed, stars=mention.stars
-    )
     about = {"language": verdict.language, "topics": verdict.topics}
     if not verdict.complaint:
         return skip(Reason.NOT_COMPLAINT, **about)
-
     who = matching.identify(mention, deps.crm, name_matching=deps.name_matching)
     if who.customer is None:
         return skip(who.reason or Reason.NO_CUSTOMER_MATCH, match=who.method, **about)
@@ -119,7 +157,7 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
         return skip(Reason.NOT_IN_PILOT, **found)
 
     outreach = OutreachRequest(
-        mention_id=mention_hash,
+        mention_id=base["mention_id"],
         fetch_id=mention.fetch_id,
         customer_ref=customer.id,
         customer_hash=customer_hash,
@@ -137,14 +175,7 @@ def triage(mention: Mention, deps: TriageDeps, now: datetime | None = None) -> T
     return TriageResult(decision=Decision.of(Reason.CONTACT, **base, **found), outreach=outreach)
 
 
-# A decision is kept as long as SQS can hand its post and fetch out again: 14 days is the
-# longest any queue (DLQs included) keeps a message, and a redrive starts no new fetch.
-DECIDED_TTL_S = 15 * 86_400
 DEFAULT_LEASE_S = 60  # without a Lambda context: the longest a decision may take
-
-
-def decided_key(mention_hash: str, fetch_id: str) -> str:
-    return f"decided#{mention_hash}.{fetch_id}"
 
 
 def handle(
@@ -157,58 +188,96 @@ def handle(
 ) -> Decision | None:
     """Decide a mention once per post and fetch, however often SQS delivers it.
 
-    The decision key is leased for the attempt (`lease_s`: the rest of the invocation),
-    then: triage, queue the outreach request, mark the key done, write the audit line. A
-    failure releases the lease, so the retry decides afresh; a delivery that finds the
-    key done returns None and writes nothing (no line, no metric, no request); one that
-    finds it leased raises DecisionInProgress and comes back later. The audit line
-    follows the done mark, so an outage of the state table (the mark fails) never writes
-    a line twice. What is left: a process killed between the mark and the line (no I/O
-    between them) loses that line, and a mark that fails after the outreach request was
-    queued queues it again on the retry (the mailer is idempotent on it: one e-mail).
+    The post's first fetch decides it under `seen#<post>` (owner "<fetch> <attempt>"),
+    another fetch under `decided#<post>.<fetch>` (`duplicate`, and the cheap reasons,
+    which never mark the post seen). A decision after which only its audit line is
+    written (no CRM, no outreach request, no digest entry: most mentions) is claimed
+    `done` in one conditional write. Otherwise the key is leased for the attempt
+    (`lease_s`: the rest of the invocation), then: decide, queue the outreach request
+    and the digest entry, mark the key done, write the line. A failure releases the
+    lease, so the retry decides afresh; a delivery that finds the key done returns None
+    and writes nothing (no line, no metric, no request); one that finds it leased raises
+    DecisionInProgress and comes back later. The line follows the done mark, so an
+    outage of the state table never writes a line twice. What is left: a process killed
+    between the mark and the line (no I/O between them) loses that line, and a mark
+    that fails after the outreach request was queued queues it again on the retry (the
+    mailer is idempotent on it: one e-mail). `seen#` lives `max_post_age` + 1 day (the
+    privacy notice's period): a redelivery that finds the post stale looks it up first.
 
     A CRM outage is waited out on the queue: the mention goes back, delayed with backoff
     (30 s doubling to 15 min), to `retry_queue`, as often as it takes; once the post is
     older than `max_post_age` it is decided `stale`. Without `retry_queue` CrmError is
     raised (the queue's retries, then its DLQ).
     """
-    mention_hash = deps.hasher.mention(mention.key)
-    key = decided_key(mention_hash, mention.fetch_id)
-    attempt = uuid.uuid4().hex
-    ids = {"mention_id": mention_hash, "fetch_id": mention.fetch_id}
-    if not _lease(deps.state, key, attempt, lease_s):
-        logger.info("already decided; redelivery dropped", extra=ids)
-        count("Redelivered")
-        return None
+    now = datetime.now(UTC)
+    base = _ids(mention, deps)
+    owner = f"{mention.fetch_id} {uuid.uuid4().hex}"
+    post = seen_key(base["mention_id"])
+    cheap = _screen(mention, deps, now)
+    # A post that went stale since this fetch decided it: a redelivery all the same.
+    if cheap is Reason.STALE and holder(deps.state, mention.fetch_id, post) is Held.DONE:
+        return _dropped(base)
+    if cheap is not None:
+        return _once(mention, deps, Decision.of(cheap, **base), owner, lease_s)
+    verdict = _classify(mention, deps)
+    sends = verdict.complaint or deps.digest is not None
+    keep_s = _seen_s(deps)
+    held = take(deps.state, mention.fetch_id, post, owner, lease_s if sends else keep_s, sends)
+    if held is Held.OTHER_FETCH:
+        return _once(mention, deps, Decision.of(Reason.DUPLICATE, **base), owner, lease_s)
+    if held is Held.DONE:
+        return _dropped(base)
+    if not sends:  # written done already: only the line follows
+        return _record(_decide(mention, deps, now, base, verdict).decision)
     try:
-        result = triage(mention, deps)
+        result = _decide(mention, deps, now, base, verdict)
         if result.outreach is not None:
             outreach_queue.send_all([result.outreach])
         if deps.digest is not None:
             deps.digest.send_all([digest_entry.entry(mention, result.decision)])
     except Exception as exc:
         with contextlib.suppress(Exception):  # if the release fails too, the lease expires
-            deps.state.release(key, attempt)
+            deps.state.release(post, owner)
         if isinstance(exc, CrmError) and retry_queue is not None:
-            _wait_for_crm(mention, retry_queue, ids, exc)
+            _wait_for_crm(mention, retry_queue, _key_ids(base), exc)
             return None
         raise
-    deps.state.update(key, attempt, ttl_s=DECIDED_TTL_S, state="done")
-    audit.record(result.decision)
-    return result.decision
+    deps.state.update(post, owner, ttl_s=keep_s, state="done")
+    return _record(result.decision)
 
 
-def _lease(state: State, key: str, attempt: str, lease_s: int) -> bool:
-    """True when this attempt is to decide; False when the decision was made before."""
-    for _ in range(2):
-        if state.claim(key, attempt, lease_s):
-            return True
-        held = state.holder(key)
-        if held is not None:
-            if held.get("state") == "done":
-                return False
-            raise DecisionInProgress("another delivery of this post and fetch is deciding")
-    raise DecisionInProgress("the decision key changed hands twice")  # released meanwhile
+def _once(
+    mention: Mention, deps: TriageDeps, decision: Decision, owner: str, lease_s: int
+) -> Decision | None:
+    """A decision that reads nothing (a cheap reason, `duplicate`), once for this fetch."""
+    key = decided_key(decision.mention_id, mention.fetch_id)
+    digest = deps.digest  # its entry is queued before the mark: a lease
+    held = take(deps.state, None, key, owner, lease_s if digest else DECIDED_TTL_S, bool(digest))
+    if held is not Held.OURS:
+        return _dropped(decision.model_dump())
+    if digest is not None:
+        try:
+            digest.send_all([digest_entry.entry(mention, decision)])
+        except Exception:
+            with contextlib.suppress(Exception):
+                deps.state.release(key, owner)
+            raise
+        deps.state.update(key, owner, ttl_s=DECIDED_TTL_S, state="done")
+    return _record(decision)
+
+
+def _key_ids(ids: Mapping[str, object]) -> dict[str, str]:
+    return {"mention_id": str(ids["mention_id"]), "fetch_id": str(ids["fetch_id"])}
+
+
+def _dropped(ids: Mapping[str, object]) -> Decision | None:
+    logger.info("already decided; redelivery dropped", extra=_key_ids(ids))
+    return None  # no line, no metric, no request
+
+
+def _record(decision: Decision) -> Decision:
+    audit.record(decision)
+    return decision
 
 
 def _wait_for_crm(mention: Mention, queue: Queue, ids: dict[str, str], exc: CrmError) -> None:

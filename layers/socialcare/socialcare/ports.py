@@ -21,8 +21,11 @@ class State(Protocol):
 
     def put_cursor(self, source: str, cursor: str) -> None: ...
 
-    def claim(self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False) -> bool:
-        """Take `key` for `owner` unless it is held (by anyone, or by others if reentrant)."""
+    def claim(
+        self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False, **attrs: str
+    ) -> bool:
+        """Take `key` for `owner` (with `attrs`) unless it is held (by anyone, or by
+        others if reentrant)."""
         ...
 
     def holder(self, key: str) -> dict[str, str] | None: ...

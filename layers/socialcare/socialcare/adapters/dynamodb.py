@@ -74,7 +74,9 @@ class DynamoState:
             },
         )
 
-    def claim(self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False) -> bool:
+    def claim(
+        self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False, **attrs: str
+    ) -> bool:
         condition = "attribute_not_exists(pk) OR expires_at < :now"
         if reentrant:
             condition += " OR #owner = :owner"
@@ -82,6 +84,7 @@ class DynamoState:
             self._call(
                 "put_item",
                 Item={
+                    **{k: {"S": v} for k, v in attrs.items()},
                     "pk": {"S": key},
                     "owner": {"S": owner},
                     "expires_at": {"N": str(_now() + ttl_s)},

@@ -93,11 +93,13 @@ class MemoryState:
             return None
         return item
 
-    def claim(self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False) -> bool:
+    def claim(
+        self, key: str, owner: str, ttl_s: int, *, reentrant: bool = False, **attrs: str
+    ) -> bool:
         item = self._live(key)
         if item and not (reentrant and item["owner"] == owner):
             return False
-        self.items[key] = {"owner": owner, "expires_at": str(int(time.time()) + ttl_s)}
+        self.items[key] = {**attrs, "owner": owner, "expires_at": str(int(time.time()) + ttl_s)}
         return True
 
     def holder(self, key: str) -> dict[str, str] | None:

@@ -204,8 +204,8 @@ class VendorApi:
             return self._json(response, what)
 
     def refused(self, detail: str) -> CrmAuthError:
-        count("CrmAuthFailed", vendor=self.vendor)
-        count("CrmAuthFailedTotal")  # the alarm's: one for every vendor
+        # One series for every vendor (the alarm's); which vendor: the error's line.
+        count("CrmAuthFailedTotal")
         return CrmAuthError(
             f"{self.vendor} refused the credentials ({detail}): check {self.credential_hint}"
         )

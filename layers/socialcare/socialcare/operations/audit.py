@@ -1,4 +1,9 @@
-"""The audit trail: one structured line and a few low-cardinality metrics per decision."""
+"""The audit trail: one structured line and a few bounded metrics per decision.
+
+The line carries source, reason, stage and topics: the dashboard's per-source funnel
+and skips by reason are Logs Insights queries over it. The metrics are the funnel's
+totals and what the alarms watch (complaints by topic), so their series stay few.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,18 @@ from socialcare.observability import count, logger
 
 def record(decision: Decision, **extra: str) -> None:
     logger.info("decision", extra={**decision.model_dump(mode="json"), **extra})
-    source, reason = decision.source, decision.reason
-    count("Decisions", source=source, reason=reason.value)  # skipped by reason, per source
-    if reason in _DROPPED:
-        count("Dropped", reason=reason.value)
+    reason = decision.reason
+    if reason is not Reason.CONTACT:
+        count("Skipped")
     if reason in _NOT_A_COMPLAINT:
         return
-    # The funnel: complaints by topic (the spike alarms) and by source (the dashboard).
-    count("ComplaintsBySource", source=source)
-    for topic in decision.topics or ["other"]:
-        count("Complaints", topic=topic)
+    count("Complained")
+    for topic in decision.topics:
+        count("Complaints", topic=topic)  # the spike alarms, one per topic
     if decision.customer_hash and decision.match:
-        count("Matched", method=decision.match)
-        count("MatchedBySource", source=source)
+        count("Matched")
 
 
-_DROPPED = {Reason.OWN_ACCOUNT, Reason.REPOST, Reason.DUPLICATE}
 _NOT_A_COMPLAINT = {
     Reason.OWN_ACCOUNT,
     Reason.REPOST,

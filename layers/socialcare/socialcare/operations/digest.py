@@ -136,12 +136,15 @@ def send_digest(deps: DigestDeps) -> dict[str, int]:
         deps.inbox.release(receipts)  # the schedule's retry, or the next digest, has them
         raise
     deps.inbox.delete(receipts)
-    reasons = Counter(item.decision.reason.value for item in items)
-    for reason, n in reasons.items():
-        count("DigestDecisions", value=n, reason=reason)  # MarkedWrong's denominator
+    count("DigestDecisions", value=len(items))  # MarkedWrong's denominator; by reason: the line
     labels = email.attachments[0].data.count(b"\n")
     logger.info(
         "digest sent",
-        extra={"decisions": len(items), "labels": labels, "unreadable": unreadable},
+        extra={
+            "decisions": len(items),
+            "by_reason": dict(Counter(item.decision.reason.value for item in items)),
+            "labels": labels,
+            "unreadable": unreadable,
+        },
     )
     return {"decisions": len(items), "labels": labels, "unreadable": unreadable}

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from socialcare import safejson
-from socialcare.observability import count, logger
+from socialcare.observability import logger
 
 OFF = '{"topics": []}'
 
@@ -41,7 +41,6 @@ def parse(value: str) -> Incident:
         return Incident.model_validate(json.loads(value or OFF))
     except (ValueError, ValidationError):
         # A garbled switch must not stop triage; it counts as off and is reported.
-        count("IncidentSwitchInvalid")
         logger.warning("incident parameter is not valid JSON of the expected shape")
         return Incident()
 
@@ -120,7 +119,6 @@ def on_alarm(
     current = ssm.get_parameter(Name=parameter)["Parameter"]["Value"]
     merged = merge(parse(current), new)
     ssm.put_parameter(Name=parameter, Value=merged.to_json(), Type="String", Overwrite=True)
-    count("IncidentDeclared", source="alarm")
     logger.info(
         "incident mode on", extra={"topics": merged.topics, "expires_at": str(merged.expires_at)}
     )

@@ -199,10 +199,9 @@ def send_outreach(
         decision = Decision.of(reason, **base)
         logger.info("decision", extra={**decision.model_dump(mode="json"), "mode": mode})
         if reason is Reason.CONTACT:
-            count("Emailed", mode=mode)
-            count("EmailedBySource", source=req.source)  # the funnel's last step, per source
+            count("Emailed", mode=mode)  # per source: the decision line
         else:
-            count("MailerSkipped", reason=reason.value)
+            count("Skipped")
         return decision
 
     # A DLQ redrive can come days later: never write about an old post.
@@ -270,14 +269,12 @@ def send_outreach(
     except MailThrottled:
         hold.give_back()  # surely not sent
         deps.state.incr(rate_key, ttl_s=7200, by=-1)  # nor counted against the hour
-        count("SendFailures", kind="retryable")
         if req.throttled >= MAX_THROTTLED:
             raise  # 1.25-2.5 hours of waiting did not help: the queue's retries, the DLQ
         raise MailDeferred(throttle_delay_s(req.throttled), why="throttled") from None
-    except Exception:
+    except Exception:  # the batch loop's error line; throttling: MailDeferred
         hold.give_back()  # surely not sent: let the retry try again
         deps.state.incr(rate_key, ttl_s=7200, by=-1)
-        count("SendFailures", kind="retryable")
         raise
     sent = REVIEW if review else "sent"  # a review hold waits for the agents' click
     deps.state.update(
@@ -392,7 +389,6 @@ def _record(req: OutreachRequest, deps: MailerDeps, mode: str, now: datetime, ke
             },
         )
     except CrmError as exc:
-        count("CrmRecordFailures")
         logger.warning(
             "could not record outreach in CRM",
             extra={"error": str(exc), "mention_id": req.mention_id},
@@ -412,5 +408,4 @@ def _measure_later(req: OutreachRequest, deps: MailerDeps, now: datetime) -> Non
     try:
         deps.outcome.send_all([entry])
     except Exception as exc:
-        count("OutcomeEntryFailures")
         logger.warning("outcome entry not queued", extra={"error": type(exc).__name__})

@@ -10,7 +10,7 @@ from typing import Any
 from socialcare.brand import Brand
 from socialcare.hashing import Hasher
 from socialcare.identity.policy import FOREVER_S, address_optout_key, optout_key, register
-from socialcare.observability import count, logger
+from socialcare.observability import logger
 from socialcare.outreach.unsubscribe import TokenError, UnsubscribeKey, verify_any
 from socialcare.ports import State
 
@@ -23,7 +23,6 @@ def unsubscribe(state: State, keys: Sequence[UnsubscribeKey], token: str) -> str
     looked up (policy.registered)."""
     customer_hash, kid = verify_any(keys, token)
     register(state, optout_key(customer_hash), "unsubscribe", kid)
-    count("OptOuts", via="unsubscribe")
     logger.info("opted out", extra={"customer_hash": customer_hash, "via": "unsubscribe"})
     return customer_hash
 
@@ -75,8 +74,6 @@ def ses_event(message: dict[str, Any], state: State, hasher: Hasher) -> int:
     for address in filter(None, addresses):
         key = address_optout_key(hasher.address(address))
         register(state, key, str(kind).lower(), hasher.kids[0])
-    if kind in ("Bounce", "Complaint"):
-        count("EmailEvents", kind=str(kind))
     logger.info("SES event", extra={"kind": kind, "opted_out": len(addresses)})
     return len(addresses)
 

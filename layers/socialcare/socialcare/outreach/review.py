@@ -184,7 +184,7 @@ def approve(deps: ReviewDeps, req: OutreachRequest) -> str | None:
     deps.queue.send_all([req.model_copy(update={"approved": True})])
     if not moved:
         return "was_approved"
-    count("ReviewDecisions", outcome="approved")
+    count("ReviewDecisions")  # which: the log line
     logger.info("review approved", extra=_ids(req))
     return "approved"
 
@@ -204,7 +204,7 @@ def reject(deps: ReviewDeps, req: OutreachRequest) -> str | None:
         topics=req.topics,
     )
     logger.info("decision", extra=decision.model_dump(mode="json"))
-    count("ReviewDecisions", outcome="rejected")
+    count("ReviewDecisions")
     return "rejected"
 
 
@@ -214,7 +214,7 @@ def _open(deps: ReviewDeps, action: str, token: str, now: datetime | None) -> He
     try:
         return unseal(deps.sealer, token, now or datetime.now(UTC))
     except LinkExpired:
-        count("ReviewDecisions", outcome="expired")
+        count("ReviewDecisions")
         logger.info("review link expired", extra={"action": action})
         return _answer(deps, "expired")
     except TokenError as error:  # forged, altered or malformed: 403 or 400

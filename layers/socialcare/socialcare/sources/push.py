@@ -27,7 +27,7 @@ from socialcare.function_url import Request
 from socialcare.observability import count, logger
 from socialcare.ports import Queue
 from socialcare.sources import platform
-from socialcare.sources.webhooks import MAX_BODY_BYTES, Reply, deliver, raw_body
+from socialcare.sources.webhooks import MAX_BODY_BYTES, Reply, deliver, raw_body, rejected
 
 ROUTES = frozenset({"trustpilot", "threads", "google"})
 
@@ -58,8 +58,7 @@ def request_of(method: str, raw: bytes, headers: Any, query: Any, token: str = "
 
 
 def refused(reason: str) -> Reply:
-    count("WebhookRejected", reason=reason)
-    logger.warning("push refused", extra={"reason": reason})
+    rejected(reason)
     return Reply(401, "unauthorized")
 
 
@@ -78,17 +77,16 @@ def handle_url_request(request: Request, deps: PushDeps) -> Reply:
 
 def handle(name: str, request: PushRequest, deps: PushDeps) -> Reply:
     if name not in ROUTES or name not in deps.sources:
-        count("WebhookRejected", reason="disabled")
+        rejected("disabled")
         return Reply(404, "not found")
     if len(request.raw) > MAX_BODY_BYTES:
-        count("WebhookRejected", reason="too_large")
+        rejected("too_large")
         return Reply(413, "too large")
     try:
         return _answer(name, request, deps)
     except ConfigError as exc:  # a parameter left empty (GOOGLE_LOCATIONS, …): say which
         logger.error("push route not configured", extra={"source": name, "error": str(exc)})
-        count("SourceAuthFailed", source=name)  # the alarm an operator already watches
-        count("SourceAuthFailedTotal")
+        count("SourceAuthFailedTotal")  # the alarm an operator already watches
         return Reply(500, "not configured")
 
 
@@ -103,7 +101,7 @@ def _answer(name: str, request: PushRequest, deps: PushDeps) -> Reply:
     try:
         events = module.push_events(safejson.loads(request.raw), deps.own.get(name, frozenset()))
     except (ValueError, SourcePayloadError) as exc:  # authenticated, yet not readable
-        count("WebhookRejected", reason="malformed")
+        rejected("malformed")
         logger.warning("push body unreadable", extra={"source": name, "error": type(exc).__name__})
         return Reply(400, "malformed notification")
     readers: dict[str, Any] = {}

@@ -23,7 +23,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,9 +49,6 @@ SIGNATURE_HEADER = "x-hub-signature-256"
 MAX_BODY_BYTES = 1_000_000  # Meta's notifications are a few kB; batches stay far below
 MAX_CHALLENGE_CHARS = 256
 OBJECTS = {"page": "facebook", "instagram": "instagram"}  # notification object -> source
-FIELDS = frozenset(
-    {"feed", "mention", "mentions", "comments", "replies", "review"}
-)  # metric dimension values
 
 
 @dataclass(frozen=True)
@@ -104,9 +101,20 @@ def secret_value(secret: Callable[[], Mapping[str, Any]], name: str) -> str | No
 def not_configured(what: str) -> Reply:
     # Meta keeps delivering (and retries this one) until someone fills the secret in.
     logger.error("webhook secret not filled in", extra={"missing": what})
-    count("SourceAuthFailed", source="webhook")
     count("SourceAuthFailedTotal")
     return Reply(500, "not configured")
+
+
+def _tally(values: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for value in values:
+        out[value] = out.get(value, 0) + 1
+    return out
+
+
+def rejected(reason: str) -> None:
+    count("WebhookRejected")  # why: the log line (a metric per reason would be a series each)
+    logger.warning("webhook rejected", extra={"reason": reason})
 
 
 def _lowered(headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -124,7 +132,7 @@ def handshake(query: Mapping[str, str] | None, secret: Callable[[], Mapping[str,
     mode, token = query.get("hub.mode"), query.get("hub.verify_token") or ""
     challenge = query.get("hub.challenge") or ""
     if mode != "subscribe" or not challenge or len(challenge) > MAX_CHALLENGE_CHARS:
-        count("WebhookRejected", reason="handshake")
+        rejected("handshake")
         return Reply(400, "bad request")
     expected = secret_value(secret, "verify_token")
     if expected is None:
@@ -132,10 +140,9 @@ def handshake(query: Mapping[str, str] | None, secret: Callable[[], Mapping[str,
     if not expected:
         return not_configured("verify_token")
     if not same(expected, token):
-        count("WebhookRejected", reason="verify_token")
+        rejected("verify_token")
         logger.warning("webhook verification refused: wrong verify token")
         return Reply(403, "forbidden")
-    count("WebhookVerified")
     logger.info("webhook subscription verified")
     return Reply(200, challenge)
 
@@ -153,17 +160,13 @@ def events_of(body: Any, deps: WebhookDeps) -> list[WebhookEvent]:
     return events
 
 
-def _dim(event: WebhookEvent) -> str:
-    return event.field if event.field in FIELDS else "other"
-
-
 def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) -> Reply:
     """A notification (POST): verify, read, complete from Graph, queue."""
     if len(raw) > MAX_BODY_BYTES:
-        count("WebhookRejected", reason="too_large")
+        rejected("too_large")
         return Reply(413, "too large")
     if not deps.sources:
-        count("WebhookRejected", reason="disabled")
+        rejected("disabled")
         return Reply(404, "not found")
     app_secret = secret_value(deps.secret, "app_secret")
     if app_secret is None:
@@ -172,14 +175,14 @@ def receive(raw: bytes, headers: Mapping[str, str] | None, deps: WebhookDeps) ->
         return not_configured("app_secret")
     signature = _lowered(headers).get(SIGNATURE_HEADER)
     if not signature_ok(app_secret, raw, signature):
-        count("WebhookRejected", reason="signature" if signature else "unsigned")
+        rejected("signature" if signature else "unsigned")
         logger.warning("webhook refused: bad signature", extra={"signed": bool(signature)})
         return Reply(401, "invalid signature")
 
     try:
         events = events_of(safejson.loads(raw), deps)
     except (ValueError, SourcePayloadError) as exc:  # signed by Meta, yet not readable
-        count("WebhookRejected", reason="malformed")
+        rejected("malformed")
         logger.warning("webhook notification unreadable", extra={"error": type(exc).__name__})
         return Reply(400, "malformed notification")
 
@@ -196,45 +199,51 @@ def deliver(events: list[WebhookEvent], client: Callable[[str], Any], queue: Que
     """
     mentions: list[tuple[WebhookEvent, Mention]] = []
     again = False
+    skipped: dict[str, int] = {}  # why events were not queued: in the log line, not metrics
     for event in events:
         if event.ignored or event.mention is None:
-            count("WebhookIgnored", source=event.source, reason=event.ignored or "unreadable")
+            why = event.ignored or "unreadable"
+            skipped[why] = skipped.get(why, 0) + 1
             continue
         mention = event.mention
         if event.fetch is not None:
             try:
                 mention = event.fetch(client(event.source))
             except SourceAuthError:
-                count("SourceAuthFailed", source=event.source)
                 count("SourceAuthFailedTotal")
+                logger.warning("Graph refused the token", extra={"source": event.source})
                 again = True
                 continue
             except (SourceRateLimited, SourceUnavailable) as exc:
-                count("WebhookFetchFailed", source=event.source, kind=type(exc).__name__)
+                count("WebhookFailed")  # Meta delivers again
+                logger.warning(
+                    "webhook fetch failed",
+                    extra={"source": event.source, "error": type(exc).__name__},
+                )
                 again = True
                 continue
             except (SourcePayloadError, ValidationError, KeyError, TypeError, ValueError):
                 # Deleted, private, not ours to read or an odd answer: polling may find it.
-                count("WebhookUnfetchable", source=event.source, field=_dim(event))
+                skipped["unfetchable"] = skipped.get("unfetchable", 0) + 1
                 continue
         mentions.append((event, mention))
 
     try:
         queue.send_all([m for _, m in mentions])
     except RetryableError as exc:
-        count("WebhookQueueFailed")
+        count("WebhookFailed")
         logger.error("webhook mentions not queued", extra={"error": type(exc).__name__})
         return Reply(500, "try again")
-    tally: dict[tuple[str, str], int] = {}
-    for event, _ in mentions:
-        key = (event.source, _dim(event))
-        tally[key] = tally.get(key, 0) + 1
-    for (source, dim), n in sorted(tally.items()):
-        count("WebhookMentions", n, source=source, field=dim)
-        count("Fetched", n, source=source)  # the funnel counts both paths
+    count("Fetched", len(mentions))  # the funnel counts both paths; per source: the log
     logger.info(
         "webhook notification handled",
-        extra={"changes": len(events), "queued": len(mentions), "retry": again},
+        extra={
+            "changes": len(events),
+            "queued": len(mentions),
+            "by_source": _tally(event.source for event, _ in mentions),
+            "not_queued": skipped,
+            "retry": again,
+        },
     )
     if again:
         return Reply(500, "partly failed; deliver again")
