@@ -17,6 +17,7 @@ words repeat across posts far more than posts do.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import zlib
@@ -136,11 +137,15 @@ def pair(a: int, b: int) -> int:
     return ((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & MASK
 
 
+# A post's length in tokens, by bin: word evidence grows with length (√n features,
+# each scaled 1/√n), so one intercept would read short posts as weak evidence.
+LENGTH_BINS = (3, 6, 12, 25, 50)
 PLACEMENT: dict[str | int | None, int] = {
     "addressed": _bucket("p:addressed"),
     "unaddressed": _bucket("p:unaddressed"),
     None: _bucket("p:no-stars"),
     **{s: _bucket(f"p:stars={s}") for s in range(1, 6)},
+    **{f"len{k}": _bucket(f"p:length={k}") for k in range(len(LENGTH_BINS) + 1)},
 }
 
 
@@ -156,11 +161,13 @@ def text_features(toks: Sequence[str]) -> list[int]:
     return out
 
 
-def placement_features(*, addressed: bool, stars: int | None) -> list[int]:
-    """Where the post sits: set to 1, apart from the words' length-scaled features."""
+def placement_features(*, addressed: bool, stars: int | None, length: int) -> list[int]:
+    """Where the post sits, and its length bin (`length` tokens): set to 1, apart from
+    the words' length-scaled features."""
     return [
         PLACEMENT["addressed" if addressed else "unaddressed"],
-        PLACEMENT[stars if stars in PLACEMENT else None],
+        PLACEMENT[stars if stars in range(1, 6) else None],
+        PLACEMENT[f"len{bisect.bisect_left(LENGTH_BINS, length)}"],
     ]
 
 

@@ -158,7 +158,9 @@ class Model:
                 self.bias, _unpack(total, count, self._width), self._scales, strict=True
             )
         ]
-        for bucket in features.placement_features(addressed=addressed, stars=stars):
+        for bucket in features.placement_features(
+            addressed=addressed, stars=stars, length=len(toks)
+        ):
             for k, weight in enumerate(self.placement.get(bucket, ())):
                 logits[k] += weight
         a, b = self.calibration
