@@ -106,6 +106,11 @@ class Model:
             raise ValueError(
                 f"hashed into 2**{header['bits']} buckets, this code uses 2**{features.BITS}"
             )
+        if header.get("features") != features.recipe():
+            raise ValueError(
+                f"trained with features {header.get('features')}, this code uses "
+                f"{features.recipe()}"
+            )
         n, width = header["buckets"], len(header["outputs"])
         ids = array("I")
         ids.frombytes(payload[: 4 * n])
@@ -149,8 +154,9 @@ class Model:
         # bigrams of each word and the one before (features.pair, inlined: the hot loop)
         pairs = [((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask for a, b in pairwise(heads)]
         bigrams = [packed(p) or row(p) for p in pairs]  # a packed row is never 0
-        count = sum(w[1] for w in words) + len(bigrams)
-        total = sum(w[2] for w in words) + sum(bigrams)
+        repeat = features.WORD_WEIGHT
+        count = sum(w[1] for w in words) + repeat * len(bigrams)
+        total = sum(w[2] for w in words) + repeat * sum(bigrams)
         scale = 1.0 / math.sqrt(count) if count else 0.0
         logits = [
             bias + lane * unit * scale

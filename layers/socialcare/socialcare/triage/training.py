@@ -349,6 +349,7 @@ def _pack(
     keep = np.flatnonzero((q != 0).any(axis=1))
     header = {
         "bits": features.BITS,
+        "features": features.recipe(),
         "outputs": ["complaint", *TOPICS],
         "bias": [round(float(v), 6) for v in b],
         "scales": [float(s) for s in scales],
