@@ -71,6 +71,7 @@ class Model:
         a, b = header["calibration"]
         self.calibration = (float(a), float(b))
         self.thresholds: dict[str, float] = header["thresholds"]
+        self.topic_logit = float(header["topic_logit"])
         self._index = dict(zip(ids, range(len(ids)), strict=True))  # bucket -> row
         self._weights = weights  # int8, row after row
         # A bucket's weights packed into one int, LANE bits per output, each offset by
@@ -173,7 +174,7 @@ class Model:
         topics = [
             name
             for name, logit in zip(self.topics, logits[1:], strict=True)
-            if logit >= 0.0  # a topic with probability 0.5 or more
+            if logit >= self.topic_logit
         ]
         # the words that moved the complaint logit most (a repeated word by its total);
         # Counter counts in C, and nlargest keeps the earlier word on a tie

@@ -40,6 +40,9 @@ L2 = 1 / 16  # C = 16, chosen by cross-validation on the main corpus (1, 4, 16, 
 MIN_PRECISION = 0.95
 MAX_ITER = 60
 MIN_ROWS = 2  # a feature must occur in this many rows to be learned
+# A topic is given from this logit on (p >= 0.27): on out-of-fold topic scores of the main
+# split, 0 gave P 0.86 / R 0.52, -1 P 0.77 / R 0.64 (F1 0.65 -> 0.70).
+TOPIC_LOGIT = -1.0
 
 
 @dataclass
@@ -290,6 +293,7 @@ def train(
     header, ids, quantised = _pack(d.columns, np.hstack([w, tw]), np.concatenate([b, tb]))
     header.update(
         calibration=[a, c],
+        topic_logit=TOPIC_LOGIT,
         thresholds={k: round(v, 4) for k, v in thresholds.items()},
         trained={
             "rows": len(rows),
