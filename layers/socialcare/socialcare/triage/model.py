@@ -15,7 +15,6 @@ it is computed once per word and cached.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import math
 import os
@@ -79,6 +78,8 @@ class Model:
         # C-level sum() of ints (see _unpack), not a Python loop per output.
         self._packed: dict[int, int] = {}
         self._zero = _pack((0,) * self._width)
+        self._zeros = [0.0] * self._width
+        self._placements: dict[tuple[int, ...], tuple[float, ...]] = {}
         self._words: dict[str, tuple[int, int, int, int]] = {}
 
     # -- loading --------------------------------------------------------------------
@@ -159,33 +160,44 @@ class Model:
         count = sum(w[1] for w in words) + repeat * len(bigrams)
         total = sum(w[2] for w in words) + repeat * sum(bigrams)
         scale = 1.0 / math.sqrt(count) if count else 0.0
+        placed = self._placed(
+            features.placement_features(addressed=addressed, stars=stars, length=len(toks))
+        )
         logits = [
-            bias + lane * unit * scale
-            for bias, lane, unit in zip(
-                self.bias, _unpack(total, count, self._width), self._scales, strict=True
+            base + lane * unit * scale
+            for base, lane, unit in zip(
+                placed, _unpack(total, count, self._width), self._scales, strict=True
             )
         ]
-        for bucket in features.placement_features(
-            addressed=addressed, stars=stars, length=len(toks)
-        ):
-            for k, weight in enumerate(self.placement.get(bucket, ())):
-                logits[k] += weight
         a, b = self.calibration
         topics = [
             name
             for name, logit in zip(self.topics, logits[1:], strict=True)
             if logit >= self.topic_logit
         ]
-        # the words that moved the complaint logit most (a repeated word by its total);
-        # Counter counts in C, and nlargest keeps the earlier word on a tie
+        # the words that moved the complaint logit most (a repeated word by its total; the
+        # earlier word first on a tie); Counter counts and sorted sorts in C
         counts = Counter(toks)
         weight = {token: word[3] for token, word in zip(toks, words)}  # noqa: B905
+        ranked = sorted(
+            [(abs(n * weight[t]), -i, t) for i, (t, n) in enumerate(counts.items())], reverse=True
+        )
         unit = self._scales[0] * scale
-        shown = [
-            (t, counts[t] * weight[t] * unit)
-            for t in heapq.nlargest(SHOWN, counts, key=lambda t: abs(counts[t] * weight[t]))
-        ]
+        shown = [(t, counts[t] * weight[t] * unit) for _, _, t in ranked[:SHOWN]]
         return Score(_sigmoid(a * logits[0] + b), topics, shown)
+
+    def _placed(self, buckets: list[int]) -> tuple[float, ...]:
+        """The biases plus the placement features' weights, per output (a few dozen
+        combinations, each summed once)."""
+        key = tuple(buckets)
+        known = self._placements.get(key)
+        if known is None:
+            rows = [self.placement.get(b, self._zeros) for b in key]
+            known = self._placements[key] = tuple(
+                bias + sum(column)
+                for bias, column in zip(self.bias, zip(*rows, strict=True), strict=True)
+            )
+        return known
 
     def threshold(self, language: str) -> float:
         return self.thresholds.get(language, self.thresholds["default"])
