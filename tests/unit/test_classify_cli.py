@@ -95,7 +95,9 @@ def test_reads_post_id_as_parse_writes_it_and_names_the_demo_brand(
         'name = "Acme Net"\nsign_off = "Acme"\nphone = "1"\n'
         'website = "https://acme.dk"\nprivacy_notice_url = "https://acme.dk/privacy"\n'
     )
-    assert main(["triage", *RULES, "--brand-file", str(brand), str(write(tmp_path, lines[:1]))]) == 0
+    assert (
+        main(["triage", *RULES, "--brand-file", str(brand), str(write(tmp_path, lines[:1]))]) == 0
+    )
     assert "demo brand" not in capsys.readouterr().err
 
 
