@@ -20,9 +20,9 @@ the mailer's per-person key would make it live. A line that cannot be read is na
 (line number, field) on stderr and skipped; a summary by reason ends the run on stderr.
 The CRM's credential comes from SOCIALCARE_CRM_TOKEN (a composite's help desk:
 SOCIALCARE_HELPDESK_TOKEN, else the same); `--crm-kind` names a vendor's API
-(hubspot, zendesk, hubspot+zendesk, ...), as the CrmKind parameter does. `--model shipped`
-(the model in the layer) or `--model DIR` (from `socialcare train`) triages with the
-learned model instead of the cue rules, as TRIAGE_MODEL does for the function.
+(hubspot, zendesk, hubspot+zendesk, ...), as the CrmKind parameter does. Triage uses the
+model shipped in the layer; `--model DIR` (from `socialcare train`) another one, and
+`--model rules` the cue rules, as TRIAGE_MODEL does for the function.
 """
 
 from __future__ import annotations

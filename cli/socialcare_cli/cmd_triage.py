@@ -14,9 +14,9 @@ end. A summary goes to stderr at the end, and progress while it runs on a termin
 It is the tool a company uses to backtest the classifier on an export of last month's
 posts before turning outreach on. `--brand any` counts complaints addressed to any
 company (generic data such as public benchmarks); `--brand NAME` overrides the
-configured brand's name, keeping the rest of the brand file. `--model shipped` uses the
-learned model shipped in the layer, `--model DIR` one trained with `socialcare train`;
-without it, the cue rules (as the function does without TRIAGE_MODEL).
+configured brand's name, keeping the rest of the brand file. Without `--model`, the
+learned model shipped in the layer answers (as the function does without TRIAGE_MODEL);
+`--model DIR` uses one trained with `socialcare train`, `--model rules` the cue rules.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def add_model_options(cmd: Any) -> None:
         "--model",
         metavar="DIR",
         default="",
-        help="'shipped' or a directory from `socialcare train` (default: the cue rules)",
+        help="a directory from `socialcare train`, or 'rules' for the cue rules "
+        "(default: the model shipped in the layer)",
     )
 
 

@@ -51,7 +51,8 @@ def test_the_trustpilot_e_mail_identifies_a_customer_a_name_could_not(demo: Demo
     messages = [message_from_bytes(p.read_bytes(), policy=policy.default) for p in demo.emails]
     recipients = sorted(m["To"] for m in messages)
     assert "s.hansen@example.net" in recipients  # "Søren H." on Trustpilot, matched by e-mail
-    assert len(recipients) == len(set(recipients)) == demo.reasons["contact"] == 5
+    # 4: the learned model misses one sample complaint the rules caught (test_demo.py)
+    assert len(recipients) == len(set(recipients)) == demo.reasons["contact"] == 4
     # Emma complained on X twice (replay and platform): one e-mail, the other skipped
     assert recipients.count("emma.wilson@example.net") == 1
 

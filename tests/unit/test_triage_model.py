@@ -176,9 +176,9 @@ def test_the_reasons_name_the_words_that_moved_the_score(clf: LearnedClassifier)
 
 
 def test_topics_are_multi_label(clf: LearnedClassifier) -> None:
-    text = "The router keeps rebooting and I was charged twice this month"
+    text = "No internet for three days and support never called back"
     verdict = clf.classify(text, "en", addressed=True)
-    assert {"equipment", "billing"} <= set(verdict.topics), verdict.topics
+    assert {"outage", "support"} <= set(verdict.topics), verdict.topics
 
 
 def test_the_brand_mode_needs_a_brand() -> None:
@@ -255,18 +255,19 @@ def test_bad_extra_rows_are_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_triage_command_uses_the_model_it_is_given(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--model shipped is the learned model (its reasons say "model: ..."); without
-    --model the cue rules answer; a bad --model path is an error naming it."""
+    """Without --model (and with --model shipped) the learned model answers (its reasons
+    say "model: ..."); --model rules gives the cue rules; a bad --model path is an error
+    naming it."""
     import io
 
     line = '{"id": "p1", "text": "Forbindelsen falder ud hver aften", "addressed": true}\n'
     outputs = []
-    for extra in (["--model", "shipped"], []):
+    for extra in ([], ["--model", "shipped"], ["--model", "rules"]):
         monkeypatch.setattr("sys.stdin", io.StringIO(line))
         assert main(["triage", *extra, "-"]) == 0
         outputs.append(json.loads(capsys.readouterr().out))
-    learned_reasons, rule_reasons = outputs[0]["reasons"], outputs[1]["reasons"]
-    assert learned_reasons[-1].startswith("model: ")
-    assert not any(r.startswith("model: ") for r in rule_reasons)
+    default, shipped, rules = (o["reasons"] for o in outputs)
+    assert default == shipped and default[-1].startswith("model: ")
+    assert not any(r.startswith("model: ") for r in rules)
     assert main(["triage", "--model", str(tmp_path / "none"), "-"]) == 2
     assert str(tmp_path / "none") in capsys.readouterr().err

@@ -158,8 +158,8 @@ class _CustomerSettings(_CrmSettings):
 class TriageSettings(_CustomerSettings):
     # Mentions wait out a CRM outage here, delayed (pipeline.handle).
     mentions_queue_url: str = Field(alias="MENTIONS_QUEUE_URL")
-    # The triage classifier: empty, the cue rules; "shipped", the model in the layer; else
-    # a model directory or file from `socialcare train --out` (docs/triage.md).
+    # The triage classifier: empty or "shipped", the model in the layer; "rules", the cue
+    # rules; else a model directory or file from `socialcare train --out` (docs/triage.md).
     triage_model: str = Field(default="", alias="TRIAGE_MODEL")
     # The incident switch (SSM, JSON); empty means no incident mode (local tools).
     incident_parameter: str = Field(default="", alias="INCIDENT_PARAMETER")

@@ -274,14 +274,14 @@ class TriageRuntime:
     def __init__(self, settings: TriageSettings, brand: Brand) -> None:
         _check_crm(settings)
         model = settings.triage_model
-        if model and model != "shipped" and not os.path.exists(model):  # learned.SHIPPED
+        if model not in ("", "shipped", "rules") and not os.path.exists(model):  # learned.py
             raise ConfigError(f"TRIAGE_MODEL: no model at {model!r}")
         self.settings, self.brand, self.aws = settings, brand, Aws()
         self.keys = Keys(settings, self.aws)
 
     @cached_property
     def classifier(self) -> Any:
-        """The cue rules or the learned model (TRIAGE_MODEL), with the lexicons and the
+        """The learned model or the cue rules (TRIAGE_MODEL), with the lexicons and the
         language model (a third of `import boto3`): loaded with the first mention that
         passes the content-free checks (own post, repost, stale, seen)."""
         from socialcare.triage.learned import select_classifier

@@ -17,17 +17,24 @@ words repeat across posts far more than posts do.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import itertools
+import json
 import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 MAX_CHARS = 3000  # longer posts are cut: the evidence is in the first paragraphs
 BITS = 20
 MASK = (1 << BITS) - 1
 NGRAMS = (3, 4, 5)
+# Word unigrams and bigrams count WORD_WEIGHT times (a word has a dozen character
+# n-grams; counted once it would be a small voice among them, and more regularised).
+WORD_WEIGHT = 8  # chosen on out-of-fold recall of the main split (1, 2, 3, 5, 8)
 LENGTH_POWER = 0.5  # a post's word features count n ** -LENGTH_POWER each (n: how many)
 BRAND, OTHER, USER, URL, NUM = "xbrandx", "xotherx", "xuserx", "xurlx", "0"
 SPECIAL = frozenset({BRAND, OTHER, USER, URL, NUM})
@@ -86,10 +93,13 @@ class Masker:
         return cls(pattern, frozenset(mine), any_handle)
 
     def __call__(self, folded: str) -> str:
-        text = _URLS.sub(f" {URL} ", folded)
+        # each pattern only where it can match: substring tests are far cheaper than a scan
+        text = _URLS.sub(f" {URL} ", folded) if "http" in folded or "www." in folded else folded
         if self.pattern is not None:
             text = self.pattern.sub(self._replace, text)
-        return _HANDLES.sub(f" {BRAND if self.any_handle else USER} ", text)
+        return (
+            _HANDLES.sub(f" {BRAND if self.any_handle else USER} ", text) if "@" in text else text
+        )
 
     def _replace(self, match: re.Match[str]) -> str:
         name = match.group(0).lstrip("@")
@@ -107,29 +117,62 @@ def _folded_name(name: str) -> str:
 def tokens(text: str, masker: Masker) -> list[str]:
     """The post's tokens after cutting, folding and masking."""
     folded = _REPEATS.sub(r"\1\1", fold(text[:MAX_CHARS]))
-    out = []
-    for token in _TOKEN.findall(masker(folded)):
-        if token in _IGNORED:
-            continue
-        if token.isdigit():
-            token = NUM
-        elif token[0] in "!?":
-            token = token[:3]  # "??", "!!!": a run's length says little past three
-        out.append(token)
-    return out
+    return [
+        NUM if token.isdigit() else token[:3] if token[0] in "!?" else token
+        for token in _TOKEN.findall(masker(folded))
+        if token not in _IGNORED
+    ]  # a run of ?/! says little past three
+
+
+LEXICONS = ("lexicon-da.json", "lexicon-en.json")  # the cue rules' bundled word lists
+
+
+@lru_cache(maxsize=1)
+def _cue_words() -> tuple[dict[str, str], tuple[tuple[str, str], ...], str]:
+    """The one-word cues of the rules' lexicons (word -> category), their prefix cues
+    ("outage*"), and a digest of the files (a model is trained for one version)."""
+    words: dict[str, str] = {}
+    prefixes: list[tuple[str, str]] = []
+    digest = hashlib.sha256()
+    for name in LEXICONS:
+        raw = resources.files("socialcare").joinpath("data", name).read_bytes()
+        digest.update(raw)
+        for category, phrases in json.loads(raw).items():
+            for phrase in phrases if isinstance(phrases, list) else ():
+                folded = fold(phrase)
+                if " " in folded or "<" in folded or folded in ("*", ""):
+                    continue
+                if folded.endswith("*"):
+                    prefixes.append((folded[:-1], category))
+                else:
+                    words.setdefault(folded, category)
+    return words, tuple(prefixes), digest.hexdigest()[:16]
+
+
+def cue_category(token: str) -> str | None:
+    """The rules' category of a one-word cue ("slow": problem), so the model learns one
+    weight per category and knows cue words its corpus never showed it."""
+    words, prefixes, _ = _cue_words()
+    found = words.get(token)
+    if found is None:
+        found = next((c for p, c in prefixes if token.startswith(p)), None)
+    return found
 
 
 @lru_cache(maxsize=65536)
 def word_buckets(token: str) -> tuple[int, ...]:
-    """A token's unigram bucket first, then its character n-grams' (words only)."""
-    own = _bucket("w:" + token)
+    """A token's unigram bucket first, then its cue category's and its character
+    n-grams' (words only)."""
+    own = (_bucket("w:" + token),) * WORD_WEIGHT
     if token in SPECIAL or not token[0].isalnum():
-        return (own,)
+        return own
+    category = cue_category(token)
+    cue = (_bucket("k:" + category),) * WORD_WEIGHT if category else ()
     marked = f"<{token}>"
     grams = {
         marked[i : i + n] for n in NGRAMS for i in range(len(marked) - n + 1) if marked[i : i + n]
     }
-    return (own, *sorted(_bucket("c:" + g) for g in grams))
+    return (*own, *cue, *sorted(_bucket("c:" + g) for g in grams))
 
 
 def pair(a: int, b: int) -> int:
@@ -138,12 +181,26 @@ def pair(a: int, b: int) -> int:
     return ((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & MASK
 
 
+# A post's length in tokens, by bin: word evidence grows with length (√n features,
+# each scaled 1/√n), so one intercept would read short posts as weak evidence.
+LENGTH_BINS = (3, 6, 12, 25, 50)
 PLACEMENT: dict[str | int | None, int] = {
     "addressed": _bucket("p:addressed"),
     "unaddressed": _bucket("p:unaddressed"),
     None: _bucket("p:no-stars"),
     **{s: _bucket(f"p:stars={s}") for s in range(1, 6)},
+    **{f"len{k}": _bucket(f"p:length={k}") for k in range(len(LENGTH_BINS) + 1)},
 }
+
+
+def recipe() -> dict[str, object]:
+    """What a model file must have been trained with to be read by this code."""
+    return {
+        "ngrams": list(NGRAMS),
+        "word_weight": WORD_WEIGHT,
+        "length_bins": list(LENGTH_BINS),
+        "lexicons": _cue_words()[2],
+    }
 
 
 def text_features(toks: Sequence[str]) -> list[int]:
@@ -154,15 +211,17 @@ def text_features(toks: Sequence[str]) -> list[int]:
         buckets = word_buckets(token)
         out.extend(buckets)
         heads.append(buckets[0])
-    out.extend(pair(a, b) for a, b in itertools.pairwise(heads))
+    out.extend(pair(a, b) for a, b in itertools.pairwise(heads) for _ in range(WORD_WEIGHT))
     return out
 
 
-def placement_features(*, addressed: bool, stars: int | None) -> list[int]:
-    """Where the post sits: set to 1, apart from the words' length-scaled features."""
+def placement_features(*, addressed: bool, stars: int | None, length: int) -> list[int]:
+    """Where the post sits, and its length bin (`length` tokens): set to 1, apart from
+    the words' length-scaled features."""
     return [
         PLACEMENT["addressed" if addressed else "unaddressed"],
-        PLACEMENT[stars if stars in PLACEMENT else None],
+        PLACEMENT[stars if stars in range(1, 6) else None],
+        PLACEMENT[f"len{bisect.bisect_left(LENGTH_BINS, length)}"],
     ]
 
 

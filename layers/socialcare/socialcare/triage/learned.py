@@ -87,13 +87,15 @@ def _words_reason(words: list[tuple[str, float]]) -> str:
 SHIPPED = "shipped"  # the model file in the layer
 
 
+RULES = "rules"  # the cue rules (classifier.py), the baseline
+
+
 def select_classifier(brand: Brand | None, model: str | None, *, mode: BrandMode = "brand") -> Any:
-    """What TRIAGE_MODEL (and `--model`) select: empty, the cue rules; "shipped", the
-    model in the layer; else the model at that path. The rules stay the default until
-    the model holds on short posts that name the brand (docs/triage.md, "Status")."""
-    if not model:
+    """What TRIAGE_MODEL (and `--model`) select: empty or "shipped", the model in the
+    layer; "rules", the cue rules; else the model at that path."""
+    if model == RULES:
         return RuleClassifier(brand, mode=mode)
-    return load_classifier(brand, None if model == SHIPPED else model, mode=mode)
+    return load_classifier(brand, None if model in ("", None, SHIPPED) else model, mode=mode)
 
 
 def load_classifier(

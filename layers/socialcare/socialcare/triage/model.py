@@ -15,12 +15,12 @@ it is computed once per word and cached.
 from __future__ import annotations
 
 import hashlib
-import heapq
 import json
 import math
 import os
 import sys
 from array import array
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -34,6 +34,7 @@ from socialcare.triage import features
 MAGIC = b"socialcare-triage-model 1\n"
 FILE_NAME = "triage-model.bin"
 _WORD_CACHE = 100_000  # distinct words remembered per model; cleared when full
+_BUCKET_CACHE = 200_000  # packed buckets remembered (hits and misses); cleared when full
 SHOWN = 3  # words given back with their contribution (for the reasons)
 
 
@@ -69,10 +70,17 @@ class Model:
         a, b = header["calibration"]
         self.calibration = (float(a), float(b))
         self.thresholds: dict[str, float] = header["thresholds"]
+        self.topic_logit = float(header["topic_logit"])
         self._index = dict(zip(ids, range(len(ids)), strict=True))  # bucket -> row
         self._weights = weights  # int8, row after row
-        self._zero = (0,) * self._width
-        self._words: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+        # A bucket's weights packed into one int, LANE bits per output, each offset by
+        # 128 so lanes stay non-negative: a post's sums over all outputs are then one
+        # C-level sum() of ints (see _unpack), not a Python loop per output.
+        self._packed: dict[int, int] = {}
+        self._zero = _pack((0,) * self._width)
+        self._zeros = [0.0] * self._width
+        self._placements: dict[tuple[int, ...], tuple[float, ...]] = {}
+        self._words: dict[str, tuple[int, int, int, int]] = {}
 
     # -- loading --------------------------------------------------------------------
     @classmethod
@@ -100,6 +108,11 @@ class Model:
             raise ValueError(
                 f"hashed into 2**{header['bits']} buckets, this code uses 2**{features.BITS}"
             )
+        if header.get("features") != features.recipe():
+            raise ValueError(
+                f"trained with features {header.get('features')}, this code uses "
+                f"{features.recipe()}"
+            )
         n, width = header["buckets"], len(header["outputs"])
         ids = array("I")
         ids.frombytes(payload[: 4 * n])
@@ -112,63 +125,97 @@ class Model:
         return cls(header, ids, weights)
 
     # -- scoring ----------------------------------------------------------------------
-    def _row(self, bucket: int) -> tuple[int, ...]:
+    def _row(self, bucket: int) -> int:
+        """A bucket's packed weights (zeros for a bucket the model does not have), cached:
+        bigram buckets repeat too. Misses are remembered up to _BUCKET_CACHE."""
         i = self._index.get(bucket)
         if i is None:
+            if len(self._packed) >= _BUCKET_CACHE:
+                self._packed.clear()
+            self._packed[bucket] = self._zero
             return self._zero
-        return tuple(self._weights[i * self._width : (i + 1) * self._width])
+        row = self._packed[bucket] = _pack(self._weights[i * self._width : (i + 1) * self._width])
+        return row
 
-    def _word(self, token: str) -> tuple[int, int, tuple[int, ...]]:
-        """A token's unigram bucket, how many features it sets and their summed (int8)
-        weights per output; computed once per distinct word."""
-        known = self._words.get(token)
-        if known is None:
-            buckets = features.word_buckets(token)
-            rows = [self._row(b) for b in buckets]
-            known = (buckets[0], len(buckets), tuple(map(sum, zip(*rows, strict=True))))
-            if len(self._words) >= _WORD_CACHE:
-                self._words.clear()
-            self._words[token] = known
+    def _word(self, token: str) -> tuple[int, int, int, int]:
+        """A token's unigram bucket, how many features it sets, their packed weights and
+        their summed complaint weight (for the reasons); computed once per distinct word."""
+        buckets = features.word_buckets(token)
+        packed = sum(map(self._row, buckets))
+        known = (buckets[0], len(buckets), packed, (packed & _LANE_MASK) - _OFFSET * len(buckets))
+        if len(self._words) >= _WORD_CACHE:
+            self._words.clear()
+        self._words[token] = known
         return known
 
     def score(self, toks: list[str], *, addressed: bool, stars: int | None) -> Score:
-        index, weights, width, mask = self._index.get, self._weights, self._width, features.MASK
-        cached = self._words.get
+        cached, packed, row = self._words.get, self._packed.get, self._row
+        mask = features.MASK
         words = [cached(t) or self._word(t) for t in toks]
         heads = [w[0] for w in words]
         # bigrams of each word and the one before (features.pair, inlined: the hot loop)
-        rows = [index(((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask) for a, b in pairwise(heads)]
-        parts: list[Sequence[int]] = [w[2] for w in words]
-        parts += [weights[i * width : (i + 1) * width] for i in rows if i is not None]
-        count = sum(w[1] for w in words) + len(rows)
+        pairs = [((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask for a, b in pairwise(heads)]
+        bigrams = [packed(p) or row(p) for p in pairs]  # a packed row is never 0
+        repeat = features.WORD_WEIGHT
+        count = sum(w[1] for w in words) + repeat * len(bigrams)
+        total = sum(w[2] for w in words) + repeat * sum(bigrams)
         scale = 1.0 / math.sqrt(count) if count else 0.0
-        sums = [sum(column) for column in zip(*parts)] if parts else self._zero  # noqa: B905
+        placed = self._placed(
+            features.placement_features(addressed=addressed, stars=stars, length=len(toks))
+        )
         logits = [
-            bias + total * unit * scale
-            for bias, total, unit in zip(self.bias, sums, self._scales, strict=True)
+            base + lane * unit * scale
+            for base, lane, unit in zip(
+                placed, _unpack(total, count, self._width), self._scales, strict=True
+            )
         ]
-        for bucket in features.placement_features(addressed=addressed, stars=stars):
-            for k, weight in enumerate(self.placement.get(bucket, ())):
-                logits[k] += weight
         a, b = self.calibration
         topics = [
             name
             for name, logit in zip(self.topics, logits[1:], strict=True)
-            if logit >= 0.0  # a topic with probability 0.5 or more
+            if logit >= self.topic_logit
         ]
-        said: dict[str, int] = {}
-        for token, word in zip(toks, words):  # noqa: B905
-            said[token] = said.get(token, 0) + word[2][0]
+        # the words that moved the complaint logit most (a repeated word by its total; the
+        # earlier word first on a tie); Counter counts and sorted sorts in C
+        counts = Counter(toks)
+        weight = {token: word[3] for token, word in zip(toks, words)}  # noqa: B905
+        ranked = sorted(
+            [(abs(n * weight[t]), -i, t) for i, (t, n) in enumerate(counts.items())], reverse=True
+        )
         unit = self._scales[0] * scale
-        shown = [(t, w * unit) for t, w in heapq.nlargest(SHOWN, said.items(), key=_strength)]
+        shown = [(t, counts[t] * weight[t] * unit) for _, _, t in ranked[:SHOWN]]
         return Score(_sigmoid(a * logits[0] + b), topics, shown)
+
+    def _placed(self, buckets: list[int]) -> tuple[float, ...]:
+        """The biases plus the placement features' weights, per output (a few dozen
+        combinations, each summed once)."""
+        key = tuple(buckets)
+        known = self._placements.get(key)
+        if known is None:
+            rows = [self.placement.get(b, self._zeros) for b in key]
+            known = self._placements[key] = tuple(
+                bias + sum(column)
+                for bias, column in zip(self.bias, zip(*rows, strict=True), strict=True)
+            )
+        return known
 
     def threshold(self, language: str) -> float:
         return self.thresholds.get(language, self.thresholds["default"])
 
 
-def _strength(item: tuple[str, int]) -> int:
-    return abs(item[1])
+_LANE = 32  # bits per output: room for 2**24 features of 255 each
+_LANE_MASK = (1 << _LANE) - 1
+_OFFSET = 128
+
+
+def _pack(weights: Sequence[int]) -> int:
+    return sum((w + _OFFSET) << (_LANE * k) for k, w in enumerate(weights))
+
+
+def _unpack(total: int, count: int, width: int) -> list[int]:
+    """The summed weights per output of `count` packed rows."""
+    offset = _OFFSET * count
+    return [((total >> (_LANE * k)) & _LANE_MASK) - offset for k in range(width)]
 
 
 def _sigmoid(x: float) -> float:
