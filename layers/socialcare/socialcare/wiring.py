@@ -71,10 +71,10 @@ class Aws:
 
     def client(self, service: str, config: Any = None) -> Any:
         if service not in self._clients:
-            import boto3  # costs as much as the rest of a cold start: only when needed
+            # boto3 costs as much as the rest of a cold start: imported only when needed
+            from socialcare.adapters import boto
 
-            # (boto3-stubs types each service name as a Literal overload)
-            self._clients[service] = boto3.client(service, config=config)  # type: ignore[call-overload]
+            self._clients[service] = boto.client(service, config)
         return self._clients[service]
 
     @cached_property
