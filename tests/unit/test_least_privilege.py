@@ -25,6 +25,7 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
     },
     "TriageMentionsFunction": {  # decided#: the lease and mark of one decision per fetch
         "dynamodb:GetItem": {"optout#*", "person#*", "decided#*"},
+        "dynamodb:BatchGetItem": {"optout#*", "person#*"},  # policy.check's reads
         "dynamodb:PutItem": {"seen#*", "optout#*", "decided#*"},
         "dynamodb:UpdateItem": {"optout#*", "decided#*"},
         "dynamodb:DeleteItem": {"optout#*", "decided#*"},
