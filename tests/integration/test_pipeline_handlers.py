@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from socialcare import backoff
+from socialcare.adapters import boto
 from socialcare.errors import ConfigError, MailThrottled
 from socialcare.outreach import mailer as outreach
 from socialcare_cli import lambda_local, local_aws
@@ -99,6 +100,24 @@ def test_pipeline_emails_matched_complainers_only(stack: Stack, handler: Any, aw
         assert m["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert m["Reply-To"] == "kundeservice@lynet.example"
         assert {p.get_content_type() for p in m.walk()} >= {"text/plain", "text/html"}
+
+
+def test_a_batch_queues_its_outreach_requests_in_one_send(stack: Stack, handler: Any) -> None:
+    handler("FetchMentionsFunction")({"source": "replay"}, context())
+    sends: list[str] = []
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        sends.append(params["QueueUrl"])
+
+    events = boto.session().events  # the functions' clients, made with the first record
+    events.register("provide-client-params.sqs.SendMessageBatch", count)
+    try:
+        stats = drain(stack, "TriageMentionsFunction", handler("TriageMentionsFunction"))
+    finally:
+        events.unregister("provide-client-params.sqs.SendMessageBatch", count)
+    assert (stats.batches, stats.records, stats.failures) == (1, 5, 0)
+    assert sends == [stack.physical["OutreachQueue"]]  # three requests, one call
+    assert depth(stack, "OutreachQueue") == 3
 
 
 def test_poison_message_goes_to_dlq_while_the_rest_of_its_batch_flows(

@@ -102,3 +102,34 @@ def test_only_the_failed_records_go_back_with_the_context_passed_on(
         True,
     )
     assert bad["error"] == "ValidationError" and bad["retryable"] is False
+
+
+def test_then_gets_what_the_handler_returned_and_its_failures_go_back_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    ok, later_fails, fails, none = (sqs_record(mention(p)) for p in ("1", "2", "3", "4"))
+    given: list[dict[str, Any]] = []
+
+    def record_handler(record: MentionRecord, context: Any) -> str | None:
+        if record.body.post_id == "3":
+            raise CrmError("CRM GET answered HTTP 503")
+        return None if record.body.post_id == "4" else record.body.post_id
+
+    def then(handled: dict[str, Any]) -> dict[str, Exception]:
+        given.append(handled)
+        return {later_fails["messageId"]: CrmError("SQS send failed")}
+
+    with caplog.at_level(logging.INFO):
+        result = batch.process(
+            {"Records": [ok, later_fails, fails, none]}, MentionRecord, record_handler, then=then
+        )
+
+    assert given == [{ok["messageId"]: "1", later_fails["messageId"]: "2"}]
+    assert result["batchItemFailures"] == [
+        {"itemIdentifier": fails["messageId"]},
+        {"itemIdentifier": later_fails["messageId"]},
+    ]
+    assert [a["message_id"] for a in audits(caplog)] == [
+        fails["messageId"],
+        later_fails["messageId"],
+    ]

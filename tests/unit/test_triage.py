@@ -229,6 +229,39 @@ def test_a_failed_attempt_leaves_the_decision_to_the_retry(triage_deps: TriageDe
     assert decision is not None and decision.reason is Reason.CONTACT and len(queue.messages) == 1
 
 
+def test_a_batch_queues_its_requests_in_one_send_and_a_failed_send_fails_it_all(
+    triage_deps: TriageDeps,
+) -> None:
+    from socialcare.pipeline import begin, finish_batch
+
+    class Counting(MemoryQueue):
+        def __init__(self, broken: bool = False) -> None:
+            super().__init__()
+            self.sends, self.broken = 0, broken
+
+        def send_all(self, messages: object, delay_s: int = 0) -> None:
+            self.sends += 1
+            if self.broken:
+                from socialcare.errors import RetryableError
+
+                raise RetryableError("SQS send failed")
+            super().send_all(messages, delay_s)  # type: ignore[arg-type]
+
+    mentions = {f"m{i}": make_mention(post_id=f"p{i}", author_id=f"a{i}") for i in range(3)}
+    broken = Counting(broken=True)
+    leased = {m: d for m, mention in mentions.items() if (d := begin(mention, triage_deps))}
+    errors = finish_batch(leased, triage_deps, broken)
+    assert set(errors) == set(mentions) and broken.sends == 1  # every lease released
+    queue = Counting()
+    leased = {m: d for m, mention in mentions.items() if (d := begin(mention, triage_deps))}
+    assert set(leased) == set(mentions)  # the retries decide afresh
+    assert finish_batch(leased, triage_deps, queue) == {}
+    assert queue.sends == 1 and len(queue.messages) == len(
+        [d for d in leased.values() if d.result.outreach]
+    )
+    assert all(begin(m, triage_deps) is None for m in mentions.values())  # all done
+
+
 # ------------------------------------------------------------------ CRM outage
 class CrmDown:
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]

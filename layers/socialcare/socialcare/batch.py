@@ -47,19 +47,35 @@ R = TypeVar("R", bound=SqsRecord)
 def process(
     event: Mapping[str, Any],
     model: type[R],
-    record_handler: Callable[[R, Any], None],
+    record_handler: Callable[[R, Any], Any],
     context: Any = None,
+    *,
+    then: Callable[[dict[str, Any]], Mapping[str, Exception]] | None = None,
 ) -> dict[str, Any]:
-    """Validate and handle each record; Lambda's answer names the ones that failed."""
-    failures = []
+    """Validate and handle each record; Lambda's answer names the ones that failed.
+
+    `then` finishes the batch as a whole: it gets what the handler returned for each
+    record that did not fail (by message id, None left out) and answers the errors of
+    those that failed there."""
+    failures: list[dict[str, str]] = []
+    handled: dict[str, Any] = {}
     for raw in event.get("Records", []):
+        message_id = str(raw.get("messageId", ""))
         try:
-            record_handler(model.model_validate(raw), context)
+            out = record_handler(model.model_validate(raw), context)
         except Exception as error:  # this record fails alone
-            message_id = str(raw.get("messageId", ""))
-            _audit(message_id, error)
-            failures.append({"itemIdentifier": message_id})
+            _fail(failures, message_id, error)
+            continue
+        if out is not None:
+            handled[message_id] = out
+    for message_id, failed in (then(handled) if then and handled else {}).items():
+        _fail(failures, message_id, failed)
     return {"batchItemFailures": failures}
+
+
+def _fail(failures: list[dict[str, str]], message_id: str, error: Exception) -> None:
+    _audit(message_id, error)
+    failures.append({"itemIdentifier": message_id})
 
 
 def _audit(message_id: str, error: Exception) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -171,7 +172,35 @@ def handle(
     (30 s doubling to 15 min), to `retry_queue`, as often as it takes; once the post is
     older than `max_post_age` it is decided `stale`. Without `retry_queue` CrmError is
     raised (the queue's retries, then its DLQ).
+
+    A batch of mentions goes the same way in three steps (`begin` each, `send` them all,
+    `finish` each), so its requests and digest entries go in one SQS call per queue.
     """
+    decided = begin(mention, deps, retry_queue=retry_queue, lease_s=lease_s)
+    if decided is None:
+        return None
+    send([decided], deps, outreach_queue)
+    return finish(decided, deps)
+
+
+@dataclass(frozen=True)
+class Leased:
+    """A mention decided under its lease, its requests not yet queued."""
+
+    mention: Mention
+    key: str
+    attempt: str
+    result: TriageResult
+
+
+def begin(
+    mention: Mention,
+    deps: TriageDeps,
+    *,
+    retry_queue: Queue | None = None,
+    lease_s: int = DEFAULT_LEASE_S,
+) -> Leased | None:
+    """Lease and triage (handle's first step): None for a redelivery or a CRM wait."""
     mention_hash = deps.hasher.mention(mention.key)
     key = decided_key(mention_hash, mention.fetch_id)
     attempt = uuid.uuid4().hex
@@ -181,21 +210,60 @@ def handle(
         count("Redelivered")
         return None
     try:
-        result = triage(mention, deps)
-        if result.outreach is not None:
-            outreach_queue.send_all([result.outreach])
-        if deps.digest is not None:
-            deps.digest.send_all([digest_entry.entry(mention, result.decision)])
+        return Leased(mention, key, attempt, triage(mention, deps))
     except Exception as exc:
-        with contextlib.suppress(Exception):  # if the release fails too, the lease expires
-            deps.state.release(key, attempt)
+        _release(deps.state, [(key, attempt)])
         if isinstance(exc, CrmError) and retry_queue is not None:
             _wait_for_crm(mention, retry_queue, ids, exc)
             return None
         raise
-    deps.state.update(key, attempt, ttl_s=DECIDED_TTL_S, state="done")
-    audit.record(result.decision)
-    return result.decision
+
+
+def send(decided: Sequence[Leased], deps: TriageDeps, outreach_queue: Queue) -> None:
+    """Queue the outreach requests and digest entries of leased decisions, each queue in
+    one go; if that fails, every lease is released (the retries decide afresh)."""
+    try:
+        requests = [d.result.outreach for d in decided if d.result.outreach is not None]
+        if requests:
+            outreach_queue.send_all(requests)
+        if deps.digest is not None and decided:
+            deps.digest.send_all(
+                [digest_entry.entry(d.mention, d.result.decision) for d in decided]
+            )
+    except Exception:
+        _release(deps.state, [(d.key, d.attempt) for d in decided])
+        raise
+
+
+def finish(decided: Leased, deps: TriageDeps) -> Decision:
+    """Mark the decision done, then write its audit line (handle's last step)."""
+    deps.state.update(decided.key, decided.attempt, ttl_s=DECIDED_TTL_S, state="done")
+    audit.record(decided.result.decision)
+    return decided.result.decision
+
+
+def finish_batch(
+    decided: Mapping[str, Leased], deps: TriageDeps, outreach_queue: Queue
+) -> dict[str, Exception]:
+    """`send` and `finish` for an SQS batch's decisions (by message id): the errors of
+    those that failed, by message id (batch.process's `then`)."""
+    try:
+        send(list(decided.values()), deps, outreach_queue)
+    except Exception as exc:
+        return dict.fromkeys(decided, exc)
+    errors: dict[str, Exception] = {}
+    for message_id, leased in decided.items():
+        try:
+            finish(leased, deps)
+        except Exception as exc:  # this record fails alone; its requests are queued
+            errors[message_id] = exc
+    return errors
+
+
+def _release(state: State, leases: Sequence[tuple[str, str]]) -> None:
+    for key, attempt in leases:
+        with contextlib.suppress(Exception):  # if the release fails too, the lease expires
+            state.release(key, attempt)
 
 
 def _lease(state: State, key: str, attempt: str, lease_s: int) -> bool:
