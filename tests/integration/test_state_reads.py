@@ -18,6 +18,7 @@ from socialcare.hashing import Hasher
 from socialcare.identity import policy
 from socialcare.identity.policy import PolicyConfig, optout_key, person_key
 from socialcare.models import Customer, Reason
+from tests.integration import state_table
 
 TABLE = "state"
 KEY, PREVIOUS = "state-reads-key-0123456789", "state-reads-old-0123456789"
@@ -30,16 +31,22 @@ class NoCrm:
         return []
 
 
+def check(customer: Customer, state: DynamoState, hasher: Hasher) -> Reason:
+    return policy.check(
+        customer,
+        crm=NoCrm(),  # type: ignore[arg-type]
+        state=state,
+        hasher=hasher,
+        now=datetime.now(UTC),
+        config=PolicyConfig(),
+    )
+
+
 @pytest.fixture
 def table(aws: str) -> tuple[Any, DynamoState, Counter[str]]:
     """The table, its adapter, and a count of the requests the adapter sends."""
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    state_table.create(client, TABLE)
     sent: Counter[str] = Counter()
     client.meta.events.register(
         "before-call.dynamodb.*", lambda model, **_: sent.update([model.name])
@@ -102,15 +109,7 @@ def test_the_policy_reads_a_customers_state_in_one_request(
     for name in held:
         put(client, keys[name], int(time.time()) + 3600, reason="link")
     sent.clear()
-    got = policy.check(
-        customer,
-        crm=NoCrm(),
-        state=state,
-        hasher=hasher,
-        now=datetime.now(UTC),
-        config=PolicyConfig(),
-    )
-    assert got is reason
+    assert check(customer, state, hasher) is reason
     assert sent == Counter({"BatchGetItem": 1})
 
 
@@ -121,15 +120,7 @@ def test_an_opt_out_under_the_previous_key_is_found_and_rekeyed(table: Any) -> N
     old = optout_key(before.person(customer.id))
     put(client, old, int(time.time()) + 3600, reason="complaint")
     sent.clear()
-    got = policy.check(
-        customer,
-        crm=NoCrm(),
-        state=state,
-        hasher=after,
-        now=datetime.now(UTC),
-        config=PolicyConfig(),
-    )
-    assert got is Reason.OPTED_OUT
+    assert check(customer, state, after) is Reason.OPTED_OUT
     assert sent["BatchGetItem"] == 1 and "GetItem" not in sent
     assert state.holder(old) is None  # moved to the current key
     assert (state.holder(optout_key(after.person(customer.id))) or {})["reason"] == "complaint"
