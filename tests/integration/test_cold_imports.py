@@ -40,7 +40,8 @@ UNUSED = {
     "FetchMentionsFunction": [TRIAGE, IDENTITY, OUTREACH, "jinja2"],
     "TriageMentionsFunction": [SOURCES, OUTREACH, "socialcare.operations.digest", "jinja2"],
     "SendOutreachFunction": [SOURCES, TRIAGE + ".classifier", "fasttext"],
-    "ReceiveWebhookFunction": [TRIAGE, IDENTITY, OUTREACH, "jinja2"],
+    # requests with the first read-back: a notification that carries its post needs none.
+    "ReceiveWebhookFunction": [TRIAGE, IDENTITY, OUTREACH, "requests", "jinja2"],
     "UnsubscribeFunction": [SOURCES, TRIAGE, "requests", "jinja2"],
     "EmailEventsFunction": [SOURCES, TRIAGE, "requests", "jinja2"],
     "IncidentSwitchFunction": [SOURCES, TRIAGE, IDENTITY, OUTREACH, "requests", "jinja2"],

@@ -12,6 +12,7 @@ from socialcare import formats
 from socialcare.adapters.dynamodb import DynamoState
 from socialcare.errors import FormatError
 from socialcare.identity.policy import person_key
+from tests.integration import state_table
 
 TABLE = "state"
 
@@ -19,12 +20,7 @@ TABLE = "state"
 @pytest.fixture
 def table(aws: str) -> tuple[Any, DynamoState]:
     client = boto3.client("dynamodb")
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    state_table.create(client, TABLE)
     return client, DynamoState(client, TABLE)
 
 

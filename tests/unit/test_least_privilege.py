@@ -25,6 +25,7 @@ TABLE_ACCESS: dict[str, dict[str, set[str]]] = {
     },
     "TriageMentionsFunction": {  # seen#, decided#: one decision per post and fetch
         "dynamodb:GetItem": {"optout#*", "person#*", "seen#*", "decided#*"},
+        "dynamodb:BatchGetItem": {"optout#*", "person#*"},  # policy.check's reads
         "dynamodb:PutItem": {"seen#*", "optout#*", "decided#*"},
         "dynamodb:UpdateItem": {"optout#*", "seen#*", "decided#*"},
         "dynamodb:DeleteItem": {"optout#*", "seen#*", "decided#*"},

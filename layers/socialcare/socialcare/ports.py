@@ -30,6 +30,10 @@ class State(Protocol):
 
     def holder(self, key: str) -> dict[str, str] | None: ...
 
+    def holders(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """`holder` of several keys in one read: the items of those held, by key."""
+        ...
+
     def update(self, key: str, owner: str, *, ttl_s: int | None = None, **attrs: str) -> None:
         """Set `attrs` (and a new expiry) on a key `owner` holds; NotTheHolder if not."""
         ...

@@ -71,10 +71,10 @@ class Aws:
 
     def client(self, service: str, config: Any = None) -> Any:
         if service not in self._clients:
-            import boto3  # costs as much as the rest of a cold start: only when needed
+            # boto3 costs as much as the rest of a cold start: imported only when needed
+            from socialcare.adapters import boto
 
-            # (boto3-stubs types each service name as a Literal overload)
-            self._clients[service] = boto3.client(service, config=config)  # type: ignore[call-overload]
+            self._clients[service] = boto.client(service, config)
         return self._clients[service]
 
     @cached_property
@@ -469,7 +469,6 @@ def incident_runtime(env: dict[str, str] | None = None) -> IncidentRuntime:
 def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> WebhookDeps:
     """ReceiveWebhook's deps: the queue, the Meta secret (cached five minutes, so a renewed
     Page token is picked up without a redeploy) and Graph clients for thin notifications."""
-    from socialcare.http import make_session
     from socialcare.sources.graph import GraphApi
     from socialcare.sources.webhooks import WebhookDeps
 
@@ -480,7 +479,7 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
     def secret() -> Mapping[str, Any]:
         return aws.secret_json(settings.meta_secret)
 
-    session: requests.Session = make_session(
+    session = _session_on_first_use(
         timeout_s=settings.http_timeout_s, retries=1, backoff_s=settings.http_backoff_s
     )
     ids = {"facebook": settings.facebook_page_id, "instagram": settings.instagram_user_id}
@@ -500,12 +499,23 @@ def webhook_runtime(env: dict[str, str] | None = None, brand: Brand | None = Non
     )
 
 
+def _session_on_first_use(**options: Any) -> requests.Session:
+    """An HTTP session made (and requests imported, a third of `import boto3`) with the
+    first request: a Meta notification that carries its post, or a refused one, needs none."""
+
+    def make() -> requests.Session:
+        from socialcare.http import make_session
+
+        return make_session(**options)
+
+    return on_first_use(make)
+
+
 def push_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) -> PushDeps:
     """ReceiveWebhook's Trustpilot, Threads and Google routes: the queue, each source's
     secret (cached five minutes, so a rotated URL secret or token is picked up), its API
     client for reading notified posts back, and Google's signing keys (oidc.KeySet); each
     made on first use."""
-    from socialcare.http import make_session
     from socialcare.sources import build_reader
     from socialcare.sources.oidc import KeySet
     from socialcare.sources.push import PushDeps
@@ -526,7 +536,7 @@ def push_runtime(env: dict[str, str] | None = None, brand: Brand | None = None) 
         except ConfigError as exc:
             raise ConfigError(f"cannot read the {ref} secret: {exc}") from exc
 
-    session = make_session(
+    session = _session_on_first_use(
         timeout_s=settings.http_timeout_s,
         retries=1,
         backoff_s=settings.http_backoff_s,

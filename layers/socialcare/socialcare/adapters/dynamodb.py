@@ -8,6 +8,7 @@ deletes expired items lazily. `v` is the item's format version (socialcare.forma
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,8 +35,11 @@ class DynamoState:
         self._table = table
 
     def _call(self, op: str, **kwargs: Any) -> Any:
+        return self._request(op, TableName=self._table, **kwargs)
+
+    def _request(self, op: str, **kwargs: Any) -> Any:
         try:
-            return getattr(self._db, op)(TableName=self._table, **kwargs)
+            return getattr(self._db, op)(**kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] in _RETRYABLE:
                 raise RetryableError(f"state table {op}: {exc.response['Error']['Code']}") from exc
@@ -105,6 +109,32 @@ class DynamoState:
 
     def holder(self, key: str) -> dict[str, str] | None:
         item = self._call("get_item", Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+        return self._live(key, item)
+
+    def holders(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        """One BatchGetItem (consistent reads, at most 100 keys); keys DynamoDB leaves
+        unprocessed (throttling) are asked again, twice."""
+        pending = [{"pk": {"S": key}} for key in dict.fromkeys(keys)]  # no key twice
+        found: dict[str, dict[str, str]] = {}
+        for attempt in range(3):
+            if not pending:
+                return found
+            if attempt:  # DynamoDB's advice: back off before asking again
+                time.sleep(0.05 * 2**attempt)
+            out = self._request(
+                "batch_get_item",
+                RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}},
+            )
+            for item in out.get("Responses", {}).get(self._table, []):
+                if live := self._live(item["pk"]["S"], item):
+                    found[item["pk"]["S"]] = live
+            pending = out.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+        if pending:
+            raise RetryableError(f"state table batch_get_item: {len(pending)} keys unprocessed")
+        return found
+
+    def _live(self, key: str, item: dict[str, Any] | None) -> dict[str, str] | None:
+        """An item as a flat dict, or None when absent or lapsed (deleted lazily)."""
         if not item or int(item.get("expires_at", {}).get("N", "0")) < _now():
             return None
         self._check(key, item)

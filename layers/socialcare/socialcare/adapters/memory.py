@@ -105,6 +105,9 @@ class MemoryState:
     def holder(self, key: str) -> dict[str, str] | None:
         return self._live(key)
 
+    def holders(self, keys: Sequence[str]) -> dict[str, dict[str, str]]:
+        return {key: item for key in keys if (item := self._live(key))}
+
     def update(self, key: str, owner: str, *, ttl_s: int | None = None, **attrs: str) -> None:
         item = self.items.get(key)
         if not item or item["owner"] != owner:  # DynamoDB's condition fails the same way

@@ -12,13 +12,14 @@ import importlib
 from collections.abc import Callable, Collection
 from datetime import datetime
 from types import ModuleType
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from socialcare.errors import ConfigError
 from socialcare.models import Mention
 from socialcare.sources.ports import Source
+
+if TYPE_CHECKING:
+    import requests  # made with the first request (ReceiveWebhook's events may need none)
 
 PLATFORMS: dict[str, str] = {
     "x": "socialcare.sources.x",

@@ -9,12 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
-from typing import Any, TypedDict
-
-import requests
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from socialcare.errors import SourceAuthError
 from socialcare.sources.sweep import SweepSource
+
+if TYPE_CHECKING:
+    import requests
 
 
 class TokenCache:

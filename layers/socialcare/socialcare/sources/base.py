@@ -8,9 +8,8 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from pydantic import ValidationError
 
 from socialcare.errors import (
@@ -23,6 +22,9 @@ from socialcare.errors import (
 from socialcare.models import Mention
 from socialcare.observability import logger
 from socialcare.safejson import response_json
+
+if TYPE_CHECKING:
+    import requests
 
 RESET_HEADERS = ("retry-after", "x-rate-limit-reset", "x-ratelimit-reset", "ratelimit-reset")
 
@@ -67,7 +69,7 @@ def get_json(
     """GET a JSON document, turning every failure into a typed error naming the source."""
     try:
         response = session.get(url, params=params, headers=headers)
-    except requests.RequestException as exc:
+    except network_errors() as exc:
         raise SourceUnavailable(source, f"network error: {type(exc).__name__}") from exc
     return check_response(source, response, rate_limited)
 
@@ -78,8 +80,16 @@ def send(
     """One HTTP request (the session adds timeouts and retries); network errors are typed."""
     try:
         return session.request(method, url, **kwargs)
-    except requests.RequestException as exc:
+    except network_errors() as exc:
         raise SourceUnavailable(source, f"network error: {type(exc).__name__}") from exc
+
+
+def network_errors() -> type[Exception]:
+    """requests' base error, looked up when one is raised: requests is imported with the
+    first session (socialcare.http), not with the sources (ReceiveWebhook's cold start)."""
+    import requests
+
+    return requests.RequestException
 
 
 REMAINING_HEADERS = ("x-rate-limit-remaining", "x-ratelimit-remaining", "ratelimit-remaining")

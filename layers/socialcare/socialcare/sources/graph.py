@@ -24,8 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlparse
 
-import requests
-
 from socialcare import safejson
 from socialcare.errors import (
     ConfigError,
@@ -54,6 +52,8 @@ from socialcare.sources.ports import Page, Source
 from socialcare.sources.sweep import ItemKey, RawPage, SweepSource, SweepState, digest
 
 if TYPE_CHECKING:
+    import requests
+
     from socialcare.sources.context import SourceContext
 
 GRAPH_URL = "https://graph.facebook.com/v25.0"

@@ -20,13 +20,15 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from socialcare import safejson
 from socialcare.errors import SocialcareError
 from socialcare.hashing import same
+from socialcare.sources.base import network_errors
+
+if TYPE_CHECKING:
+    import requests
 
 ISSUERS = frozenset({"https://accounts.google.com", "accounts.google.com"})
 # DER of DigestInfo{sha256} up to the digest (RFC 8017, 9.2, note 1).
@@ -106,7 +108,7 @@ class KeySet:
         try:
             response = self.session.get(self.url)
             body = safejson.response_json(response) if response.status_code == 200 else None
-        except (requests.RequestException, ValueError):
+        except (network_errors(), ValueError):
             body = None
         found: dict[str, tuple[int, int]] = {}
         for jwk in body.get("keys", []) if isinstance(body, dict) else []:
