@@ -118,7 +118,14 @@ def fetched(deployed: Deployed, pilot: list[str]) -> dict[str, Any]:
         lambda: (d := decisions(deployed, "TriageMentionsFunction")) and len(d) >= 5 and d,
         WAIT_S,
         "five triage decisions",
-        explain=deployed.explain,
+        # a first run in a fresh clone once timed out here with no error anywhere: say
+        # what the fetch reported, what waits on the queue and how often triage ran
+        explain=lambda: (
+            f"fetch report: {report}; "
+            f"MentionsQueue holds {queue_depth(deployed, 'MentionsQueue')}; "
+            f"TriageMentions invocations: {invocations(deployed, 'TriageMentionsFunction')}\n"
+            + deployed.explain()
+        ),
     )
     emails = emulator.wait_for(
         lambda: len(m := emulator.sent_emails(deployed.endpoint)) >= len(EMAILED) and m,
