@@ -68,6 +68,34 @@ def test_a_corrupt_model_is_a_config_error_naming_the_path(tmp_path: Path, damag
         load_classifier(load_brand(), tmp_path)
 
 
+def test_bucket_ids_out_of_order_are_a_config_error(tmp_path: Path) -> None:
+    """Weights are found by bisection over the ids, so ids out of order would silently
+    read as zeros: such a file is refused instead."""
+    shipped = Model.load()
+    ids = list(shipped._ids)
+    width = len(shipped.outputs)
+    rows = [list(shipped._weights[i * width : (i + 1) * width]) for i in range(len(ids))]
+    ids[0], ids[1] = ids[1], ids[0]
+    header = {k: v for k, v in shipped.header.items() if k not in ("buckets", "payload_sha256")}
+    model.write(tmp_path / model.FILE_NAME, header, ids, rows)
+    with pytest.raises(ConfigError, match="not strictly increasing"):
+        load_classifier(load_brand(), tmp_path)
+
+
+def test_every_bucket_of_the_file_is_found_and_no_other() -> None:
+    loaded = Model.load()
+    width = len(loaded.outputs)
+    ids = list(loaded._ids)
+    for k in range(0, len(ids), 97):  # a spread of rows, first and last included
+        row = loaded._row(ids[k])
+        assert row == model._pack(loaded._weights[k * width : (k + 1) * width])
+        assert row != loaded._zero
+    last = len(ids) - 1
+    assert loaded._row(ids[last]) == model._pack(loaded._weights[last * width :])
+    absent = sorted(set(range(ids[0], ids[0] + 50_000)) - set(ids))[:50]
+    assert all(loaded._row(b) == loaded._zero for b in [*absent, ids[-1] + 1, 0])
+
+
 def test_the_function_reads_its_configured_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """TriageMentions builds the classifier from TRIAGE_MODEL at cold start: a bad
     location fails there, naming it, instead of classifying with something else."""

@@ -20,6 +20,7 @@ import math
 import os
 import sys
 from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,7 +72,9 @@ class Model:
         self.calibration = (float(a), float(b))
         self.thresholds: dict[str, float] = header["thresholds"]
         self.topic_logit = float(header["topic_logit"])
-        self._index = dict(zip(ids, range(len(ids)), strict=True))  # bucket -> row
+        # sorted bucket ids, searched by bisection: a dict of them would hold ~5 MiB of
+        # int objects in every TriageMentions process (issue 18's peak)
+        self._ids = ids
         self._weights = weights  # int8, row after row
         # A bucket's weights packed into one int, LANE bits per output, each offset by
         # 128 so lanes stay non-negative: a post's sums over all outputs are then one
@@ -122,14 +125,16 @@ class Model:
             ids.byteswap()
         if len(ids) != n or len(weights) != n * width or len(payload) != n * (4 + width):
             raise ValueError("payload length does not match the header")
+        if any(a >= b for a, b in pairwise(ids)):
+            raise ValueError("bucket ids are not strictly increasing")
         return cls(header, ids, weights)
 
     # -- scoring ----------------------------------------------------------------------
     def _row(self, bucket: int) -> int:
         """A bucket's packed weights (zeros for a bucket the model does not have), cached:
         bigram buckets repeat too. Misses are remembered up to _BUCKET_CACHE."""
-        i = self._index.get(bucket)
-        if i is None:
+        i = bisect_left(self._ids, bucket)
+        if i == len(self._ids) or self._ids[i] != bucket:
             if len(self._packed) >= _BUCKET_CACHE:
                 self._packed.clear()
             self._packed[bucket] = self._zero
