@@ -101,3 +101,41 @@ def test_the_mix_of_work_follows_the_complaint_rate() -> None:
     assert calm.triage.http == 0 < angry.triage.http  # only complaints ask the CRM
     assert calm.triage.writes < angry.triage.writes  # one write unless a lease is held
     assert calm.contacts == 0 and calm.log_bytes() < angry.log_bytes()
+
+
+def test_a_batch_read_is_billed_per_item_it_reads() -> None:
+    from socialcare_cli.cost.model import _mix
+
+    row = {
+        "records": 2,
+        "cpu_s": 0.01,
+        "http": 0,
+        "read_items": 6,  # two BatchGetItem calls of three keys
+        "calls": {"dynamodb:BatchGetItem": 2, "dynamodb:PutItem": 2},
+    }
+    work = _mix({"complaint": row}, {"complaint": 1.0})
+    assert work.reads == 3 and work.writes == 1 and work.aws_calls == 2
+
+
+def test_each_class_takes_its_median_run() -> None:
+    from socialcare_cli.cost.measure import median_run
+
+    def run(cpu_s: float) -> dict:
+        return {"TriageMentionsFunction": {"plain": {"records": 5, "cpu_s": cpu_s}}}
+
+    out = median_run([run(0.09), run(0.02), run(0.03)])
+    assert out["TriageMentionsFunction"]["plain"]["cpu_s"] == 0.03
+
+
+def test_the_measured_skips_after_the_crm_write_once_and_only_complaints_ask_it() -> None:
+    from socialcare_cli.cost.model import inputs
+
+    triage = inputs()["measured"]["per_record"]["TriageMentionsFunction"]
+    for kind, writes_each in (("complaint", 1), ("contact", 2), ("plain", None)):
+        row = triage[kind]
+        writes = sum(
+            n for c, n in row["calls"].items() if c.split(":")[1] in ("PutItem", "UpdateItem")
+        )
+        if writes_each is not None:  # a complaint skipped: its done mark; a contact: lease, done
+            assert writes == writes_each * row["records"], (kind, row["calls"])
+    assert triage["plain"]["http"] == 0  # a duplicate of a complaint is found before the CRM

@@ -368,3 +368,25 @@ def test_an_outcome_entry_outlasts_its_week_and_comes_back_for_the_next_daily_ru
     assert 300 < queue["VisibilityTimeout"] <= 86_400  # > the run, < the schedule's day
     schedule = RES["MeasureOutcomeFunction"]["Properties"]["Events"]["OutcomeSchedule"]
     assert schedule["Properties"]["ScheduleExpression"] == "rate(1 day)"
+
+
+def test_info_lines_leave_the_request_id_to_start_and_end_warnings_keep_it() -> None:
+    import logging
+
+    from socialcare.observability import logger
+
+    request_id = "0f7c2a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f"
+    logger.append_keys(function_request_id=request_id)
+    try:
+        info, warning = (
+            json.loads(
+                logger.registered_formatter.format(
+                    logging.LogRecord("socialcare", level, __file__, 1, "decision", None, None)
+                )
+            )
+            for level in (logging.INFO, logging.WARNING)
+        )
+    finally:
+        logger.remove_keys(["function_request_id"])
+    assert "function_request_id" not in info and info["message"] == "decision"
+    assert warning["function_request_id"] == request_id

@@ -234,7 +234,7 @@ class Writes:
     [
         ({"text": "Tak for hjælpen Lynet, super service"}, Reason.NOT_COMPLAINT, 1),
         ({"is_repost": True}, Reason.REPOST, 1),
-        ({"handle": "stranger"}, Reason.NO_CUSTOMER_MATCH, 2),  # a lease while the CRM answers
+        ({"handle": "stranger"}, Reason.NO_CUSTOMER_MATCH, 1),  # decided first, then claimed
         ({}, Reason.CONTACT, 2),  # a lease while the outreach request is queued
     ],
 )

@@ -63,7 +63,9 @@ def _mix(kinds: dict[str, dict[str, Any]], weights: dict[str, float]) -> PerItem
         row, share = kinds[kind], weight / total / kinds[kind]["records"]
         calls = row["calls"]
         writes = sum(n for c, n in calls.items() if c.split(":")[1] in _WRITES)
-        reads = sum(n for c, n in calls.items() if c.split(":")[1] == "GetItem")
+        # Billed per item: a BatchGetItem of n keys is n reads (before measure.py counted
+        # items, only GetItem calls were known).
+        reads = row.get("read_items", calls.get("dynamodb:GetItem", 0))
         for i, value in enumerate((row["cpu_s"], sum(calls.values()), row["http"], writes, reads)):
             sums[i] += value * share
     return PerItem(*sums)

@@ -190,11 +190,14 @@ def handle(
 
     The post's first fetch decides it under `seen#<post>` (owner "<fetch> <attempt>"),
     another fetch under `decided#<post>.<fetch>` (`duplicate`, and the cheap reasons,
-    which never mark the post seen). A decision after which only its audit line is
-    written (no CRM, no outreach request, no digest entry: most mentions) is claimed
-    `done` in one conditional write. Otherwise the key is leased for the attempt
-    (`lease_s`: the rest of the invocation), then: decide, queue the outreach request
-    and the digest entry, mark the key done, write the line. A failure releases the
+    which never mark the post seen). The decision is made first: a complaint reads its
+    key (a post decided already spares the CRM), then the CRM, writing nothing. One after
+    which only its audit line is written (no outreach request, no digest entry: all but
+    the e-mails) is claimed `done` in one conditional write; a delivery that loses the
+    claim drops its decision. Otherwise (`contact`, or the shadow digest on, which decides
+    after the claim) the key is leased for the attempt (`lease_s`: the rest of the
+    invocation), then: queue the outreach request and the digest entry, mark the key
+    done, write the line. A failure releases the
     lease, so the retry decides afresh; a delivery that finds the key done returns None
     and writes nothing (no line, no metric, no request); one that finds it leased raises
     DecisionInProgress and comes back later. The line follows the done mark, so an
@@ -220,17 +223,24 @@ def handle(
     if cheap is not None:
         return _once(mention, deps, Decision.of(cheap, **base), owner, lease_s)
     verdict = _classify(mention, deps)
-    sends = verdict.complaint or deps.digest is not None
+    result = None
+    if deps.digest is None:  # decided before the claim: the CRM's answers write nothing
+        # A read (a fifth of a write's price) spares the CRM a post decided already.
+        if verdict.complaint and (earlier := holder(deps.state, mention.fetch_id, post)):
+            return _taken(earlier, mention, deps, base, owner, lease_s)
+        try:
+            result = _decide(mention, deps, now, base, verdict)
+        except CrmError as exc:
+            return _wait_for_crm(mention, retry_queue, base, exc)
+    sends = result is None or result.outreach is not None
     keep_s = _seen_s(deps)
     held = take(deps.state, mention.fetch_id, post, owner, lease_s if sends else keep_s, sends)
-    if held is Held.OTHER_FETCH:
-        return _once(mention, deps, Decision.of(Reason.DUPLICATE, **base), owner, lease_s)
-    if held is Held.DONE:
-        return _dropped(base)
-    if not sends:  # written done already: only the line follows
-        return _record(_decide(mention, deps, now, base, verdict).decision)
+    if held is not Held.OURS:
+        return _taken(held, mention, deps, base, owner, lease_s)
+    if result is not None and not sends:  # written done already: only the line follows
+        return _record(result.decision)
     try:
-        result = _decide(mention, deps, now, base, verdict)
+        result = result or _decide(mention, deps, now, base, verdict)
         if result.outreach is not None:
             outreach_queue.send_all([result.outreach])
         if deps.digest is not None:
@@ -238,12 +248,20 @@ def handle(
     except Exception as exc:
         with contextlib.suppress(Exception):  # if the release fails too, the lease expires
             deps.state.release(post, owner)
-        if isinstance(exc, CrmError) and retry_queue is not None:
-            _wait_for_crm(mention, retry_queue, _key_ids(base), exc)
-            return None
+        if isinstance(exc, CrmError):
+            return _wait_for_crm(mention, retry_queue, base, exc)
         raise
     deps.state.update(post, owner, ttl_s=keep_s, state="done")
     return _record(result.decision)
+
+
+def _taken(
+    held: Held, mention: Mention, deps: TriageDeps, base: dict[str, str], owner: str, lease_s: int
+) -> Decision | None:
+    """The post is another fetch's (this one is `duplicate`), or this fetch decided it."""
+    if held is Held.OTHER_FETCH:
+        return _once(mention, deps, Decision.of(Reason.DUPLICATE, **base), owner, lease_s)
+    return _dropped(base)
 
 
 def _once(
@@ -280,7 +298,12 @@ def _record(decision: Decision) -> Decision:
     return decision
 
 
-def _wait_for_crm(mention: Mention, queue: Queue, ids: dict[str, str], exc: CrmError) -> None:
+def _wait_for_crm(
+    mention: Mention, queue: Queue | None, base: dict[str, str], exc: CrmError
+) -> Decision | None:
+    if queue is None:
+        raise exc
+    ids = _key_ids(base)
     wait = backoff.delay_s(mention.deferred)
     queue.send_all([mention.model_copy(update={"deferred": mention.deferred + 1})], delay_s=wait)
     count("CrmUnavailable")
@@ -288,3 +311,4 @@ def _wait_for_crm(mention: Mention, queue: Queue, ids: dict[str, str], exc: CrmE
         "CRM unavailable; the mention waits on the queue",
         extra={**ids, "in_s": wait, "deferred": mention.deferred + 1, "error": str(exc)},
     )
+    return None
