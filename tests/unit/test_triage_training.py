@@ -56,8 +56,9 @@ def test_extra_rows_override_the_corpus_where_they_disagree(tmp_path: Path) -> N
 
 def test_thresholds_are_chosen_on_the_extra_rows_of_their_language(tmp_path: Path) -> None:
     """English has 240 extra rows: its threshold and validation figures are theirs, the
-    corpus's English rows aside. Danish has none: the corpus's Danish rows choose its
-    threshold, as before. With fewer than EXTRA_FOR_THRESHOLD, all rows of a language do."""
+        corpus's English rows aside. Danish has none: the corpus's Danish rows choose its
+        threshold, as before. With fewer than EXTRA_FOR_THRESHOLD, or only one class (a
+    calibration fitted on complaints alone would call everything one), all rows do."""
     base = corpus("blorp", True, 150) + corpus("fine", False, 150)
     base += corpus("nede", True, 150, "da") + corpus("tak", False, 150, "da")
     summary = training.train(
@@ -65,10 +66,9 @@ def test_thresholds_are_chosen_on_the_extra_rows_of_their_language(tmp_path: Pat
     )
     assert summary["thresholds_on"] == {"da": "all rows", "en": "extra rows"}
     assert Model.load(str(tmp_path)).header["trained"]["thresholds_on"]["en"] == "extra rows"
-    summary = training.train(
-        base + extra("zap", True, 40) + extra("hello", False, 40), tmp_path, say=lambda _: None
-    )
-    assert summary["thresholds_on"] == {"da": "all rows", "en": "all rows"}
+    for few in (extra("zap", True, 40) + extra("hello", False, 40), extra("zap", True, 120)):
+        summary = training.train(base + few, tmp_path, say=lambda _: None)
+        assert summary["thresholds_on"] == {"da": "all rows", "en": "all rows"}
 
 
 def test_without_extra_rows_the_header_is_as_before(tmp_path: Path) -> None:

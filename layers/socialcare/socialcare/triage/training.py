@@ -18,9 +18,10 @@ complaint, which may differ from the corpus's. So with extra rows the complaint 
 learns, beside the weights all rows share, a second set that only extra rows use, and an
 intercept only corpus rows use ("frustratingly easy" domain adaptation, Daume 2007); the
 file serves shared + extra weights. A few extra rows barely move their own set (L2), many
-override the corpus where they disagree. The calibration, and the threshold of every
-language with at least EXTRA_FOR_THRESHOLD extra rows, are chosen on the extra rows'
-out-of-fold scores. Without extra rows (`make train`) nothing of this applies.
+override the corpus where they disagree. Given EXTRA_FOR_THRESHOLD extra rows or more,
+EXTRA_PER_CLASS of each class, the calibration is fitted on their out-of-fold scores, and
+so is the threshold of each language that has that many on its own. Without extra rows
+(`make train`) nothing of this applies.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ MIN_ROWS = 2  # a feature must occur in this many rows to be learned
 # A topic is given from this logit on (p >= 0.27): on out-of-fold topic scores of the main
 # split, 0 gave P 0.86 / R 0.52, -1 P 0.77 / R 0.64 (F1 0.65 -> 0.70).
 TOPIC_LOGIT = -1.0
-# A language's threshold is chosen on the extra rows alone when it has this many of them.
+# A language's threshold is chosen on its extra rows alone when it has this many of them,
+# with at least EXTRA_PER_CLASS of each class (fewer choose a threshold by chance).
 EXTRA_FOR_THRESHOLD = 100
+EXTRA_PER_CLASS = 20
 OBJECTIVES = ("precision", "macro-f1")
 
 
@@ -334,13 +337,13 @@ def train(
         out_of_fold[test] = (d.matrix[test] @ w + b).ravel()
     # Calibrated and thresholded on the extra rows when there are any: they are the
     # company's traffic and its notion of a complaint.
-    ref = extra if extra.any() else np.ones(len(rows), bool)
+    ref = extra if _enough(gold[extra]) else np.ones(len(rows), bool)
     a, c = platt(out_of_fold[ref], gold[ref])
     scores = np.where(d.allowed, sigmoid(a * out_of_fold + c), 0.0)
     chosen_on = {}
     for lang in sorted(set(languages)):
         own = languages == lang
-        chosen_on[lang] = own & extra if (own & extra).sum() >= EXTRA_FOR_THRESHOLD else own
+        chosen_on[lang] = own & extra if _enough(gold[own & extra]) else own
     thresholds = {
         lang: choose_threshold(scores[on], gold[on], objective, min_precision)
         for lang, on in chosen_on.items()
@@ -386,6 +389,12 @@ def train(
         "validation": header["trained"]["validation"],
         "seconds": round(time.monotonic() - started, 1),
     }
+
+
+def _enough(gold: np.ndarray) -> bool:
+    """Enough extra rows to choose a calibration or threshold on them alone?"""
+    each = min(int(gold.sum()), int((~gold).sum()))
+    return len(gold) >= EXTRA_FOR_THRESHOLD and each >= EXTRA_PER_CLASS
 
 
 def _validation(
