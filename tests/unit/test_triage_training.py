@@ -17,14 +17,15 @@ WORDS = ["today", "again", "this week", "at home", "tonight", "since monday", "r
 
 
 def corpus(word: str, complaint: bool, n: int, lang: str = "en") -> list[training.Row]:
-    masker = features.Masker.build(["Acme"])
+    """Corpus rows that read exactly as extra rows do: only their labels can differ."""
     return [
         training.Row(
-            text=f"Acme {word} {WORDS[i % 8]} {i}",
+            text=f"@shop {word} {WORDS[i % 8]} {i}",
             complaint=complaint,
             language=lang,
             topics=[],
-            masker=masker,
+            masker=features.Masker.build([], any_handle=True),
+            any_mode=True,
         )
         for i in range(n)
     ]
@@ -44,14 +45,32 @@ def score(path: Path, text: str) -> float:
 
 def test_extra_rows_override_the_corpus_where_they_disagree(tmp_path: Path) -> None:
     """The corpus calls "blorp" a complaint 200 times; the company's labels say it is not
-    (120 times). Pooled with equal weights the corpus would win; with weights of their
-    own, the company's notion is served."""
+    (120 times). The retrained model serves the company's notion, its English threshold
+    chosen on the company's rows (the weights alone: the next test)."""
     rows = corpus("blorp", True, 200) + corpus("fine", False, 200)
     rows += extra("blorp", False, 120) + extra("zap", True, 120)
     summary = training.train(rows, tmp_path, say=lambda _: None)
     assert score(tmp_path, "@shop blorp tonight") < 0.5
     assert score(tmp_path, "@shop zap tonight") > 0.5
     assert summary["thresholds_on"] == {"en": "extra rows"}
+
+
+def test_the_served_weights_are_shared_plus_the_extra_rows_own() -> None:
+    """Pooled, the corpus's 200 "blorp" complaints outweigh 120 extra rows saying it is
+    none: the logit of an extra "blorp" row is positive. With weights of their own it is
+    negative, while a corpus-only word keeps the corpus's sign."""
+    rows = corpus("blorp", True, 200) + corpus("fine", False, 200)
+    rows += extra("blorp", False, 120) + extra("zap", True, 120)
+    d = training.design(rows)
+    gold = np.array([r.complaint for r in rows])
+    is_extra = np.array([r.extra for r in rows])
+    blorp_extra, fine = slice(400, 520), slice(200, 400)
+    pooled_w, pooled_b = training.fit(d.matrix, gold)
+    assert ((d.matrix @ pooled_w + pooled_b).ravel()[blorp_extra] > 0).all()
+    w, b = training.fit_complaint(d.matrix, gold, is_extra)
+    logits = (d.matrix @ w + b).ravel()
+    assert (logits[blorp_extra] < 0).all() and (logits[fine] < 0).all()
+    assert (logits[520:] > 0).all()
 
 
 def test_thresholds_are_chosen_on_the_extra_rows_of_their_language(tmp_path: Path) -> None:
