@@ -10,9 +10,12 @@ of FILE, one JSON object a line:
 (`lang`, `addressed`, `stars` and `topics` optional). This is how a company retrains on
 its own agents' labels: their rows are masked for the brand file's names (or, with
 `--brand any`, every @handle as the addressee, as `socialcare triage --brand any` reads
-posts). Writes DIR/triage-model.bin; use it with `socialcare triage --model DIR`,
-`socialcare decide --model DIR`, or the function's TRIAGE_MODEL setting. Progress goes
-to stderr; the last line on stdout is a JSON summary (rows, model bytes, sha256).
+posts). Extra rows get weights of their own beside the corpus's, and the calibration
+and their languages' thresholds are chosen on their out-of-fold scores (docs/triage.md,
+"Retraining on your own labels"). Writes DIR/triage-model.bin; use it with `socialcare
+triage --model DIR`, `socialcare decide --model DIR`, or the function's TRIAGE_MODEL
+setting. Progress goes to stderr; the last line on stdout is a JSON summary (rows, model
+bytes, sha256).
 Deterministic: the same rows give the same file. Needs the `dev` extra (numpy, scipy).
 """
 
@@ -45,6 +48,13 @@ def register(sub: Any) -> None:
         type=float,
         default=0.95,
         help="precision the thresholds keep on the validation folds (default 0.95)",
+    )
+    cmd.add_argument(
+        "--objective",
+        choices=("precision", "macro-f1"),
+        default="precision",
+        help="thresholds for precision first (default), or for the best macro-F1 of both "
+        "classes (a benchmark's measure, not a product's)",
     )
     cmd.set_defaults(func=run)
 
@@ -79,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         rows,
         Path(args.out),
         min_precision=args.min_precision,
+        objective=args.objective,
         note={"corpus_rows": len(corpus), "extra_rows": len(rows) - len(corpus)},
     )
     print(json.dumps(summary, ensure_ascii=False))

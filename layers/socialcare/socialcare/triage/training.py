@@ -7,11 +7,21 @@ come from a hash of each text, the solver (Newton-CG) has no randomness.
    Each row's brand names are masked as BRAND, the corpus's other brands as OTHER.
 2. Features (features.py) into a sparse matrix: word features scaled 1/sqrt(n), placement 1.
 3. Five folds: out-of-fold complaint logits for every row. On them, a Platt calibration
-   and, per language, the lowest threshold whose precision (after the rules) is at least
-   `min_precision`.
+   and, per language, the threshold: by default the lowest whose precision (after the
+   rules) is at least `min_precision`; with objective "macro-f1", the one of best macro-F1.
 4. The complaint model on all rows, and one model per topic on the complaints that carry
    topic labels (multi-label); their weights quantised to int8 per output and written
    with model.write.
+
+Extra rows (a company's own labels, `--extra`) are its traffic and its notion of a
+complaint, which may differ from the corpus's. So with extra rows the complaint model
+learns, beside the weights all rows share, a second set that only extra rows use, and an
+intercept only corpus rows use ("frustratingly easy" domain adaptation, Daume 2007); the
+file serves shared + extra weights. A few extra rows barely move their own set (L2), many
+override the corpus where they disagree. Given EXTRA_FOR_THRESHOLD extra rows or more,
+EXTRA_PER_CLASS of each class, the calibration is fitted on their out-of-fold scores, and
+so is the threshold of each language that has that many on its own. Without extra rows
+(`make train`) nothing of this applies.
 """
 
 from __future__ import annotations
@@ -43,6 +53,11 @@ MIN_ROWS = 2  # a feature must occur in this many rows to be learned
 # A topic is given from this logit on (p >= 0.27): on out-of-fold topic scores of the main
 # split, 0 gave P 0.86 / R 0.52, -1 P 0.77 / R 0.64 (F1 0.65 -> 0.70).
 TOPIC_LOGIT = -1.0
+# A language's threshold is chosen on its extra rows alone when it has this many of them,
+# with at least EXTRA_PER_CLASS of each class (fewer choose a threshold by chance).
+EXTRA_FOR_THRESHOLD = 100
+EXTRA_PER_CLASS = 20
+OBJECTIVES = ("precision", "macro-f1")
 
 
 @dataclass
@@ -55,6 +70,7 @@ class Row:
     topics: list[str] | None = None  # None: not labeled (topics are learned from labeled rows)
     masker: features.Masker | None = None
     any_mode: bool = False
+    extra: bool = False  # a row of --extra (a company's labels), not of the corpus
 
 
 def corpus_files(root: Path) -> list[Path]:
@@ -131,6 +147,7 @@ def extra_rows(
                 topics=r.get("topics"),
                 masker=masker,
                 any_mode=any_mode,
+                extra=True,
             )
         )
     return out
@@ -235,6 +252,45 @@ def platt(logits: np.ndarray, gold: np.ndarray) -> tuple[float, float]:
     return float(w[0, 0]), float(b[0])
 
 
+def adapted(x: sp.csr_matrix, extra: np.ndarray) -> sp.csr_matrix:
+    """The domain-adapted design: [shared | extra rows' own copy | corpus intercept]."""
+    own = sp.diags(extra.astype(float)) @ x
+    corpus = sp.csr_matrix((~extra).astype(float).reshape(-1, 1))
+    return sp.hstack([x, own, corpus]).tocsr()
+
+
+def fit_complaint(
+    x: sp.csr_matrix, y: np.ndarray, extra: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The complaint model as served: with extra rows, shared + their own weights."""
+    if not extra.any():
+        return fit(x, y)
+    w, b = fit(adapted(x, extra), y)
+    d = x.shape[1]
+    return w[:d] + w[d : 2 * d], b
+
+
+def best_macro_f1_threshold(scores: np.ndarray, gold: np.ndarray) -> float:
+    """The score from which on decisions give the best macro-F1 (of both classes)."""
+    order = np.argsort(-scores, kind="stable")
+    s, g = scores[order], gold[order].astype(bool)
+    tp = np.cumsum(g)
+    fp = np.arange(1, len(s) + 1) - tp
+    fn, tn = g.sum() - tp, (~g).sum() - fp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        macro = np.nan_to_num(tp / (2 * tp + fp + fn) + tn / (2 * tn + fn + fp))
+    cuts = np.flatnonzero(np.r_[s[1:] != s[:-1], True])  # the last row of each tied score
+    return float(s[cuts[np.argmax(macro[cuts])]])
+
+
+def choose_threshold(
+    scores: np.ndarray, gold: np.ndarray, objective: str, min_precision: float
+) -> float:
+    if objective == "macro-f1":
+        return best_macro_f1_threshold(scores, gold)
+    return lowest_threshold(scores, gold, min_precision)
+
+
 def lowest_threshold(scores: np.ndarray, gold: np.ndarray, min_precision: float) -> float:
     """The lowest score whose decisions keep precision >= min_precision (most recall)."""
     order = np.argsort(-scores, kind="stable")
@@ -259,32 +315,43 @@ def train(
     out_dir: Path,
     *,
     min_precision: float = MIN_PRECISION,
+    objective: str = "precision",
     note: dict[str, Any] | None = None,
     say: Callable[[str], None] = lambda message: print(message, file=sys.stderr),
 ) -> dict[str, Any]:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}")
     started = time.monotonic()
     say(f"features of {len(rows)} rows")
     d = design(rows)
     gold = np.array([r.complaint for r in rows])
     languages = np.array([r.language for r in rows])
     folds = np.array([fold_of(r.text) for r in rows])
+    extra = np.array([r.extra for r in rows])
 
     out_of_fold = np.zeros(len(rows))
     for k in range(FOLDS):
         test = folds == k
         say(f"fold {k + 1}/{FOLDS}: {int((~test).sum())} rows to train, {int(test.sum())} to check")
-        w, b = fit(d.matrix[~test], gold[~test])
+        w, b = fit_complaint(d.matrix[~test], gold[~test], extra[~test])
         out_of_fold[test] = (d.matrix[test] @ w + b).ravel()
-    a, c = platt(out_of_fold, gold)
+    # Calibrated and thresholded on the extra rows when there are any: they are the
+    # company's traffic and its notion of a complaint.
+    ref = extra if _enough(gold[extra]) else np.ones(len(rows), bool)
+    a, c = platt(out_of_fold[ref], gold[ref])
     scores = np.where(d.allowed, sigmoid(a * out_of_fold + c), 0.0)
+    chosen_on = {}
+    for lang in sorted(set(languages)):
+        own = languages == lang
+        chosen_on[lang] = own & extra if _enough(gold[own & extra]) else own
     thresholds = {
-        lang: lowest_threshold(scores[languages == lang], gold[languages == lang], min_precision)
-        for lang in sorted(set(languages))
+        lang: choose_threshold(scores[on], gold[on], objective, min_precision)
+        for lang, on in chosen_on.items()
     }
     thresholds["default"] = max(thresholds.values())
 
     say("complaint model on all rows")
-    w, b = fit(d.matrix, gold)
+    w, b = fit_complaint(d.matrix, gold, extra)
     # Topics say what a complaint is about: learned from the complaints that carry them.
     labeled = np.array([r.complaint and r.topics is not None for r in rows])
     topic_gold = np.array([[t in (r.topics or ()) for t in TOPICS] for r in rows])[labeled]
@@ -300,10 +367,15 @@ def train(
             "min_precision": min_precision,
             "l2": L2,
             "folds": FOLDS,
-            "validation": _validation(scores, gold, languages, thresholds),
+            "validation": _validation(scores, gold, chosen_on, thresholds),
             **(note or {}),
         },
     )
+    thresholds_on = {
+        lang: "all rows" if (on & ~extra).any() else "extra rows" for lang, on in chosen_on.items()
+    }
+    if extra.any() or objective != "precision":  # `make train`'s header stays as it was
+        header["trained"].update(objective=objective, thresholds_on=thresholds_on)
     path = out_dir / model.FILE_NAME
     data = model.write(path, header, ids, quantised)
     say(f"wrote {path} ({len(data):,} bytes) in {time.monotonic() - started:.1f} s")
@@ -313,18 +385,29 @@ def train(
         "model_bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
         "thresholds": header["thresholds"],
+        "thresholds_on": thresholds_on,
         "validation": header["trained"]["validation"],
         "seconds": round(time.monotonic() - started, 1),
     }
 
 
+def _enough(gold: np.ndarray) -> bool:
+    """Enough extra rows to choose a calibration or threshold on them alone?"""
+    each = min(int(gold.sum()), int((~gold).sum()))
+    return len(gold) >= EXTRA_FOR_THRESHOLD and each >= EXTRA_PER_CLASS
+
+
 def _validation(
-    scores: np.ndarray, gold: np.ndarray, languages: np.ndarray, thresholds: dict[str, float]
+    scores: np.ndarray,
+    gold: np.ndarray,
+    chosen_on: dict[str, np.ndarray],
+    thresholds: dict[str, float],
 ) -> dict[str, dict[str, float]]:
-    """Out-of-fold precision and recall at the chosen thresholds, per language."""
+    """Out-of-fold precision and recall at the chosen thresholds, per language, on the
+    rows each threshold was chosen on."""
     out = {}
-    for lang in sorted(set(languages)):
-        s, g = scores[languages == lang], gold[languages == lang]
+    for lang, on in chosen_on.items():
+        s, g = scores[on], gold[on]
         p = s >= thresholds[lang]
         tp = int((p & g).sum())
         out[lang] = {

@@ -1,0 +1,114 @@
+"""How training uses `--extra` rows: their own weights beside the corpus's, and the
+calibration and thresholds chosen on them. Small synthetic rows keep these quick; the
+figures on real data are `make eval`'s (docs/triage.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from socialcare.triage import features, training
+from socialcare.triage.learned import LearnedClassifier
+from socialcare.triage.model import Model
+
+WORDS = ["today", "again", "this week", "at home", "tonight", "since monday", "right now", "ugh"]
+
+
+def corpus(word: str, complaint: bool, n: int, lang: str = "en") -> list[training.Row]:
+    """Corpus rows that read exactly as extra rows do: only their labels can differ."""
+    return [
+        training.Row(
+            text=f"@shop {word} {WORDS[i % 8]} {i}",
+            complaint=complaint,
+            language=lang,
+            topics=[],
+            masker=features.Masker.build([], any_handle=True),
+            any_mode=True,
+        )
+        for i in range(n)
+    ]
+
+
+def extra(word: str, complaint: bool, n: int) -> list[training.Row]:
+    records = [
+        {"id": f"{word}{i}", "text": f"@shop {word} {WORDS[i % 8]} {i}", "complaint": complaint}
+        for i in range(n)
+    ]
+    return training.extra_rows(records, features.Masker.build([], any_handle=True), True)
+
+
+def score(path: Path, text: str) -> float:
+    return LearnedClassifier(Model.load(str(path)), None, mode="any").classify(text, "en").score
+
+
+def test_extra_rows_override_the_corpus_where_they_disagree(tmp_path: Path) -> None:
+    """The corpus calls "blorp" a complaint 200 times; the company's labels say it is not
+    (120 times). The retrained model serves the company's notion, its English threshold
+    chosen on the company's rows (the weights alone: the next test)."""
+    rows = corpus("blorp", True, 200) + corpus("fine", False, 200)
+    rows += extra("blorp", False, 120) + extra("zap", True, 120)
+    summary = training.train(rows, tmp_path, say=lambda _: None)
+    assert score(tmp_path, "@shop blorp tonight") < 0.5
+    assert score(tmp_path, "@shop zap tonight") > 0.5
+    assert summary["thresholds_on"] == {"en": "extra rows"}
+
+
+def test_the_served_weights_are_shared_plus_the_extra_rows_own() -> None:
+    """Pooled, the corpus's 200 "blorp" complaints outweigh 120 extra rows saying it is
+    none: the logit of an extra "blorp" row is positive. With weights of their own it is
+    negative, while a corpus-only word keeps the corpus's sign."""
+    rows = corpus("blorp", True, 200) + corpus("fine", False, 200)
+    rows += extra("blorp", False, 120) + extra("zap", True, 120)
+    d = training.design(rows)
+    gold = np.array([r.complaint for r in rows])
+    is_extra = np.array([r.extra for r in rows])
+    blorp_extra, fine = slice(400, 520), slice(200, 400)
+    pooled_w, pooled_b = training.fit(d.matrix, gold)
+    assert ((d.matrix @ pooled_w + pooled_b).ravel()[blorp_extra] > 0).all()
+    w, b = training.fit_complaint(d.matrix, gold, is_extra)
+    logits = (d.matrix @ w + b).ravel()
+    assert (logits[blorp_extra] < 0).all() and (logits[fine] < 0).all()
+    assert (logits[520:] > 0).all()
+
+
+def test_thresholds_are_chosen_on_the_extra_rows_of_their_language(tmp_path: Path) -> None:
+    """English has 240 extra rows: its threshold and validation figures are theirs, the
+        corpus's English rows aside. Danish has none: the corpus's Danish rows choose its
+        threshold, as before. With fewer than EXTRA_FOR_THRESHOLD, or only one class (a
+    calibration fitted on complaints alone would call everything one), all rows do."""
+    base = corpus("blorp", True, 150) + corpus("fine", False, 150)
+    base += corpus("nede", True, 150, "da") + corpus("tak", False, 150, "da")
+    summary = training.train(
+        base + extra("zap", True, 120) + extra("hello", False, 120), tmp_path, say=lambda _: None
+    )
+    assert summary["thresholds_on"] == {"da": "all rows", "en": "extra rows"}
+    assert Model.load(str(tmp_path)).header["trained"]["thresholds_on"]["en"] == "extra rows"
+    for few in (extra("zap", True, 40) + extra("hello", False, 40), extra("zap", True, 120)):
+        summary = training.train(base + few, tmp_path, say=lambda _: None)
+        assert summary["thresholds_on"] == {"da": "all rows", "en": "all rows"}
+
+
+def test_without_extra_rows_the_header_is_as_before(tmp_path: Path) -> None:
+    """`make train` (no extra rows, precision first) writes no new header fields, so it
+    still reproduces the shipped file byte for byte."""
+    rows = corpus("blorp", True, 150) + corpus("fine", False, 150)
+    training.train(rows, tmp_path, say=lambda _: None)
+    trained = Model.load(str(tmp_path)).header["trained"]
+    assert "objective" not in trained and "thresholds_on" not in trained
+
+
+def test_the_macro_f1_threshold_is_the_best_cut() -> None:
+    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1])
+    gold = np.array([1, 1, 1, 0, 1, 1, 0, 0], bool)
+    # from 0.3 on: TP 5, FP 1, TN 2 -> F1 0.909 and 0.8, the best macro-F1 (0.855)
+    assert training.best_macro_f1_threshold(scores, gold) == 0.3
+    assert training.choose_threshold(scores, gold, "macro-f1", 1.0) == 0.3
+    # precision first (1.0) stops before the first non-complaint
+    assert training.choose_threshold(scores, gold, "precision", 1.0) == 0.7
+
+
+def test_an_unknown_objective_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="objective"):
+        training.train(corpus("blorp", True, 10), tmp_path, objective="f2", say=lambda _: None)
