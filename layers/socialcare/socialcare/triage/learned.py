@@ -10,6 +10,7 @@ the baseline) has it.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from socialcare.brand import Brand
@@ -19,6 +20,8 @@ from socialcare.triage.classifier import RuleClassifier
 from socialcare.triage.model import Model
 
 BrandMode = Literal["brand", "any"]
+# one post for classify_many: text, the platform's language hint, addressed, stars
+Post = tuple[str, str | None, bool, int | None]
 SHOWN_WORDS = 3  # the words that moved the score most, in the reasons
 _PLACEHOLDERS = {
     features.BRAND: "<brand>",
@@ -62,13 +65,34 @@ class LearnedClassifier:
         stars: int | None = None,
     ) -> Classification:
         text = text[: features.MAX_CHARS]
-        guess = language.detect(text, lang_hint, self._prior)
+        return self._judged(text, language.detect(text, lang_hint, self._prior), addressed, stars)
+
+    def classify_many(self, posts: Sequence[Post]) -> list[Classification]:
+        """`classify` of each (text, lang_hint, addressed, stars), as one list. The language
+        model runs over them all first, then ours: each model's tables then stay in the CPU
+        cache from one post to the next (one post at a time, a post costs about a third
+        more; `socialcare triage` sends its lines in batches)."""
+        texts = [text[: features.MAX_CHARS] for text, _, _, _ in posts]
+        guesses = [
+            language.detect(text, hint, self._prior)
+            for text, (_, hint, _, _) in zip(texts, posts, strict=True)
+        ]
+        return [
+            self._judged(text, guess, addressed, stars)
+            for text, guess, (_, _, addressed, stars) in zip(texts, guesses, posts, strict=True)
+        ]
+
+    def _judged(
+        self, text: str, guess: language.LanguageGuess, addressed: bool, stars: int | None
+    ) -> Classification:
         toks = features.tokens(text, self.masker)
         addressed = features.directed(toks, addressed=addressed, any_mode=self.mode == "any")
         scored = self.model.score(toks, addressed=addressed, stars=stars)
         verdict = rules.judge(toks, mode=self.mode, addressed=addressed, stars=stars)
         complaint = verdict.allowed and scored.probability >= self.model.threshold(guess.language)
-        return Classification(
+        # built, not validated: every field is of its type by construction (a third of the
+        # cost of a post's JSON otherwise)
+        return Classification.model_construct(
             language=guess.language,
             complaint=complaint,
             score=round(scored.probability, 2),

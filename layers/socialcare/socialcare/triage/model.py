@@ -25,7 +25,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from itertools import pairwise
+from itertools import count, pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ class Model:
         self._packed: dict[int, int] = {}
         self._zero = _pack((0,) * self._width)
         self._zeros = [0.0] * self._width
-        self._placements: dict[tuple[int, ...], tuple[float, ...]] = {}
+        self._placements: dict[tuple[bool, int | None, int], tuple[float, ...]] = {}
         self._words: dict[str, tuple[int, int, int, int]] = {}
 
     # -- loading --------------------------------------------------------------------
@@ -157,21 +158,23 @@ class Model:
         cached, packed, row = self._words.get, self._packed.get, self._row
         mask = features.MASK
         words = [cached(t) or self._word(t) for t in toks]
-        heads = [w[0] for w in words]
         # bigrams of each word and the one before (features.pair, inlined: the hot loop)
-        pairs = [((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask for a, b in pairwise(heads)]
-        bigrams = [packed(p) or row(p) for p in pairs]  # a packed row is never 0
+        heads = list(map(_HEAD, words))
+        bigrams = [
+            packed(p) or row(p)  # a packed row is never 0
+            for p in [((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask for a, b in pairwise(heads)]
+        ]
         repeat = features.WORD_WEIGHT
-        count = sum(w[1] for w in words) + repeat * len(bigrams)
-        total = sum(w[2] for w in words) + repeat * sum(bigrams)
+        count = sum(map(_COUNT, words)) + repeat * len(bigrams)
+        total = sum(map(_PACKED, words)) + repeat * sum(bigrams)
         scale = 1.0 / math.sqrt(count) if count else 0.0
-        placed = self._placed(
-            features.placement_features(addressed=addressed, stars=stars, length=len(toks))
-        )
         logits = [
             base + lane * unit * scale
             for base, lane, unit in zip(
-                placed, _unpack(total, count, self._width), self._scales, strict=True
+                self._placed(addressed, stars, len(toks)),
+                _unpack(total, count, self._width),
+                self._scales,
+                strict=True,
             )
         ]
         a, b = self.calibration
@@ -180,24 +183,33 @@ class Model:
             for name, logit in zip(self.topics, logits[1:], strict=True)
             if logit >= self.topic_logit
         ]
-        # the words that moved the complaint logit most (a repeated word by its total; the
-        # earlier word first on a tie); Counter counts and sorted sorts in C
-        counts = Counter(toks)
-        weight = {token: word[3] for token, word in zip(toks, words)}  # noqa: B905
-        ranked = sorted(
-            [(abs(n * weight[t]), -i, t) for i, (t, n) in enumerate(counts.items())], reverse=True
-        )
-        unit = self._scales[0] * scale
-        shown = [(t, counts[t] * weight[t] * unit) for _, _, t in ranked[:SHOWN]]
-        return Score(_sigmoid(a * logits[0] + b), topics, shown)
+        return Score(_sigmoid(a * logits[0] + b), topics, self._shown(toks, words, scale))
 
-    def _placed(self, buckets: list[int]) -> tuple[float, ...]:
+    def _shown(
+        self, toks: list[str], words: list[tuple[int, int, int, int]], scale: float
+    ) -> list[tuple[str, float]]:
+        """The SHOWN words that moved the complaint logit most (a repeated word by its
+        total; the earlier word first on a tie). Counter counts, zip pairs and sorted
+        sorts in C: this runs once a post."""
+        counts = Counter(toks)
+        weight = dict(zip(toks, map(_WEIGHT, words), strict=True))
+        totals = [n * weight[t] for t, n in counts.items()]
+        ranked = sorted(zip(map(abs, totals), count(0, -1), counts, totals), reverse=True)
+        unit = self._scales[0] * scale
+        return [(t, total * unit) for _, _, t, total in ranked[:SHOWN]]
+
+    def _placed(self, addressed: bool, stars: int | None, length: int) -> tuple[float, ...]:
         """The biases plus the placement features' weights, per output (a few dozen
-        combinations, each summed once)."""
-        key = tuple(buckets)
+        combinations, each summed once; stars outside 1-5 count as none)."""
+        key = (
+            addressed,
+            stars if stars in _STARS else None,
+            bisect_left(features.LENGTH_BINS, length),
+        )
         known = self._placements.get(key)
         if known is None:
-            rows = [self.placement.get(b, self._zeros) for b in key]
+            buckets = features.placement_features(addressed=addressed, stars=stars, length=length)
+            rows = [self.placement.get(b, self._zeros) for b in buckets]
             known = self._placements[key] = tuple(
                 bias + sum(column)
                 for bias, column in zip(self.bias, zip(*rows, strict=True), strict=True)
@@ -208,6 +220,9 @@ class Model:
         return self.thresholds.get(language, self.thresholds["default"])
 
 
+# the fields of a word's cached tuple (Model._word)
+_HEAD, _COUNT, _PACKED, _WEIGHT = (itemgetter(k) for k in range(4))
+_STARS = frozenset(range(1, 6))
 _LANE = 32  # bits per output: room for 2**24 features of 255 each
 _LANE_MASK = (1 << _LANE) - 1
 _OFFSET = 128
