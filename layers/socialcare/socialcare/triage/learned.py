@@ -90,9 +90,7 @@ class LearnedClassifier:
         scored = self.model.score(toks, addressed=addressed, stars=stars)
         verdict = rules.judge(toks, mode=self.mode, addressed=addressed, stars=stars)
         complaint = verdict.allowed and scored.probability >= self.model.threshold(guess.language)
-        # built, not validated: every field is of its type by construction (a third of the
-        # cost of a post's JSON otherwise)
-        return Classification.model_construct(
+        return Classification(
             language=guess.language,
             complaint=complaint,
             score=round(scored.probability, 2),

@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import struct
 import sys
 from array import array
 from bisect import bisect_left
@@ -82,6 +83,7 @@ class Model:
         # C-level sum() of ints (see _unpack), not a Python loop per output.
         self._packed: dict[int, int] = {}
         self._zero = _pack((0,) * self._width)
+        self._lanes = struct.Struct(f"<{self._width}I")  # one 32-bit lane per output
         self._zeros = [0.0] * self._width
         self._placements: dict[tuple[bool, int | None, int], tuple[float, ...]] = {}
         self._words: dict[str, tuple[int, int, int, int]] = {}
@@ -140,14 +142,18 @@ class Model:
                 self._packed.clear()
             self._packed[bucket] = self._zero
             return self._zero
-        row = self._packed[bucket] = _pack(self._weights[i * self._width : (i + 1) * self._width])
+        # _pack in C calls (a first run meets ~100,000 new buckets): the int8 bytes shifted
+        # by _OFFSET, widened to 32-bit lanes, read as one little-endian int
+        shifted = self._weights[i * self._width : (i + 1) * self._width].tobytes().translate(_SHIFT)
+        row = self._packed[bucket] = int.from_bytes(self._lanes.pack(*shifted), "little")
         return row
 
     def _word(self, token: str) -> tuple[int, int, int, int]:
         """A token's unigram bucket, how many features it sets, their packed weights and
         their summed complaint weight (for the reasons); computed once per distinct word."""
         buckets = features.word_buckets(token)
-        packed = sum(map(self._row, buckets))
+        cached, row = self._packed.get, self._row  # a word's unigram bucket is there 8 times
+        packed = sum([cached(b) or row(b) for b in buckets])
         known = (buckets[0], len(buckets), packed, (packed & _LANE_MASK) - _OFFSET * len(buckets))
         if len(self._words) >= _WORD_CACHE:
             self._words.clear()
@@ -226,6 +232,7 @@ _STARS = frozenset(range(1, 6))
 _LANE = 32  # bits per output: room for 2**24 features of 255 each
 _LANE_MASK = (1 << _LANE) - 1
 _OFFSET = 128
+_SHIFT = bytes((u + _OFFSET) % 256 for u in range(256))  # an int8's byte -> its value + _OFFSET
 
 
 def _pack(weights: Sequence[int]) -> int:
