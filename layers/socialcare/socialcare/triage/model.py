@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
-from itertools import count, pairwise
+from itertools import pairwise
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -178,7 +178,7 @@ class Model:
             base + lane * unit * scale
             for base, lane, unit in zip(
                 self._placed(addressed, stars, len(toks)),
-                _unpack(total, count, self._width),
+                _unpack(self._lanes, total, count),
                 self._scales,
                 strict=True,
             )
@@ -197,12 +197,19 @@ class Model:
         """The SHOWN words that moved the complaint logit most (a repeated word by its
         total; the earlier word first on a tie). Counter counts, zip pairs and sorted
         sorts in C: this runs once a post."""
-        counts = Counter(toks)
-        weight = dict(zip(toks, map(_WEIGHT, words), strict=True))
-        totals = [n * weight[t] for t, n in counts.items()]
-        ranked = sorted(zip(map(abs, totals), count(0, -1), counts, totals), reverse=True)
+        totals = list(map(_WEIGHT, words))
+        distinct = toks
+        if len(set(toks)) < len(toks):  # a word said twice: by its total, at its first place
+            counts = Counter(toks)
+            weight = dict(zip(toks, totals, strict=True))
+            totals = [n * weight[t] for t, n in counts.items()]
+            distinct = list(counts)
+        # sorted by int keys (compared in C, unlike tuples); stable, so a tie keeps the
+        # earlier word first
+        magnitude = list(map(abs, totals))
+        ranked = sorted(range(len(totals)), key=magnitude.__getitem__, reverse=True)
         unit = self._scales[0] * scale
-        return [(t, total * unit) for _, _, t, total in ranked[:SHOWN]]
+        return [(distinct[i], totals[i] * unit) for i in ranked[:SHOWN]]
 
     def _placed(self, addressed: bool, stars: int | None, length: int) -> tuple[float, ...]:
         """The biases plus the placement features' weights, per output (a few dozen
@@ -239,10 +246,10 @@ def _pack(weights: Sequence[int]) -> int:
     return sum((w + _OFFSET) << (_LANE * k) for k, w in enumerate(weights))
 
 
-def _unpack(total: int, count: int, width: int) -> list[int]:
-    """The summed weights per output of `count` packed rows."""
+def _unpack(lanes: struct.Struct, total: int, count: int) -> list[int]:
+    """The summed weights per output of `count` packed rows (`lanes`: the model's)."""
     offset = _OFFSET * count
-    return [((total >> (_LANE * k)) & _LANE_MASK) - offset for k in range(width)]
+    return [lane - offset for lane in lanes.unpack(total.to_bytes(lanes.size, "little"))]
 
 
 def _sigmoid(x: float) -> float:
