@@ -101,11 +101,18 @@ def build_classifier(
     return select_classifier(brand or named_brand(brand_name, brand_file), model, mode=mode)
 
 
+BATCH = 256  # lines classified together (see LearnedClassifier.classify_many)
+# json.dumps with an option builds a new encoder per call: one for the whole run
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def triage_lines(
     lines: Iterable[str], classifier: Any, out: IO[str], err: IO[str]
 ) -> tuple[int, int]:
     """Classify each JSON line; returns (lines written, bad lines)."""
     written = bad = 0
+    ids: list[Any] = []
+    posts: list[tuple[str, str | None, bool, int | None]] = []
     for number, line in enumerate(tracked(lines, err, PROG), 1):
         if not line.strip():
             continue
@@ -123,11 +130,29 @@ def triage_lines(
             bad += 1
             skipped(err, PROG, number, exc)
             continue
-        verdict = classifier.classify(text, lang, addressed=addressed, stars=stars)
-        out.write(json.dumps({"id": given_id, **verdict.model_dump()}, ensure_ascii=False))
-        out.write("\n")
-        written += 1
-    return written, bad
+        ids.append(given_id)
+        posts.append((text, lang, addressed, stars))
+        if len(posts) == BATCH:
+            written += _write(ids, posts, classifier, out)
+    return written + _write(ids, posts, classifier, out), bad
+
+
+def _write(ids: list[Any], posts: list[Any], classifier: Any, out: IO[str]) -> int:
+    """Classify and write a batch, then empty it; returns how many lines were written."""
+    many = getattr(classifier, "classify_many", None)  # the cue rules have none
+    verdicts = (
+        many(posts)
+        if many
+        else [classifier.classify(t, h, addressed=a, stars=s) for t, h, a, s in posts]
+    )
+    out.writelines(
+        _encode({"id": given_id, **verdict.model_dump()}) + "\n"
+        for given_id, verdict in zip(ids, verdicts, strict=True)
+    )
+    done = len(posts)
+    ids.clear()
+    posts.clear()
+    return done
 
 
 def run(args: argparse.Namespace) -> int:

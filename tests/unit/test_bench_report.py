@@ -110,3 +110,38 @@ def test_checks_say_none_for_what_was_not_measured() -> None:
         "layers_le_20_mb": None,
         "pipeline_ge_half_sqs_floor": True,
     }
+
+
+def test_triage_cpu_measures_the_shipped_classifier_and_its_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The learned model is what TriageMentions runs without TRIAGE_MODEL: the figure is
+    its cost, not the cue rules' (the baseline)."""
+    from socialcare.triage.classifier import RuleClassifier
+    from socialcare.triage.learned import LearnedClassifier
+    from socialcare.triage.model import Model
+
+    calls = {"classify": 0, "score": 0}
+    classify, score = LearnedClassifier.classify, Model.score
+
+    def counted_classify(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["classify"] += 1
+        return classify(self, *args, **kwargs)
+
+    def counted_score(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls["score"] += 1
+        return score(self, *args, **kwargs)
+
+    def rules(*_: Any, **__: Any) -> Any:
+        raise AssertionError("the bench timed the cue rules")
+
+    monkeypatch.setattr(LearnedClassifier, "classify", counted_classify)
+    monkeypatch.setattr(Model, "score", counted_score)
+    monkeypatch.setattr(RuleClassifier, "classify", rules)
+    monkeypatch.delenv("TRIAGE_MODEL", raising=False)
+    figures = bench.triage_cpu(rounds=1)
+    posts = sum(1 for line in bench.DEVSET.read_text("utf-8").splitlines() if line.strip())
+    assert calls["classify"] == 2 * posts  # a warm-up round, then the timed one
+    assert calls["score"] == 4 * posts  # within classify, then the model alone
+    assert set(figures) == {"triage_us_per_post", "model_us_per_post"}
+    assert figures["triage_us_per_post"] > 0 and figures["model_us_per_post"] > 0

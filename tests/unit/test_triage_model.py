@@ -299,3 +299,24 @@ def test_triage_command_uses_the_model_it_is_given(
     assert not any(r.startswith("model: ") for r in rules)
     assert main(["triage", "--model", str(tmp_path / "none"), "-"]) == 2
     assert str(tmp_path / "none") in capsys.readouterr().err
+
+
+def test_a_batch_gets_the_verdicts_post_by_post_would() -> None:
+    """`socialcare triage` classifies in batches (classify_many, stage by stage, for the
+    CPU cache); each verdict must be the one `classify` gives the post alone, hints,
+    placement and repeated words included, in brand and in "any" mode."""
+    posts: list[tuple[str, str | None, bool, int | None]] = [
+        (row["text"], None, False, None) for row in FIXED_SET[:60]
+    ]
+    posts += [
+        ("@lynetbredbaand nede nede nede igen!!!", "da", False, None),
+        ("Lynet: the the router router died 😡😡", "en", True, 1),
+        ("fint nok", None, True, 4),
+        ("⭐⭐", "und", True, 2),
+        ("Telia er bedre end Lynets net, http://x.dk #fail", "nb", False, None),
+        ("x" * 5000, None, False, None),
+    ]
+    for clf in (load_classifier(load_brand()), load_classifier(None, mode="any")):
+        alone = [clf.classify(t, h, addressed=a, stars=s) for t, h, a, s in posts]
+        assert clf.classify_many(posts) == alone
+        assert clf.classify_many([]) == []

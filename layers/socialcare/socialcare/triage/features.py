@@ -77,6 +77,7 @@ class Masker:
     pattern: re.Pattern[str] | None
     ours: frozenset[str]
     any_handle: bool = False
+    names: tuple[str, ...] = ()  # every name the pattern holds: one must be in the text
 
     @classmethod
     def build(
@@ -90,12 +91,12 @@ class Masker:
         names = "|".join(re.escape(w) for w in words)
         # A name inside a handle needs no word boundary after it; elsewhere it does.
         pattern = re.compile(rf"@(?:{names})\w*|(?<!\w)(?:{names})(?:'?s)?(?!\w)")
-        return cls(pattern, frozenset(mine), any_handle)
+        return cls(pattern, frozenset(mine), any_handle, tuple(words))
 
     def __call__(self, folded: str) -> str:
         # each pattern only where it can match: substring tests are far cheaper than a scan
         text = _URLS.sub(f" {URL} ", folded) if "http" in folded or "www." in folded else folded
-        if self.pattern is not None:
+        if self.pattern is not None and any(name in text for name in self.names):
             text = self.pattern.sub(self._replace, text)
         return (
             _HANDLES.sub(f" {BRAND if self.any_handle else USER} ", text) if "@" in text else text

@@ -10,6 +10,7 @@ the baseline) has it.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from socialcare.brand import Brand
@@ -19,6 +20,8 @@ from socialcare.triage.classifier import RuleClassifier
 from socialcare.triage.model import Model
 
 BrandMode = Literal["brand", "any"]
+# one post for classify_many: text, the platform's language hint, addressed, stars
+Post = tuple[str, str | None, bool, int | None]
 SHOWN_WORDS = 3  # the words that moved the score most, in the reasons
 _PLACEHOLDERS = {
     features.BRAND: "<brand>",
@@ -63,7 +66,28 @@ class LearnedClassifier:
     ) -> Classification:
         text = text[: features.MAX_CHARS]
         guess = language.detect(text, lang_hint, self._prior)
-        toks = features.tokens(text, self.masker)
+        return self._judged(features.tokens(text, self.masker), guess, addressed, stars)
+
+    def classify_many(self, posts: Sequence[Post]) -> list[Classification]:
+        """`classify` of each (text, lang_hint, addressed, stars), as one list. Each stage
+        runs over them all before the next (the language model, the tokens, then the model
+        and the rules): a stage's tables and code then stay in the CPU cache from one post
+        to the next. Post by post, a post costs about a third more; `socialcare triage`
+        sends its lines in batches."""
+        texts = [text[: features.MAX_CHARS] for text, _, _, _ in posts]
+        guesses = [
+            language.detect(text, hint, self._prior)
+            for text, (_, hint, _, _) in zip(texts, posts, strict=True)
+        ]
+        toks = [features.tokens(text, self.masker) for text in texts]
+        return [
+            self._judged(words, guess, addressed, stars)
+            for words, guess, (_, _, addressed, stars) in zip(toks, guesses, posts, strict=True)
+        ]
+
+    def _judged(
+        self, toks: list[str], guess: language.LanguageGuess, addressed: bool, stars: int | None
+    ) -> Classification:
         addressed = features.directed(toks, addressed=addressed, any_mode=self.mode == "any")
         scored = self.model.score(toks, addressed=addressed, stars=stars)
         verdict = rules.judge(toks, mode=self.mode, addressed=addressed, stars=stars)

@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import struct
 import sys
 from array import array
 from bisect import bisect_left
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from itertools import pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -81,8 +83,9 @@ class Model:
         # C-level sum() of ints (see _unpack), not a Python loop per output.
         self._packed: dict[int, int] = {}
         self._zero = _pack((0,) * self._width)
+        self._lanes = struct.Struct(f"<{self._width}I")  # one 32-bit lane per output
         self._zeros = [0.0] * self._width
-        self._placements: dict[tuple[int, ...], tuple[float, ...]] = {}
+        self._placements: dict[tuple[bool, int | None, int], tuple[float, ...]] = {}
         self._words: dict[str, tuple[int, int, int, int]] = {}
 
     # -- loading --------------------------------------------------------------------
@@ -139,14 +142,18 @@ class Model:
                 self._packed.clear()
             self._packed[bucket] = self._zero
             return self._zero
-        row = self._packed[bucket] = _pack(self._weights[i * self._width : (i + 1) * self._width])
+        # _pack in C calls (a first run meets ~100,000 new buckets): the int8 bytes shifted
+        # by _OFFSET, widened to 32-bit lanes, read as one little-endian int
+        shifted = self._weights[i * self._width : (i + 1) * self._width].tobytes().translate(_SHIFT)
+        row = self._packed[bucket] = int.from_bytes(self._lanes.pack(*shifted), "little")
         return row
 
     def _word(self, token: str) -> tuple[int, int, int, int]:
         """A token's unigram bucket, how many features it sets, their packed weights and
         their summed complaint weight (for the reasons); computed once per distinct word."""
         buckets = features.word_buckets(token)
-        packed = sum(map(self._row, buckets))
+        cached, row = self._packed.get, self._row  # a word's unigram bucket is there 8 times
+        packed = sum([cached(b) or row(b) for b in buckets])
         known = (buckets[0], len(buckets), packed, (packed & _LANE_MASK) - _OFFSET * len(buckets))
         if len(self._words) >= _WORD_CACHE:
             self._words.clear()
@@ -157,21 +164,23 @@ class Model:
         cached, packed, row = self._words.get, self._packed.get, self._row
         mask = features.MASK
         words = [cached(t) or self._word(t) for t in toks]
-        heads = [w[0] for w in words]
         # bigrams of each word and the one before (features.pair, inlined: the hot loop)
-        pairs = [((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask for a, b in pairwise(heads)]
-        bigrams = [packed(p) or row(p) for p in pairs]  # a packed row is never 0
+        heads = list(map(_HEAD, words))
+        bigrams = [
+            packed(p) or row(p)  # a packed row is never 0
+            for p in [((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & mask for a, b in pairwise(heads)]
+        ]
         repeat = features.WORD_WEIGHT
-        count = sum(w[1] for w in words) + repeat * len(bigrams)
-        total = sum(w[2] for w in words) + repeat * sum(bigrams)
+        count = sum(map(_COUNT, words)) + repeat * len(bigrams)
+        total = sum(map(_PACKED, words)) + repeat * sum(bigrams)
         scale = 1.0 / math.sqrt(count) if count else 0.0
-        placed = self._placed(
-            features.placement_features(addressed=addressed, stars=stars, length=len(toks))
-        )
         logits = [
             base + lane * unit * scale
             for base, lane, unit in zip(
-                placed, _unpack(total, count, self._width), self._scales, strict=True
+                self._placed(addressed, stars, len(toks)),
+                _unpack(self._lanes, total, count),
+                self._scales,
+                strict=True,
             )
         ]
         a, b = self.calibration
@@ -180,24 +189,40 @@ class Model:
             for name, logit in zip(self.topics, logits[1:], strict=True)
             if logit >= self.topic_logit
         ]
-        # the words that moved the complaint logit most (a repeated word by its total; the
-        # earlier word first on a tie); Counter counts and sorted sorts in C
-        counts = Counter(toks)
-        weight = {token: word[3] for token, word in zip(toks, words)}  # noqa: B905
-        ranked = sorted(
-            [(abs(n * weight[t]), -i, t) for i, (t, n) in enumerate(counts.items())], reverse=True
-        )
-        unit = self._scales[0] * scale
-        shown = [(t, counts[t] * weight[t] * unit) for _, _, t in ranked[:SHOWN]]
-        return Score(_sigmoid(a * logits[0] + b), topics, shown)
+        return Score(_sigmoid(a * logits[0] + b), topics, self._shown(toks, words, scale))
 
-    def _placed(self, buckets: list[int]) -> tuple[float, ...]:
+    def _shown(
+        self, toks: list[str], words: list[tuple[int, int, int, int]], scale: float
+    ) -> list[tuple[str, float]]:
+        """The SHOWN words that moved the complaint logit most (a repeated word by its
+        total; the earlier word first on a tie). Counter counts, zip pairs and sorted
+        sorts in C: this runs once a post."""
+        totals = list(map(_WEIGHT, words))
+        distinct = toks
+        if len(set(toks)) < len(toks):  # a word said twice: by its total, at its first place
+            counts = Counter(toks)
+            weight = dict(zip(toks, totals, strict=True))
+            totals = [n * weight[t] for t, n in counts.items()]
+            distinct = list(counts)
+        # sorted by int keys (compared in C, unlike tuples); stable, so a tie keeps the
+        # earlier word first
+        magnitude = list(map(abs, totals))
+        ranked = sorted(range(len(totals)), key=magnitude.__getitem__, reverse=True)
+        unit = self._scales[0] * scale
+        return [(distinct[i], totals[i] * unit) for i in ranked[:SHOWN]]
+
+    def _placed(self, addressed: bool, stars: int | None, length: int) -> tuple[float, ...]:
         """The biases plus the placement features' weights, per output (a few dozen
-        combinations, each summed once)."""
-        key = tuple(buckets)
+        combinations, each summed once; stars outside 1-5 count as none)."""
+        key = (
+            addressed,
+            stars if stars in _STARS else None,
+            bisect_left(features.LENGTH_BINS, length),
+        )
         known = self._placements.get(key)
         if known is None:
-            rows = [self.placement.get(b, self._zeros) for b in key]
+            buckets = features.placement_features(addressed=addressed, stars=stars, length=length)
+            rows = [self.placement.get(b, self._zeros) for b in buckets]
             known = self._placements[key] = tuple(
                 bias + sum(column)
                 for bias, column in zip(self.bias, zip(*rows, strict=True), strict=True)
@@ -208,19 +233,23 @@ class Model:
         return self.thresholds.get(language, self.thresholds["default"])
 
 
+# the fields of a word's cached tuple (Model._word)
+_HEAD, _COUNT, _PACKED, _WEIGHT = (itemgetter(k) for k in range(4))
+_STARS = frozenset(range(1, 6))
 _LANE = 32  # bits per output: room for 2**24 features of 255 each
 _LANE_MASK = (1 << _LANE) - 1
 _OFFSET = 128
+_SHIFT = bytes((u + _OFFSET) % 256 for u in range(256))  # an int8's byte -> its value + _OFFSET
 
 
 def _pack(weights: Sequence[int]) -> int:
     return sum((w + _OFFSET) << (_LANE * k) for k, w in enumerate(weights))
 
 
-def _unpack(total: int, count: int, width: int) -> list[int]:
-    """The summed weights per output of `count` packed rows."""
+def _unpack(lanes: struct.Struct, total: int, count: int) -> list[int]:
+    """The summed weights per output of `count` packed rows (`lanes`: the model's)."""
     offset = _OFFSET * count
-    return [((total >> (_LANE * k)) & _LANE_MASK) - offset for k in range(width)]
+    return [lane - offset for lane in lanes.unpack(total.to_bytes(lanes.size, "little"))]
 
 
 def _sigmoid(x: float) -> float:
