@@ -3,10 +3,11 @@
 Incident mode is engaged as production engages it: the outage complaint-spike alarm's
 notification to the IncidentSwitch function, which writes IncidentParameter. Then N
 mentions (mostly outage complaints, the rest the demo's usual mix, each with its own post
-id) go to MentionsQueue and TriageMentions drains them through the local poller
-(bench_pipeline's machinery). Checked after: every mention has exactly one decision
-(by its hashed post id, from the decision lines), MentionsQueue and its DLQ are empty, and
-no outreach request (what the mailer e-mails) is for an incident-topic complaint.
+id) go to MentionsQueue, a wave of `--wave` at a time, and TriageMentions drains them
+through the local poller (bench_pipeline's machinery). Checked after: every mention has
+exactly one decision (by its hashed post id, from the decision lines), MentionsQueue and
+its DLQ are empty, and no outreach request (what the mailer e-mails) is for an
+incident-topic complaint.
 
 The drain time at 100k is worked out from the measured time a record takes in the handler,
 TriageMentions' `MaximumConcurrency` (template.yaml) and the CRM's rate limit (docs/cost.md).
@@ -39,6 +40,9 @@ from socialcare_cli.template import Stack
 INCIDENT_TOPIC = "outage"
 OUTAGE_SHARE = 0.8  # of the burst: outage complaints; the rest the sample's usual mix
 CRM_RATE_PER_S = 10.0  # HubSpot's is 100 per 10 s (docs/cost.md)
+# Sent a wave at a time, each drained before the next (bench_pipeline.drain says why);
+# a fetch run sends its page's mentions the same way, while earlier ones are decided.
+WAVE = 1000
 SCREENED = {"not_complaint", "own_account", "repost", "stale", "duplicate"}  # no CRM read
 
 
@@ -162,14 +166,16 @@ def check(
     }
 
 
-def run(n: int, crm_rate: float, progress: Callable[[str], None]) -> dict[str, Any]:
+def run(
+    n: int, crm_rate: float, progress: Callable[[str], None], wave: int = WAVE
+) -> dict[str, Any]:
     batch = burst_posts(n)
     with world() as w:
         stack = w.reset()
         topics = engage_incident(stack)
         progress(f"burst: incident mode on for {topics}; sending {n} mentions")
         timed = Timed(n, progress)
-        wall_s, lines = bench_pipeline.drain(stack, batch, timed)
+        wall_s, lines = bench_pipeline.drain(stack, batch, timed, wave)
         crm_calls = w.routes[1].target.calls  # world()'s routes: the replay source, the CRM
         mentions_url = stack.physical["MentionsQueue"]
         left = {
@@ -188,6 +194,7 @@ def run(n: int, crm_rate: float, progress: Callable[[str], None]) -> dict[str, A
     modelled = work.triage.seconds(memory)
     return {
         **out,
+        "wave": wave,
         "wall_s": round(wall_s, 1),
         "per_record_s": round(per_record, 4),
         "records_handled": timed.records,
@@ -215,15 +222,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--crm-rate", type=float, default=CRM_RATE_PER_S, help="the CRM's requests a second"
     )
+    parser.add_argument(
+        "--wave", type=int, default=WAVE, help="mentions sent before each drain (0: all at once)"
+    )
     args = parser.parse_args(argv)
-    if args.mentions < 1 or args.crm_rate <= 0:
-        parser.error("--mentions must be ≥ 1 and --crm-rate > 0")
+    if args.mentions < 1 or args.crm_rate <= 0 or args.wave < 0:
+        parser.error("--mentions must be ≥ 1, --crm-rate > 0 and --wave ≥ 0")
     err = sys.stderr  # the drain captures the handler's output, progress goes here
 
     def progress(message: str) -> None:
         print(message, file=err, flush=True)
 
-    summary = run(args.mentions, args.crm_rate, progress)
+    summary = run(args.mentions, args.crm_rate, progress, args.wave)
     print(json.dumps(summary))
     ok = summary["lost"] == summary["duplicated"] == summary["emails_for_incident_topic"] == 0
     return 0 if ok and not any(summary["left_on_queues"].values()) else 1
