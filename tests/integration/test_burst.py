@@ -21,7 +21,8 @@ def summary() -> dict[str, Any]:
 
 
 def test_nothing_lost_nothing_twice(summary: dict[str, Any]) -> None:
-    assert summary["mentions"] == summary["decided"] == summary["records_handled"] == N
+    assert summary["mentions"] == summary["decided"] == N
+    assert summary["records_handled"] >= N  # a record handed back is handled again
     assert summary["lost"] == summary["duplicated"] == summary["unexpected"] == 0
     assert sum(summary["by_reason"].values()) == N
     assert summary["left_on_queues"] == {"mentions_queue": 0, "dead_letter_queue": 0}
