@@ -214,6 +214,30 @@ def test_a_delivery_while_another_decides_goes_back_to_the_queue(
     assert decision is not None and decision.reason is Reason.CONTACT
 
 
+def test_another_fetch_s_decision_in_progress_is_waited_for_not_taken_as_duplicate(
+    triage_deps: TriageDeps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fetch decided `duplicate` while the other fetch still held a lease would get a
+    second decision if that lease were released (its outreach request failed) and this
+    fetch were delivered again: it waits instead, and ends with one decision."""
+    from socialcare.errors import DecisionInProgress
+    from socialcare.pipeline import seen_key
+
+    audit = Audit(monkeypatch)
+    first, second = make_mention(fetch_id="f2"), make_mention(fetch_id="f1")
+    key, attempt = seen_key(triage_deps.hasher.mention(first.key)), "f2 attempt-1"
+    assert triage_deps.state.claim(key, attempt, 60, state="leased")  # f2 is deciding
+    with pytest.raises(DecisionInProgress):
+        handle(second, triage_deps, MemoryQueue())
+    triage_deps.state.release(key, attempt)  # f2's send failed: its lease goes back
+    decided = handle(second, triage_deps, MemoryQueue())  # f1's redelivery
+    assert decided is not None and decided.reason is Reason.CONTACT
+    assert handle(second, triage_deps, MemoryQueue()) is None  # and never again
+    retried = handle(first, triage_deps, MemoryQueue())  # f2's retry
+    assert retried is not None and retried.reason is Reason.DUPLICATE
+    assert audit.lines == ["decision", "decision"]  # one for each fetch
+
+
 class Writes:
     """The state table's writes, counted as DynamoDB bills them (a failed condition too)."""
 

@@ -46,14 +46,18 @@ def take(state: State, fetch_id: str | None, key: str, owner: str, ttl_s: int, l
 
 
 def holder(state: State, fetch_id: str | None, key: str) -> Held | None:
-    """Who holds `key`: None (nobody), this fetch's decision done, or another fetch;
-    DecisionInProgress while another attempt of this fetch decides."""
+    """Who holds `key`: None (nobody), this fetch's decision done, or another fetch's;
+    DecisionInProgress while another attempt, of this fetch or another, decides."""
     held = state.holder(key)
     if held is None:
         return None
     fetch, _, attempt = held.get("owner", "").partition(" ")
     if fetch_id is not None:
         if fetch != fetch_id:
+            if attempt and held.get("state") != "done":
+                # its decision may still fail and give the post back: deciding this fetch
+                # `duplicate` now could leave it with two decisions, so wait for it
+                raise DecisionInProgress("another fetch of this post is deciding")
             return Held.OTHER_FETCH
         if not attempt:  # claimed before leases moved here: its fetch's decided# says
             legacy = decided_key(key.removeprefix("seen#"), fetch_id)
