@@ -53,3 +53,13 @@ def test_main_prints_one_json_object(capsys: Any) -> None:
     captured = capsys.readouterr()
     assert json.loads(captured.out)["lost"] == 0
     assert "incident mode on" in captured.err
+
+
+def test_a_delayed_message_counts_as_left_on_the_queue(aws: str) -> None:
+    """A mention sent back to wait for the CRM is delayed: it is still on the queue."""
+    import boto3
+
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="burst-depth")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="{}", DelaySeconds=600)
+    assert burst.queue_depth(url) == 1

@@ -102,9 +102,18 @@ class Timed:
 
 
 def queue_depth(url: str) -> int:
+    """Messages left on a queue: visible, in flight, and delayed (a mention sent back to
+    wait for the CRM is delayed: "lost" with an empty queue would be misleading)."""
     attrs = boto3.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
-    visible = attrs["Attributes"].get("ApproximateNumberOfMessages", "0")
-    return int(visible) + int(attrs["Attributes"].get("ApproximateNumberOfMessagesNotVisible", "0"))
+    got = attrs["Attributes"]
+    return sum(
+        int(got.get(name, "0"))
+        for name in (
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        )
+    )
 
 
 def dead_letter_url(url: str) -> str:
