@@ -90,16 +90,40 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 
 def brand_aliases(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
-    """Each brand's names: the full name, and each longer word of a multi-word name that
-    no other brand's rows use ("Brightline" of "Brightline Broadband", not "Broadband")."""
-    used_by: dict[str, set[str]] = defaultdict(set)
+    """Each brand's names, as a company's brand file would list them: the full name, and
+    each longer word of a multi-word name that names this brand and nothing else: no other
+    brand's name has it, the rows of other brands use it no more often than the brand's
+    own rows (there it is a competitor's name, "Brightline" of "Brightline Broadband"; a
+    word all brands use is not, "Broadband"), and it is written capitalised at least half
+    the time (a proper name, not "removals" of "Moveright Removals").
+
+    Before, a word any other brand's row used was never an alias: a competitor mention
+    in one row took the short name from its brand, and 64 of the main split's English
+    complaints that use only the short name were refused as "not about the brand"."""
+    in_names: dict[str, set[str]] = defaultdict(set)
+    rows_with: dict[str, Counter[str]] = defaultdict(Counter)
+    written, capitalised = Counter[str](), Counter[str]()
+    for brand in {row["brand"] for row in rows}:
+        for word in features.fold(brand).split():
+            in_names[word].add(brand)
     for row in rows:
+        for token in re.findall(r"\w+", row["text"]):
+            word = features.fold(token)
+            written[word] += 1
+            capitalised[word] += token[:1].isupper()
         for word in set(re.findall(r"\w+", features.fold(row["text"]))):
-            used_by[word].add(row["brand"])
+            rows_with[word][row["brand"]] += 1
     names: dict[str, list[str]] = {}
     for brand in sorted({row["brand"] for row in rows}):
         words = features.fold(brand).split()
-        own = [w for w in words if len(words) > 1 and len(w) >= 4 and used_by[w] <= {brand}]
+        own = []
+        for w in words:
+            if len(words) < 2 or len(w) < 4 or in_names[w] != {brand}:
+                continue
+            mine = rows_with[w][brand]
+            if sum(rows_with[w].values()) - mine > mine or capitalised[w] * 2 < written[w]:
+                continue
+            own.append(w)
         names[brand] = [brand, *own]
     return names
 
