@@ -135,3 +135,38 @@ def test_the_complaint_model_penalises_rare_features_less() -> None:
     scaled_w, scaled_b = training.fit(scaled, gold)
     assert np.allclose(d.matrix @ w + b, scaled @ scaled_w + scaled_b)
     assert not np.allclose(w, training.fit(d.matrix, gold)[0])
+
+
+def _row(brand: str, text: str) -> dict[str, object]:
+    return {"brand": brand, "text": text}
+
+
+def test_a_short_name_stays_its_brand_s_when_a_competitor_s_row_uses_it() -> None:
+    rows = [
+        _row("Brightline Broadband", "Brightline down again, third time this week"),
+        _row("Brightline Broadband", "Brightline support hung up on me"),
+        _row("Brightline Broadband", "my broadband bill from Brightline went up"),
+        # another brand's rows: the short name as a competitor, the generic word as a word
+        _row("Wattle Broadband", "Wattle works, unlike Brightline last year"),
+        _row("Wattle Broadband", "Wattle broadband is fine, broadband elsewhere is not"),
+        _row("Kestrel Mobile", "Kestrel Mobile broadband dongle is dead"),
+        _row("Kestrel Mobile", "Kestrel: no broadband at home either"),
+    ]
+    names = training.brand_aliases(rows)
+    # before: any other brand's row using "brightline" took it from its brand, so a post
+    # naming only "Brightline" read as not about the brand
+    assert names["Brightline Broadband"] == ["Brightline Broadband", "brightline"]
+    assert names["Wattle Broadband"] == ["Wattle Broadband", "wattle"]
+    assert "broadband" not in names["Kestrel Mobile"]  # in other names, and everyone's word
+
+
+def test_a_word_of_two_brand_names_or_mostly_lowercase_is_no_alias() -> None:
+    rows = [
+        _row("Flyttefirmaet Kassebil", "Flyttefirmaet Kassebil tabte min sofa"),
+        _row("Flyttefirmaet Hurtigflyt", "Hurtigflyt kom aldrig"),
+        _row("Moveright Removals", "Moveright lost a box, removals are hard, removals cost"),
+    ]
+    names = training.brand_aliases(rows)
+    assert names["Flyttefirmaet Kassebil"] == ["Flyttefirmaet Kassebil", "kassebil"]
+    assert names["Flyttefirmaet Hurtigflyt"] == ["Flyttefirmaet Hurtigflyt", "hurtigflyt"]
+    assert names["Moveright Removals"] == ["Moveright Removals", "moveright"]
