@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from socialcare.triage import features, training
 from socialcare.triage.learned import LearnedClassifier
@@ -67,7 +68,7 @@ def test_the_served_weights_are_shared_plus_the_extra_rows_own() -> None:
     blorp_extra, fine = slice(400, 520), slice(200, 400)
     pooled_w, pooled_b = training.fit(d.matrix, gold)
     assert ((d.matrix @ pooled_w + pooled_b).ravel()[blorp_extra] > 0).all()
-    w, b = training.fit_complaint(d.matrix, gold, is_extra)
+    w, b = training.fit_complaint(d.matrix, gold, is_extra, d.columns)
     logits = (d.matrix @ w + b).ravel()
     assert (logits[blorp_extra] < 0).all() and (logits[fine] < 0).all()
     assert (logits[520:] > 0).all()
@@ -112,6 +113,28 @@ def test_the_macro_f1_threshold_is_the_best_cut() -> None:
 def test_an_unknown_objective_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="objective"):
         training.train(corpus("blorp", True, 10), tmp_path, objective="f2", say=lambda _: None)
+
+
+def test_the_complaint_model_penalises_rare_features_less() -> None:
+    """Idf scaling: a word feature in fewer rows gets a larger scale than one in more,
+    placement features none; the weights returned are for the features as served (so the
+    logits on the unscaled design are the fitted model's)."""
+    rows = corpus("blorp", True, 200) + corpus("fine", False, 200)
+    d = training.design(rows)
+    scale = training.idf(d.matrix, d.columns)
+    rows_with = np.bincount(d.matrix.indices, minlength=d.matrix.shape[1])
+    placement = np.isin(d.columns, list(features.PLACEMENT.values()))
+    assert (scale[placement] == 1).all()
+    words = ~placement
+    order = np.argsort(rows_with[words])
+    assert rows_with[words][order[0]] < rows_with[words][order[-1]]
+    assert (np.diff(scale[words][order]) <= 0).all()
+    gold = np.array([r.complaint for r in rows])
+    w, b = training.fit_complaint(d.matrix, gold, np.zeros(len(rows), bool), d.columns)
+    scaled = (d.matrix @ sp.diags(scale)).tocsr()
+    scaled_w, scaled_b = training.fit(scaled, gold)
+    assert np.allclose(d.matrix @ w + b, scaled @ scaled_w + scaled_b)
+    assert not np.allclose(w, training.fit(d.matrix, gold)[0])
 
 
 def _row(brand: str, text: str) -> dict[str, object]:

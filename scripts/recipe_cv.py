@@ -1,0 +1,235 @@
+"""Compare training-recipe variants on the main split's out-of-fold scores (never blind/).
+
+For each variant: out-of-fold complaint scores for every row (the five folds of
+training.fold_of, as `train` makes them), then per language: average precision, ROC AUC,
+the out-of-fold precision/recall at training.lowest_threshold (chosen and measured on the
+same scores, as the model header reports them), and the nested figure that predicts unseen
+data: the threshold chosen on four folds' scores, precision and recall measured on the
+fifth, pooled over the five.
+
+    .venv/bin/python scripts/recipe_cv.py [VARIANT ...]     # default: all; --list names them
+
+Variants change the shipped recipe (training.py) in training only (what the file holds,
+not how it is served) unless marked "(serving)". The features are computed once
+(MIN_ROWS 1) and columns dropped per variant. The merge rule used on 2026-12-07: average
+precision up >= 0.003 in both languages, or >= 0.005 in one and not down > 0.001 in the
+other. One run of all variants takes ~5 minutes on two cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.stats import rankdata
+
+from socialcare.triage import features, training
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "data" / "triage"
+
+# name -> overrides of the shipped recipe (see run()); "base" is the shipped recipe
+VARIANTS: dict[str, dict[str, Any]] = {
+    "shipped": {},
+    **{f"idf^{a:g}": {"idf": a} for a in (0, 0.5, 0.75, 1.5)},  # 0: no idf (before 2026-12-07)
+    **{f"C={c:g}": {"l2": 1 / c} for c in (4, 8, 32)},
+    "min_rows=3": {"min_rows": 3},
+    "max_iter=200": {"max_iter": 200},
+    "balance=class": {"balance": "class"},
+    "balance=lang": {"balance": "lang"},
+    "balance=lang+class": {"balance": "lang+class"},
+    "platt=lang": {"platt": "lang"},
+    "bag=folds+full": {"bag": True},
+    "second-pass x1": {"second_pass": 1.0},
+    "allowed-only": {"allowed_only": True},
+    # as served: int8 weights (the shipped scale is the largest weight, quantile 1)
+    **{f"int8 q={q:g}": {"quantile": q} for q in (1.0, 0.999)},
+    # these change serving (a second weight set; a features.py constant): diagnostics
+    "lang-copy, no idf (serving)": {"lang_copy": True},
+    "word_weight=12 (serving)": {"word_weight": 12},
+}
+
+
+Data = tuple[training.Design, np.ndarray, np.ndarray, np.ndarray]
+
+
+def load() -> Data:
+    """Every feature (MIN_ROWS 1), gold, languages and folds of the main split."""
+    files = training.corpus_files(CORPUS)
+    records = [r for p in files for r in training.read_jsonl(p)]
+    rows = training.corpus_rows(records)
+    shipped = training.MIN_ROWS
+    training.MIN_ROWS = 1
+    try:
+        d = training.design(rows)
+    finally:
+        training.MIN_ROWS = shipped
+    return (
+        d,
+        np.array([r.complaint for r in rows]),
+        np.array([r.language for r in rows]),
+        np.array([training.fold_of(r.text) for r in rows]),
+    )
+
+
+def columns(d: training.Design, min_rows: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """The design as training.design keeps it for `min_rows` (placement always kept), and
+    the bucket of each column."""
+    rows_with = np.bincount(d.matrix.indices, minlength=d.matrix.shape[1])
+    rows_with[np.isin(d.columns, list(features.PLACEMENT.values()))] = min_rows
+    keep = np.flatnonzero(rows_with >= min_rows)
+    return d.matrix[:, keep].tocsr(), d.columns[keep]
+
+
+def weights(gold: np.ndarray, lang: np.ndarray, balance: str | None) -> np.ndarray | None:
+    """Row weights that give each class (and/or language) the same total, mean 1."""
+    if not balance:
+        return None
+    groups = np.array(
+        [
+            (lg if "lang" in balance else "") + (str(g) if "class" in balance else "")
+            for g, lg in zip(gold, lang, strict=True)
+        ]
+    )
+    names, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    w = (len(gold) / (len(names) * counts))[index]
+    return w / w.mean()
+
+
+def logits(
+    x: sp.csr_matrix,
+    ids: np.ndarray,
+    data: Data,
+    spec: dict[str, Any],
+    train: np.ndarray,
+    test: np.ndarray,
+) -> np.ndarray:
+    """The variant's model trained on rows `train`, scored on rows `test`."""
+    d, gold, lang, folds = data
+    if spec.get("allowed_only"):  # rows the rules reject score 0 whatever the model says
+        train = train & d.allowed
+    if spec.get("lang_copy"):  # per-language weights beside shared ones (a serving change)
+        x = sp.hstack([x] + [sp.diags((lang == lg).astype(float)) @ x for lg in ("da", "en")])
+        x = x.tocsr()
+
+    served = x
+    scale = np.ones(x.shape[1])
+    if not spec.get("lang_copy"):  # as training.fit_complaint: fitted on idf-scaled columns
+        scale = training.idf(x[train], ids, spec.get("idf", training.IDF_POWER))
+        x = (x @ sp.diags(scale)).tocsr()
+
+    def one(on: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        w = weights(gold[on], lang[on], spec.get("balance"))
+        if extra is not None:
+            w = extra[on] if w is None else w * extra[on]
+        return training.fit(x[on], gold[on], l2=spec.get("l2"), weights=w)
+
+    w, b = one(train)
+    if spec.get("bag"):  # the full model averaged with the inner-fold models
+        models = [(w, b)] + [one(train & (folds != k)) for k in set(folds[train])]
+        w = np.mean([m[0] for m in models], axis=0)
+        b = np.mean([m[1] for m in models], axis=0)
+    if spec.get("second_pass"):  # refit, rows weighted by their inner out-of-fold error
+        error = np.zeros(len(gold))
+        for k in set(folds[train]):
+            inner = train & (folds == k)
+            wk, bk = one(train & (folds != k))
+            error[inner] = np.abs(training.sigmoid((x[inner] @ wk + bk).ravel()) - gold[inner])
+        w, b = one(train, 1.0 + spec["second_pass"] * error)
+    w, x = w * scale.reshape(-1, 1), served
+    if "quantile" in spec:  # as _pack stores it: int8 per output, scale at this quantile
+        words = ~np.isin(ids, list(features.PLACEMENT.values()))
+        unit = np.quantile(np.abs(w[words]), spec["quantile"]) / 127.0
+        w = w.copy()
+        w[words] = np.clip(np.rint(w[words] / unit), -127, 127) * unit
+    return (x[test] @ w + b).ravel()
+
+
+def average_precision(s: np.ndarray, g: np.ndarray) -> float:
+    order = np.argsort(-s, kind="stable")
+    hits = np.cumsum(g[order])
+    precision = hits / np.arange(1, len(s) + 1)
+    return float(precision[g[order]].sum() / max(1, g.sum()))
+
+
+def auc(s: np.ndarray, g: np.ndarray) -> float:
+    r = rankdata(s)
+    n1, n0 = g.sum(), (~g).sum()
+    return float((r[g].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def pr(s: np.ndarray, g: np.ndarray, t: float) -> tuple[int, int, int]:
+    p = s >= t
+    return int((p & g).sum()), int((p & ~g).sum()), int((~p & g).sum())
+
+
+def run(spec: dict[str, Any], data: Data) -> dict[str, dict[str, float]]:
+    if "word_weight" in spec:  # a features.py constant: serving would change with it
+        features.WORD_WEIGHT = spec["word_weight"]
+        features.word_buckets.cache_clear()
+        data = load()
+    d, gold, lang, folds = data
+    x, ids = columns(d, spec.get("min_rows", training.MIN_ROWS))
+    training.MAX_ITER = spec.get("max_iter", 60)
+    oof = np.zeros(len(gold))
+    for k in range(training.FOLDS):
+        oof[folds == k] = logits(x, ids, data, spec, folds != k, folds == k)
+    scores = np.zeros(len(gold))
+    for group in [lang == g for g in set(lang)] if spec.get("platt") == "lang" else [gold | True]:
+        a, c = training.platt(oof[group], gold[group])
+        scores[group] = training.sigmoid(a * oof[group] + c)
+    scores = np.where(d.allowed, scores, 0.0)
+    out = {}
+    for lg in sorted(set(lang)):
+        on = lang == lg
+        s, g = scores[on], gold[on]
+        tp, fp, fn = pr(s, g, training.lowest_threshold(s, g, training.MIN_PRECISION))
+        nested = np.zeros(3, int)
+        for k in range(training.FOLDS):
+            held = folds[on] == k
+            t = training.lowest_threshold(s[~held], g[~held], training.MIN_PRECISION)
+            nested += pr(s[held], g[held], t)
+        ntp, nfp, nfn = nested
+        out[lg] = {
+            "AP": average_precision(s, g),
+            "AUC": auc(s, g),
+            "P": tp / max(1, tp + fp),
+            "R": tp / max(1, tp + fn),
+            "nP": ntp / max(1, ntp + nfp),
+            "nR": ntp / max(1, ntp + nfn),
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("variants", nargs="*", help="names (default: all)")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(VARIANTS))
+        return 0
+    data = load()
+    print(
+        "| variant | da AP | da AUC | da P/R | da nested P/R | en AP | en AUC | en P/R"
+        " | en nested P/R | s |\n|---|---|---|---|---|---|---|---|---|---|"
+    )
+    for name in args.variants or VARIANTS:
+        started = time.monotonic()
+        r = run(VARIANTS[name], data)
+        cells = [
+            f"{m['AP']:.4f} | {m['AUC']:.4f} | {m['P']:.3f}/{m['R']:.3f}"
+            f" | {m['nP']:.3f}/{m['nR']:.3f}"
+            for m in (r["da"], r["en"])
+        ]
+        print(f"| {name} | {' | '.join(cells)} | {time.monotonic() - started:.0f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
