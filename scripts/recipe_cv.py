@@ -33,10 +33,11 @@ from socialcare.triage import features, training
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "data" / "triage"
 
-# name -> overrides of the shipped recipe (see run()); "base" is the shipped recipe
+# name -> overrides of the shipped recipe (see run()); "shipped" is the shipped recipe
 VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
-    **{f"idf^{a:g}": {"idf": a} for a in (0, 0.5, 0.75, 1.5)},  # 0: no idf (before 2026-12-07)
+    # the complaint model fitted on idf-scaled features, weights scaled back (serving as is)
+    **{f"idf^{a:g}": {"idf": a} for a in (0.5, 1, 1.5)},
     **{f"C={c:g}": {"l2": 1 / c} for c in (4, 8, 32)},
     "min_rows=3": {"min_rows": 3},
     "max_iter=200": {"max_iter": 200},
@@ -50,7 +51,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # as served: int8 weights (the shipped scale is the largest weight, quantile 1)
     **{f"int8 q={q:g}": {"quantile": q} for q in (1.0, 0.999)},
     # these change serving (a second weight set; a features.py constant): diagnostics
-    "lang-copy, no idf (serving)": {"lang_copy": True},
+    "lang-copy (serving)": {"lang_copy": True},
     "word_weight=12 (serving)": {"word_weight": 12},
 }
 
@@ -101,6 +102,15 @@ def weights(gold: np.ndarray, lang: np.ndarray, balance: str | None) -> np.ndarr
     return w / w.mean()
 
 
+def idf(x: sp.csr_matrix, columns: np.ndarray, power: float) -> np.ndarray:
+    """Each column's smoothed idf, log((1 + rows) / (1 + rows with it)) + 1, to `power`;
+    placement columns 1: a weaker L2 on rare n-grams than on common ones."""
+    rows_with = np.bincount(x.indices, minlength=x.shape[1])
+    scale = (np.log((1 + x.shape[0]) / (1 + rows_with)) + 1) ** power
+    scale[np.isin(columns, list(features.PLACEMENT.values()))] = 1.0
+    return scale
+
+
 def logits(
     x: sp.csr_matrix,
     ids: np.ndarray,
@@ -111,6 +121,9 @@ def logits(
 ) -> np.ndarray:
     """The variant's model trained on rows `train`, scored on rows `test`."""
     d, gold, lang, folds = data
+    # what the fold's training rows can learn (as training.train's folds do)
+    keep = training.learnable(x[train], ids, spec.get("min_rows", training.MIN_ROWS))
+    x, ids = x[:, keep].tocsr(), ids[keep]
     if spec.get("allowed_only"):  # rows the rules reject score 0 whatever the model says
         train = train & d.allowed
     if spec.get("lang_copy"):  # per-language weights beside shared ones (a serving change)
@@ -119,8 +132,8 @@ def logits(
 
     served = x
     scale = np.ones(x.shape[1])
-    if not spec.get("lang_copy"):  # as training.fit_complaint: fitted on idf-scaled columns
-        scale = training.idf(x[train], ids, spec.get("idf", training.IDF_POWER))
+    if spec.get("idf"):
+        scale = idf(x[train], ids, spec["idf"])
         x = (x @ sp.diags(scale)).tocsr()
 
     def one(on: np.ndarray, extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -168,6 +181,9 @@ def pr(s: np.ndarray, g: np.ndarray, t: float) -> tuple[int, int, int]:
     return int((p & g).sum()), int((p & ~g).sum()), int((~p & g).sum())
 
 
+SHIPPED = {"word_weight": features.WORD_WEIGHT, "max_iter": training.MAX_ITER}
+
+
 def run(spec: dict[str, Any], data: Data) -> dict[str, dict[str, float]]:
     if "word_weight" in spec:  # a features.py constant: serving would change with it
         features.WORD_WEIGHT = spec["word_weight"]
@@ -175,10 +191,16 @@ def run(spec: dict[str, Any], data: Data) -> dict[str, dict[str, float]]:
         data = load()
     d, gold, lang, folds = data
     x, ids = columns(d, spec.get("min_rows", training.MIN_ROWS))
-    training.MAX_ITER = spec.get("max_iter", 60)
+    training.MAX_ITER = spec.get("max_iter", SHIPPED["max_iter"])
     oof = np.zeros(len(gold))
-    for k in range(training.FOLDS):
-        oof[folds == k] = logits(x, ids, data, spec, folds != k, folds == k)
+    try:
+        for k in range(training.FOLDS):
+            oof[folds == k] = logits(x, ids, data, spec, folds != k, folds == k)
+    finally:
+        training.MAX_ITER = SHIPPED["max_iter"]
+        if SHIPPED["word_weight"] != features.WORD_WEIGHT:
+            features.WORD_WEIGHT = SHIPPED["word_weight"]
+            features.word_buckets.cache_clear()
     scores = np.zeros(len(gold))
     for group in [lang == g for g in set(lang)] if spec.get("platt") == "lang" else [gold | True]:
         a, c = training.platt(oof[group], gold[group])

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 from socialcare.triage import features, training
 from socialcare.triage.learned import LearnedClassifier
@@ -68,7 +67,7 @@ def test_the_served_weights_are_shared_plus_the_extra_rows_own() -> None:
     blorp_extra, fine = slice(400, 520), slice(200, 400)
     pooled_w, pooled_b = training.fit(d.matrix, gold)
     assert ((d.matrix @ pooled_w + pooled_b).ravel()[blorp_extra] > 0).all()
-    w, b = training.fit_complaint(d.matrix, gold, is_extra, d.columns)
+    w, b = training.fit_complaint(d.matrix, gold, is_extra)
     logits = (d.matrix @ w + b).ravel()
     assert (logits[blorp_extra] < 0).all() and (logits[fine] < 0).all()
     assert (logits[520:] > 0).all()
@@ -115,28 +114,6 @@ def test_an_unknown_objective_is_refused(tmp_path: Path) -> None:
         training.train(corpus("blorp", True, 10), tmp_path, objective="f2", say=lambda _: None)
 
 
-def test_the_complaint_model_penalises_rare_features_less() -> None:
-    """Idf scaling: a word feature in fewer rows gets a larger scale than one in more,
-    placement features none; the weights returned are for the features as served (so the
-    logits on the unscaled design are the fitted model's)."""
-    rows = corpus("blorp", True, 200) + corpus("fine", False, 200)
-    d = training.design(rows)
-    scale = training.idf(d.matrix, d.columns)
-    rows_with = np.bincount(d.matrix.indices, minlength=d.matrix.shape[1])
-    placement = np.isin(d.columns, list(features.PLACEMENT.values()))
-    assert (scale[placement] == 1).all()
-    words = ~placement
-    order = np.argsort(rows_with[words])
-    assert rows_with[words][order[0]] < rows_with[words][order[-1]]
-    assert (np.diff(scale[words][order]) <= 0).all()
-    gold = np.array([r.complaint for r in rows])
-    w, b = training.fit_complaint(d.matrix, gold, np.zeros(len(rows), bool), d.columns)
-    scaled = (d.matrix @ sp.diags(scale)).tocsr()
-    scaled_w, scaled_b = training.fit(scaled, gold)
-    assert np.allclose(d.matrix @ w + b, scaled @ scaled_w + scaled_b)
-    assert not np.allclose(w, training.fit(d.matrix, gold)[0])
-
-
 def _row(brand: str, text: str) -> dict[str, object]:
     return {"brand": brand, "text": text}
 
@@ -149,6 +126,7 @@ def test_a_short_name_stays_its_brand_s_when_a_competitor_s_row_uses_it() -> Non
         # another brand's rows: the short name as a competitor, the generic word as a word
         _row("Wattle Broadband", "Wattle works, unlike Brightline last year"),
         _row("Wattle Broadband", "Wattle broadband is fine, broadband elsewhere is not"),
+        _row("Wattle Broadband", "my mobile signal is fine too"),
         _row("Kestrel Mobile", "Kestrel Mobile broadband dongle is dead"),
         _row("Kestrel Mobile", "Kestrel: no broadband at home either"),
     ]
@@ -157,16 +135,59 @@ def test_a_short_name_stays_its_brand_s_when_a_competitor_s_row_uses_it() -> Non
     # naming only "Brightline" read as not about the brand
     assert names["Brightline Broadband"] == ["Brightline Broadband", "brightline"]
     assert names["Wattle Broadband"] == ["Wattle Broadband", "wattle"]
-    assert "broadband" not in names["Kestrel Mobile"]  # in other names, and everyone's word
+    # "broadband" is in other names; "mobile" stands alone only in another brand's row
+    assert names["Kestrel Mobile"] == ["Kestrel Mobile", "kestrel"]
 
 
-def test_a_word_of_two_brand_names_or_mostly_lowercase_is_no_alias() -> None:
+def test_a_word_competitors_rows_write_more_often_is_theirs() -> None:
+    rows = [
+        _row("Zephyr Telecom", "Zephyr Telecom kept me on hold"),
+        _row("Bellamy's Bistro", "Bellamy's Bistro was lovely"),
+        *[_row("Lynet", f"Zephyr and Bellamy's lose to any telecom, Lynet {i}") for i in range(3)],
+    ]
+    names = training.brand_aliases(rows)
+    assert names["Zephyr Telecom"] == ["Zephyr Telecom"]
+    assert names["Bellamy's Bistro"] == ["Bellamy's Bistro", "bistro"]  # "bellamy": theirs
+
+
+def test_a_word_of_two_brand_names_or_mostly_lowercase_alone_is_no_alias() -> None:
     rows = [
         _row("Flyttefirmaet Kassebil", "Flyttefirmaet Kassebil tabte min sofa"),
         _row("Flyttefirmaet Hurtigflyt", "Hurtigflyt kom aldrig"),
         _row("Moveright Removals", "Moveright lost a box, removals are hard, removals cost"),
+        # capitalised only inside the full name, lowercase where it stands alone
+        _row("Cascade Cable", "Cascade Cable: the cable box died, new cable ordered"),
+        _row("Cascade Cable", "Cascade Cable again"),
     ]
     names = training.brand_aliases(rows)
     assert names["Flyttefirmaet Kassebil"] == ["Flyttefirmaet Kassebil", "kassebil"]
     assert names["Flyttefirmaet Hurtigflyt"] == ["Flyttefirmaet Hurtigflyt", "hurtigflyt"]
     assert names["Moveright Removals"] == ["Moveright Removals", "moveright"]
+    assert names["Cascade Cable"] == ["Cascade Cable", "cascade"]
+
+
+def test_a_fold_learns_only_the_features_of_its_own_rows() -> None:
+    """A feature of one training row and one held-out row passes MIN_ROWS over all rows;
+    the fold must not learn it, or out-of-fold scores (and the thresholds chosen on them)
+    are better than the shipped model's (it never keeps a feature of one row)."""
+    base = corpus("blorp", True, 200) + corpus("fine", False, 200)
+    folds = np.array([training.fold_of(r.text) for r in base] + [0, 1])
+
+    def held_out_logit(token: str) -> float:
+        rare = [
+            training.Row(
+                text=f"@shop {word} fine",
+                complaint=True,
+                masker=features.Masker.build([], any_handle=True),
+                any_mode=True,
+            )
+            for word in ("zqxjv", token)
+        ]
+        rows = base + rare
+        d = training.design(rows)
+        gold = np.array([r.complaint for r in rows])
+        logits = training.out_of_fold_logits(d, gold, np.zeros(len(rows), bool), folds)
+        return float(logits[-1])  # the second rare row, held out in fold 1
+
+    # shared with the training row in fold 0, or a word of its own: the same to the fold
+    assert held_out_logit("zqxjv") == pytest.approx(held_out_logit("plonk"))

@@ -50,13 +50,6 @@ L2 = 1 / 16  # C = 16, chosen by cross-validation on the main corpus (1, 4, 16, 
 MIN_PRECISION = 0.95
 MAX_ITER = 60
 MIN_ROWS = 2  # a feature must occur in this many rows to be learned
-# The complaint model is fitted on features scaled by their smoothed idf to this power, and
-# its weights scaled back (the file holds weights for the features as served; serving is
-# unchanged): a per-feature L2, weaker on rare n-grams than on common ones. Chosen by
-# scripts/recipe_cv.py on the main split's out-of-fold scores (5,608 rows): average
-# precision da 0.9734 -> 0.9792, en 0.9580 -> 0.9606 (0.75: 0.9779, 0.9612; 1.5: 0.9801,
-# 0.9573); C = 4-32 then differ by <= 0.0003. Topic models are fitted unscaled, as before.
-IDF_POWER = 1.0
 # A topic is given from this logit on (p >= 0.27): on out-of-fold topic scores of the main
 # split, 0 gave P 0.86 / R 0.52, -1 P 0.77 / R 0.64 (F1 0.65 -> 0.70).
 TOPIC_LOGIT = -1.0
@@ -98,31 +91,38 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def brand_aliases(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
     """Each brand's names, as a company's brand file would list them: the full name, and
-    each longer word of a multi-word name that names this brand and nothing else: no other
-    brand's name has it, the rows of other brands use it no more often than the brand's
-    own rows (there it is a competitor's name, "Brightline" of "Brightline Broadband"; a
-    word all brands use is not, "Broadband"), and it is written capitalised at least half
-    the time (a proper name, not "removals" of "Moveright Removals").
+    each longer word of a multi-word name that names this brand and nothing else: no
+    other brand's name has it, the rows of other brands use it no more often than the
+    brand's own rows (there it is a competitor's name, "Brightline" of "Brightline
+    Broadband"; a word all brands use is not, "Broadband"), and where it stands alone
+    (full brand names taken out of the texts) it is written capitalised at least half the
+    time (a proper name, not "cable" of "Cascade Cable" or "removals" of "Moveright
+    Removals"); a word never written alone gives no evidence against it.
 
     Before, a word any other brand's row used was never an alias: a competitor mention
-    in one row took the short name from its brand, and 64 of the main split's English
-    complaints that use only the short name were refused as "not about the brand"."""
+    in one row took the short name from its brand, and 62 English complaints of the main
+    split that use only the short name were refused as "not about the brand"."""
+    brands = sorted({row["brand"] for row in rows})
+    full_names = re.compile(
+        "|".join(re.escape(b) for b in sorted(brands, key=len, reverse=True)), re.IGNORECASE
+    )
     in_names: dict[str, set[str]] = defaultdict(set)
     rows_with: dict[str, Counter[str]] = defaultdict(Counter)
     written, capitalised = Counter[str](), Counter[str]()
-    for brand in {row["brand"] for row in rows}:
-        for word in features.fold(brand).split():
+    for brand in brands:
+        for word in re.findall(r"\w+", features.fold(brand)):
             in_names[word].add(brand)
     for row in rows:
-        for token in re.findall(r"\w+", row["text"]):
+        alone = full_names.sub(" ", row["text"])
+        for token in re.findall(r"\w+", alone):
             word = features.fold(token)
             written[word] += 1
             capitalised[word] += token[:1].isupper()
         for word in set(re.findall(r"\w+", features.fold(row["text"]))):
             rows_with[word][row["brand"]] += 1
     names: dict[str, list[str]] = {}
-    for brand in sorted({row["brand"] for row in rows}):
-        words = features.fold(brand).split()
+    for brand in brands:
+        words = re.findall(r"\w+", features.fold(brand))
         own = []
         for w in words:
             if len(words) < 2 or len(w) < 4 or in_names[w] != {brand}:
@@ -290,29 +290,22 @@ def adapted(x: sp.csr_matrix, extra: np.ndarray) -> sp.csr_matrix:
     return sp.hstack([x, own, corpus]).tocsr()
 
 
-def idf(x: sp.csr_matrix, columns: np.ndarray, power: float = IDF_POWER) -> np.ndarray:
-    """Each column's smoothed idf, log((1 + rows) / (1 + rows with it)) + 1, to `power`;
-    placement columns 1."""
+def learnable(x: sp.csr_matrix, columns: np.ndarray, min_rows: int = MIN_ROWS) -> np.ndarray:
+    """Which columns a fit on these rows learns: those in `min_rows` of them, placement
+    always (`columns`: each column's bucket)."""
     rows_with = np.bincount(x.indices, minlength=x.shape[1])
-    scale = (np.log((1 + x.shape[0]) / (1 + rows_with)) + 1) ** power
-    scale[np.isin(columns, list(features.PLACEMENT.values()))] = 1.0
-    return scale
+    return (rows_with >= min_rows) | np.isin(columns, list(features.PLACEMENT.values()))
 
 
 def fit_complaint(
-    x: sp.csr_matrix, y: np.ndarray, extra: np.ndarray, columns: np.ndarray
+    x: sp.csr_matrix, y: np.ndarray, extra: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The complaint model as served: with extra rows, shared + their own weights. Fitted
-    on features scaled by idf (`columns`: each column's bucket); the weights returned are
-    for the features as served, unscaled."""
-    scale = idf(x, columns)
-    x = (x @ sp.diags(scale)).tocsr()
+    """The complaint model as served: with extra rows, shared + their own weights."""
     if not extra.any():
-        w, b = fit(x, y)
-        return w * scale.reshape(-1, 1), b
+        return fit(x, y)
     w, b = fit(adapted(x, extra), y)
     d = x.shape[1]
-    return (w[:d] + w[d : 2 * d]) * scale.reshape(-1, 1), b
+    return w[:d] + w[d : 2 * d], b
 
 
 def best_macro_f1_threshold(scores: np.ndarray, gold: np.ndarray) -> float:
@@ -355,6 +348,27 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
+def out_of_fold_logits(
+    d: Design,
+    gold: np.ndarray,
+    extra: np.ndarray,
+    folds: np.ndarray,
+    say: Callable[[str], None] = lambda message: None,
+) -> np.ndarray:
+    """Each row's complaint logit from the model of the other folds."""
+    out = np.zeros(len(gold))
+    for k in range(FOLDS):
+        test = folds == k
+        say(f"fold {k + 1}/{FOLDS}: {int((~test).sum())} rows to train, {int(test.sum())} to check")
+        # Only what the fold's own rows can teach: a feature of one training row and one
+        # held-out row passes MIN_ROWS over all rows, which the shipped fit never sees.
+        part = d.matrix[~test]
+        keep = learnable(part, d.columns)
+        w, b = fit_complaint(part[:, keep], gold[~test], extra[~test])
+        out[test] = (d.matrix[test][:, keep] @ w + b).ravel()
+    return out
+
+
 def train(
     rows: Sequence[Row],
     out_dir: Path,
@@ -374,12 +388,7 @@ def train(
     folds = np.array([fold_of(r.text) for r in rows])
     extra = np.array([r.extra for r in rows])
 
-    out_of_fold = np.zeros(len(rows))
-    for k in range(FOLDS):
-        test = folds == k
-        say(f"fold {k + 1}/{FOLDS}: {int((~test).sum())} rows to train, {int(test.sum())} to check")
-        w, b = fit_complaint(d.matrix[~test], gold[~test], extra[~test], d.columns)
-        out_of_fold[test] = (d.matrix[test] @ w + b).ravel()
+    out_of_fold = out_of_fold_logits(d, gold, extra, folds, say)
     # Calibrated and thresholded on the extra rows when there are any: they are the
     # company's traffic and its notion of a complaint.
     ref = extra if _enough(gold[extra]) else np.ones(len(rows), bool)
@@ -396,7 +405,7 @@ def train(
     thresholds["default"] = max(thresholds.values())
 
     say("complaint model on all rows")
-    w, b = fit_complaint(d.matrix, gold, extra, d.columns)
+    w, b = fit_complaint(d.matrix, gold, extra)
     # Topics say what a complaint is about: learned from the complaints that carry them.
     labeled = np.array([r.complaint and r.topics is not None for r in rows])
     topic_gold = np.array([[t in (r.topics or ()) for t in TOPICS] for r in rows])[labeled]
@@ -411,7 +420,6 @@ def train(
             "rows": len(rows),
             "min_precision": min_precision,
             "l2": L2,
-            "idf_power": IDF_POWER,
             "folds": FOLDS,
             "validation": _validation(scores, gold, chosen_on, thresholds),
             **(note or {}),
