@@ -185,15 +185,15 @@ SHIPPED = {"word_weight": features.WORD_WEIGHT, "max_iter": training.MAX_ITER}
 
 
 def run(spec: dict[str, Any], data: Data) -> dict[str, dict[str, float]]:
-    if "word_weight" in spec:  # a features.py constant: serving would change with it
-        features.WORD_WEIGHT = spec["word_weight"]
-        features.word_buckets.cache_clear()
-        data = load()
-    d, gold, lang, folds = data
-    x, ids = columns(d, spec.get("min_rows", training.MIN_ROWS))
-    training.MAX_ITER = spec.get("max_iter", SHIPPED["max_iter"])
-    oof = np.zeros(len(gold))
     try:
+        if "word_weight" in spec:  # a features.py constant: serving would change with it
+            features.WORD_WEIGHT = spec["word_weight"]
+            features.word_buckets.cache_clear()
+            data = load()
+        d, gold, lang, folds = data
+        x, ids = columns(d, spec.get("min_rows", training.MIN_ROWS))
+        training.MAX_ITER = spec.get("max_iter", SHIPPED["max_iter"])
+        oof = np.zeros(len(gold))
         for k in range(training.FOLDS):
             oof[folds == k] = logits(x, ids, data, spec, folds != k, folds == k)
     finally:

@@ -191,3 +191,15 @@ def test_a_fold_learns_only_the_features_of_its_own_rows() -> None:
 
     # shared with the training row in fold 0, or a word of its own: the same to the fold
     assert held_out_logit("zqxjv") == pytest.approx(held_out_logit("plonk"))
+
+
+def test_a_brand_written_in_full_owns_its_short_name() -> None:
+    """Whose word it is counts every row that writes it, full names included: a brand
+    whose own rows write only "Emberly Fibre" keeps "emberly" although a competitor's row
+    writes "Emberly" alone."""
+    rows = [
+        _row("Emberly Fibre", "Emberly Fibre dropped again tonight"),
+        _row("Emberly Fibre", "Emberly Fibre billed me twice"),
+        _row("Lynet", "Lynet fibre works where Emberly does not"),
+    ]
+    assert training.brand_aliases(rows)["Emberly Fibre"] == ["Emberly Fibre", "emberly"]
