@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
         "--min-precision",
         type=float,
         default=0.95,
-        help="precision the thresholds keep on the validation folds (default 0.95)",
+        help="precision the thresholds aim at on unseen rows, chosen on the validation folds "
+        "with a margin for the optimism of that choice (default 0.95)",
     )
     cmd.add_argument(
         "--objective",

@@ -203,3 +203,42 @@ def test_a_brand_written_in_full_owns_its_short_name() -> None:
         _row("Lynet", "Lynet fibre works where Emberly does not"),
     ]
     assert training.brand_aliases(rows)["Emberly Fibre"] == ["Emberly Fibre", "emberly"]
+
+
+def noisy_scores(n: int = 3000) -> tuple[np.ndarray, np.ndarray]:
+    """Scores that separate the classes only partly, as out-of-fold scores do."""
+    rng = np.random.default_rng(3)
+    gold = rng.random(n) < 0.5
+    return 1 / (1 + np.exp(-(2.0 * gold - 1 + rng.normal(0, 1.0, n)))), gold
+
+
+def test_the_lowest_threshold_promises_more_precision_than_unseen_rows_give() -> None:
+    """Picked where the validation scores happen to hold 0.95, the threshold gives less
+    on rows it was not chosen on; the margin restores the target on them."""
+    scores, gold = noisy_scores()
+    assert training.nested_precision(scores, gold, 0.95) < 0.95
+    margin = training.threshold_margin([(scores, gold)], 0.95)
+    assert margin > 0
+    assert training.nested_precision(scores, gold, 0.95 + margin) >= 0.95
+    smaller = [m for m in training.MARGINS if m < margin]
+    assert all(training.nested_precision(scores, gold, 0.95 + m) < 0.95 for m in smaller)
+
+
+def test_scores_that_separate_the_classes_need_no_margin() -> None:
+    gold = np.arange(400) % 2 == 0
+    assert training.threshold_margin([(gold * 0.8 + 0.1, gold)], 0.95) == 0.0
+
+
+def test_every_language_gets_the_margin_the_neediest_one_needs() -> None:
+    clean = np.arange(400) % 2 == 0
+    scores, gold = noisy_scores()
+    alone = training.threshold_margin([(scores, gold)], 0.95)
+    assert training.threshold_margin([(clean * 0.8 + 0.1, clean), (scores, gold)], 0.95) == alone
+
+
+def test_a_threshold_inside_a_run_of_tied_scores_counts_the_whole_run() -> None:
+    """Rows the rules refuse all score 0: precision reached partway into them is not
+    what a threshold of 0 gives."""
+    scores = np.array([0.9] * 20 + [0.0] * 20)
+    gold = np.array([True] * 20 + [False] * 20)
+    assert training.lowest_threshold(scores, gold, 0.95) == 0.9
