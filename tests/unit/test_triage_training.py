@@ -5,6 +5,7 @@ figures on real data are `make eval`'s (docs/triage.md)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,8 +92,8 @@ def test_thresholds_are_chosen_on_the_extra_rows_of_their_language(tmp_path: Pat
 
 
 def test_without_extra_rows_the_header_is_as_before(tmp_path: Path) -> None:
-    """`make train` (no extra rows, precision first) writes no new header fields, so it
-    still reproduces the shipped file byte for byte."""
+    """`make train` (no extra rows, precision first) writes no objective and no
+    thresholds_on: they describe retraining with a company's rows."""
     rows = corpus("blorp", True, 150) + corpus("fine", False, 150)
     training.train(rows, tmp_path, say=lambda _: None)
     trained = Model.load(str(tmp_path)).header["trained"]
@@ -225,15 +226,77 @@ def test_the_lowest_threshold_promises_more_precision_than_unseen_rows_give() ->
 
 
 def test_scores_that_separate_the_classes_need_no_margin() -> None:
-    gold = np.arange(400) % 2 == 0
+    gold = np.arange(2000) % 2 == 0
     assert training.threshold_margin([(gold * 0.8 + 0.1, gold)], 0.95) == 0.0
 
 
 def test_every_language_gets_the_margin_the_neediest_one_needs() -> None:
-    clean = np.arange(400) % 2 == 0
+    clean = np.arange(2000) % 2 == 0
     scores, gold = noisy_scores()
     alone = training.threshold_margin([(scores, gold)], 0.95)
     assert training.threshold_margin([(clean * 0.8 + 0.1, clean), (scores, gold)], 0.95) == alone
+
+
+def test_a_language_with_few_rows_does_not_set_the_margin() -> None:
+    """On a few hundred rows the nested estimate is noise: such a language neither sets
+    the margin for the others nor gets one of its own."""
+    clean = np.arange(2000) % 2 == 0
+    scores, gold = noisy_scores(300)
+    assert training.threshold_margin([(scores, gold)], 0.95) == 0.0
+    assert training.threshold_margin([(clean * 0.8 + 0.1, clean), (scores, gold)], 0.95) == 0.0
+
+
+def test_a_margin_never_asks_for_more_than_all_precision() -> None:
+    """Asked for 0.995, the margin stops at 1.0, says that the target is out of reach, and
+    never chooses a threshold that decides nothing (which would keep precision vacuously)."""
+    scores, gold = noisy_scores()
+    said: list[str] = []
+    margin = training.threshold_margin([(scores, gold)], 0.995, said.append)
+    assert 0.995 + margin <= 1.0
+    assert said and "not reached" in said[0]
+    assert np.isnan(training.nested_precision(scores, gold, 1.5))
+
+
+def test_training_raises_the_target_by_the_margin_and_records_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def margin(groups: Any, target: float, say: Any) -> float:
+        seen.extend(groups)
+        return 0.04
+
+    monkeypatch.setattr(training, "threshold_margin", margin)
+    rows = corpus("blorp", True, 150) + corpus("fine", False, 150)
+    rows += corpus("meh", True, 20) + corpus("meh", False, 3)  # 0.87: kept at 0.95, not at 0.99
+    summary = training.train(rows, tmp_path, say=lambda _: None)
+    assert Model.load(str(tmp_path)).header["trained"]["threshold_margin"] == 0.04
+    scores, gold = seen[0]
+    with_margin = training.lowest_threshold(scores, gold, 0.99)
+    assert with_margin != training.lowest_threshold(scores, gold, 0.95)
+    assert summary["thresholds"]["en"] == round(with_margin, 4)
+
+
+def test_a_language_that_cannot_choose_a_threshold_does_not_set_the_default(
+    tmp_path: Path,
+) -> None:
+    """Swedish rows the rules all refuse score 0, half of them complaints: Swedish gets 1.0
+    (no score keeps its precision); other languages still get English's threshold."""
+    rows = corpus("blorp", True, 150) + corpus("fine", False, 150)
+    rows += [
+        training.Row(
+            text=f"vi har lunch {i}",
+            complaint=i % 2 == 0,
+            language="sv",
+            topics=[],
+            masker=features.Masker.build([], any_handle=True),
+            any_mode=True,
+        )
+        for i in range(12)
+    ]
+    summary = training.train(rows, tmp_path, say=lambda _: None)
+    assert summary["thresholds"]["sv"] == 1.0
+    assert summary["thresholds"]["default"] == summary["thresholds"]["en"] < 1.0
 
 
 def test_a_threshold_inside_a_run_of_tied_scores_counts_the_whole_run() -> None:
