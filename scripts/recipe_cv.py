@@ -69,11 +69,9 @@ Data = tuple[training.Design, np.ndarray, np.ndarray, np.ndarray]
 
 def load(by_file: bool = False) -> Data:
     """Every feature (MIN_ROWS 1), gold, languages and folds of the main split."""
-    files = training.corpus_files(CORPUS)
-    records = [r for p in files for r in training.read_jsonl(p)]
-    file_folds = [
-        zlib.crc32(p.name.encode()) % training.FOLDS for p in files for _ in training.read_jsonl(p)
-    ]
+    read = [(p.name, r) for p in training.corpus_files(CORPUS) for r in training.read_jsonl(p)]
+    records = [r for _, r in read]
+    file_folds = [zlib.crc32(name.encode()) % training.FOLDS for name, _ in read]
     rows = training.corpus_rows(records)
     shipped = training.MIN_ROWS
     training.MIN_ROWS = 1

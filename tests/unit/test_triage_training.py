@@ -91,7 +91,7 @@ def test_thresholds_are_chosen_on_the_extra_rows_of_their_language(tmp_path: Pat
         assert summary["thresholds_on"] == {"da": "all rows", "en": "all rows"}
 
 
-def test_without_extra_rows_the_header_is_as_before(tmp_path: Path) -> None:
+def test_without_extra_rows_the_header_has_no_retraining_fields(tmp_path: Path) -> None:
     """`make train` (no extra rows, precision first) writes no objective and no
     thresholds_on: they describe retraining with a company's rows."""
     rows = corpus("blorp", True, 150) + corpus("fine", False, 150)
@@ -305,3 +305,31 @@ def test_a_threshold_inside_a_run_of_tied_scores_counts_the_whole_run() -> None:
     scores = np.array([0.9] * 20 + [0.0] * 20)
     gold = np.array([True] * 20 + [False] * 20)
     assert training.lowest_threshold(scores, gold, 0.95) == 0.9
+
+
+def test_a_language_with_too_few_of_one_class_does_not_set_the_margin() -> None:
+    scores, gold = noisy_scores(3000)
+    few = gold.copy()
+    few[np.flatnonzero(gold)[60:]] = False  # 60 complaints among 3,000 rows
+    assert training.threshold_margin([(scores, gold)], 0.95) > 0
+    assert training.threshold_margin([(scores, few)], 0.95) == 0.0
+
+
+def test_extra_rows_too_few_to_estimate_the_margin_borrow_their_languages_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """English thresholds chosen on 120 extra rows; the margin is estimated on all 420
+    English rows (the corpus's too), not on the 120 alone."""
+    sizes: list[int] = []
+
+    def margin(groups: Any, target: float, say: Any) -> float:
+        sizes.extend(len(g) for _, g in groups)
+        return 0.0
+
+    monkeypatch.setattr(training, "threshold_margin", margin)
+    monkeypatch.setattr(training, "MARGIN_MIN_ROWS", 200)
+    rows = corpus("blorp", True, 150) + corpus("fine", False, 150)
+    rows += extra("zap", True, 60) + extra("hello", False, 60)
+    summary = training.train(rows, tmp_path, say=lambda _: None)
+    assert summary["thresholds_on"] == {"en": "extra rows"}
+    assert sizes == [420]
