@@ -187,7 +187,7 @@ def test_a_fold_learns_only_the_features_of_its_own_rows() -> None:
         rows = base + rare
         d = training.design(rows)
         gold = np.array([r.complaint for r in rows])
-        logits = training.out_of_fold_logits(d, gold, np.zeros(len(rows), bool), folds)
+        logits, _ = training.out_of_fold_logits(d, gold, np.zeros(len(rows), bool), folds)
         return float(logits[-1])  # the second rare row, held out in fold 1
 
     # shared with the training row in fold 0, or a word of its own: the same to the fold
@@ -333,3 +333,22 @@ def test_extra_rows_too_few_to_estimate_the_margin_borrow_their_languages_rows(
     summary = training.train(rows, tmp_path, say=lambda _: None)
     assert summary["thresholds_on"] == {"en": "extra rows"}
     assert sizes == [420]
+
+
+def test_fits_in_processes_write_the_same_model_as_in_turn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seven fits run in two processes (make train's time on two cores); each result
+    must land where its job's does in turn: a fold's logits on its own rows, the topic
+    weights as the topics'. Rows in several topics and folds make a swap show."""
+    rows = corpus("blorp", True, 120) + corpus("fine", False, 120) + corpus("meh", False, 60)
+    for i, row in enumerate(rows):
+        row.topics = [["outage"], ["billing", "speed"], []][i % 3] if row.complaint else None
+    files = {}
+    for workers in (1, 2):
+        monkeypatch.setattr(training, "WORKERS", workers)
+        monkeypatch.setattr(training.os, "cpu_count", lambda: 2)
+        out = tmp_path / str(workers)
+        summary = training.train(rows, out, say=lambda _: None)
+        files[workers] = (out / "triage-model.bin").read_bytes(), summary["validation"]
+    assert files[1] == files[2]

@@ -1,7 +1,8 @@
 """Train the triage model: the recipe `socialcare train` and `make train` run.
 
 Local only (numpy and scipy, the `dev` extra; never in the layer). Deterministic: folds
-come from a hash of each text, the solver (Newton-CG) has no randomness.
+come from a hash of each text, the solver (Newton-CG) has no randomness. The seven fits
+run in two processes (SOCIALCARE_TRAIN_WORKERS; 1 runs them in turn, to the same file).
 
 1. Rows: the labeled corpus (data/triage/*.jsonl, never its blind/ split) plus extra rows.
    Each row's brand names are masked as BRAND, the corpus's other brands as OTHER.
@@ -29,12 +30,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
+import os
 import re
 import sys
 import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,6 +74,9 @@ MARGIN_PER_CLASS = 100
 NESTED_SPLITS = 200
 NESTED_HELD = 0.2
 OBJECTIVES = ("precision", "macro-f1")
+# The seven fits of a training (five folds, the complaint model, the topic models) are
+# independent: they run in this many processes (at most the cores), 1 runs them in turn.
+WORKERS = int(os.environ.get("SOCIALCARE_TRAIN_WORKERS", "2"))
 
 
 @dataclass
@@ -406,25 +413,62 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def out_of_fold_logits(
-    d: Design,
-    gold: np.ndarray,
-    extra: np.ndarray,
-    folds: np.ndarray,
-    say: Callable[[str], None] = lambda message: None,
-) -> np.ndarray:
-    """Each row's complaint logit from the model of the other folds."""
-    out = np.zeros(len(gold))
-    for k in range(FOLDS):
-        test = folds == k
-        say(f"fold {k + 1}/{FOLDS}: {int((~test).sum())} rows to train, {int(test.sum())} to check")
+def fold_fit(
+    d: Design, gold: np.ndarray, extra: np.ndarray, test: np.ndarray
+) -> Callable[[], np.ndarray]:
+    """The held-out rows' complaint logits from a model of the other rows (a job)."""
+
+    def job() -> np.ndarray:
         # Only what the fold's own rows can teach: a feature of one training row and one
         # held-out row passes MIN_ROWS over all rows, which the shipped fit never sees.
         part = d.matrix[~test]
         keep = learnable(part, d.columns)
         w, b = fit_complaint(part[:, keep], gold[~test], extra[~test])
-        out[test] = (d.matrix[test][:, keep] @ w + b).ravel()
-    return out
+        return (d.matrix[test][:, keep] @ w + b).ravel()
+
+    return job
+
+
+def out_of_fold_logits(
+    d: Design,
+    gold: np.ndarray,
+    extra: np.ndarray,
+    folds: np.ndarray,
+    beside: Sequence[Callable[[], Any]] = (),
+) -> tuple[np.ndarray, list[Any]]:
+    """Each row's complaint logit from the model of the other folds, and the results of
+    the jobs `beside`, run with the folds' (run_jobs)."""
+    held = [folds == k for k in range(FOLDS)]
+    # the longer fits (on all rows) first: the processes then finish together
+    results = run_jobs([*beside, *(fold_fit(d, gold, extra, test) for test in held)])
+    out = np.zeros(len(gold))
+    for test, logits in zip(held, results[len(beside) :], strict=True):
+        out[test] = logits
+    return out, results[: len(beside)]
+
+
+_JOBS: list[Callable[[], Any]] = []
+
+
+def _run_job(index: int) -> Any:
+    return _JOBS[index]()
+
+
+def run_jobs(jobs: list[Callable[[], Any]]) -> list[Any]:
+    """The jobs' results in order, computed in up to WORKERS processes. Forked, so each
+    inherits the design matrices instead of receiving a pickled copy; every job is
+    deterministic, so the results (and the model file) are the same as in turn."""
+    workers = min(WORKERS, len(jobs), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [job() for job in jobs]
+    global _JOBS
+    _JOBS = jobs
+    try:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(_run_job, range(len(jobs))))
+    finally:
+        _JOBS = []
 
 
 def train(
@@ -445,8 +489,25 @@ def train(
     languages = np.array([r.language for r in rows])
     folds = np.array([fold_of(r.text) for r in rows])
     extra = np.array([r.extra for r in rows])
+    # Topics say what a complaint is about: learned from the complaints that carry them.
+    labeled = np.array([r.complaint and r.topics is not None for r in rows])
+    topic_gold = np.array([[t in (r.topics or ()) for t in TOPICS] for r in rows])[labeled]
 
-    out_of_fold = out_of_fold_logits(d, gold, extra, folds, say)
+    say(
+        f"{FOLDS} folds of about {len(rows) // FOLDS} rows, the complaint model on all rows,"
+        f" topic models on {int(labeled.sum())} complaints ({min(WORKERS, os.cpu_count() or 1)}"
+        " processes)"
+    )
+    out_of_fold, [(w, b), (tw, tb)] = out_of_fold_logits(
+        d,
+        gold,
+        extra,
+        folds,
+        beside=[
+            lambda: fit_complaint(d.matrix, gold, extra),
+            lambda: fit(d.matrix[labeled], topic_gold),
+        ],
+    )
     # Calibrated and thresholded on the extra rows when there are any: they are the
     # company's traffic and its notion of a complaint.
     ref = extra if _enough(gold[extra]) else np.ones(len(rows), bool)
@@ -473,13 +534,6 @@ def train(
     # other languages: the stricter of those that could choose one (1.0 keeps no rows)
     thresholds["default"] = max([t for t in thresholds.values() if t < 1.0] or [1.0])
 
-    say("complaint model on all rows")
-    w, b = fit_complaint(d.matrix, gold, extra)
-    # Topics say what a complaint is about: learned from the complaints that carry them.
-    labeled = np.array([r.complaint and r.topics is not None for r in rows])
-    topic_gold = np.array([[t in (r.topics or ()) for t in TOPICS] for r in rows])[labeled]
-    say(f"topic models on {int(labeled.sum())} complaints")
-    tw, tb = fit(d.matrix[labeled], topic_gold)
     header, ids, quantised = _pack(d.columns, np.hstack([w, tw]), np.concatenate([b, tb]))
     header.update(
         calibration=[a, c],
