@@ -344,11 +344,22 @@ def test_fits_in_processes_write_the_same_model_as_in_turn(
     rows = corpus("blorp", True, 120) + corpus("fine", False, 120) + corpus("meh", False, 60)
     for i, row in enumerate(rows):
         row.topics = [["outage"], ["billing", "speed"], []][i % 3] if row.complaint else None
+    pools = []
+
+    class Pool(training.ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(training, "ProcessPoolExecutor", Pool)
+    monkeypatch.setattr(training.os, "cpu_count", lambda: 2)
+    # other tests' servers may run threads in this process: fork from this test anyway
+    monkeypatch.setattr(training.threading, "active_count", lambda: 1)
     files = {}
     for workers in (1, 2):
         monkeypatch.setattr(training, "WORKERS", workers)
-        monkeypatch.setattr(training.os, "cpu_count", lambda: 2)
         out = tmp_path / str(workers)
         summary = training.train(rows, out, say=lambda _: None)
         files[workers] = (out / "triage-model.bin").read_bytes(), summary["validation"]
     assert files[1] == files[2]
+    assert [args[0] for args in pools] == [2]  # in turn, then in two processes

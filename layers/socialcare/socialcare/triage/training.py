@@ -34,6 +34,7 @@ import multiprocessing
 import os
 import re
 import sys
+import threading
 import time
 import zlib
 from collections import Counter, defaultdict
@@ -450,6 +451,13 @@ def out_of_fold_logits(
 _JOBS: list[Callable[[], Any]] = []
 
 
+def processes(jobs: int) -> int:
+    """How many processes run_jobs uses for this many jobs (1: in turn)."""
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 1
+    return max(1, min(WORKERS, jobs, os.cpu_count() or 1))
+
+
 def _run_job(index: int) -> Any:
     return _JOBS[index]()
 
@@ -457,9 +465,11 @@ def _run_job(index: int) -> Any:
 def run_jobs(jobs: list[Callable[[], Any]]) -> list[Any]:
     """The jobs' results in order, computed in up to WORKERS processes. Forked, so each
     inherits the design matrices instead of receiving a pickled copy; every job is
-    deterministic, so the results (and the model file) are the same as in turn."""
-    workers = min(WORKERS, len(jobs), os.cpu_count() or 1)
-    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    deterministic, so the results (and the model file) are the same as in turn. Only
+    from a single-threaded process (`socialcare train`): a fork copies no other thread,
+    and a lock one of them held would stay locked in the child."""
+    workers = processes(len(jobs))
+    if workers < 2:
         return [job() for job in jobs]
     global _JOBS
     _JOBS = jobs
@@ -495,8 +505,7 @@ def train(
 
     say(
         f"{FOLDS} folds of about {len(rows) // FOLDS} rows, the complaint model on all rows,"
-        f" topic models on {int(labeled.sum())} complaints ({min(WORKERS, os.cpu_count() or 1)}"
-        " processes)"
+        f" topic models on {int(labeled.sum())} complaints ({processes(FOLDS + 2)} processes)"
     )
     out_of_fold, [(w, b), (tw, tb)] = out_of_fold_logits(
         d,
