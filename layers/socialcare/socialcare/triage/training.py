@@ -40,6 +40,7 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -435,13 +436,21 @@ def out_of_fold_logits(
     gold: np.ndarray,
     extra: np.ndarray,
     folds: np.ndarray,
-    beside: Sequence[Callable[[], Any]] = (),
+    beside: Sequence[tuple[str, Callable[[], Any]]] = (),
+    say: Callable[[str], None] = lambda message: None,
 ) -> tuple[np.ndarray, list[Any]]:
     """Each row's complaint logit from the model of the other folds, and the results of
-    the jobs `beside`, run with the folds' (run_jobs)."""
+    the named jobs `beside`, run with the folds' (run_jobs)."""
     held = [folds == k for k in range(FOLDS)]
+    folds_ = [
+        (
+            f"fold {k + 1}/{FOLDS} ({int((~test).sum())} to train, {int(test.sum())} to check)",
+            fold_fit(d, gold, extra, test),
+        )
+        for k, test in enumerate(held)
+    ]
     # the longer fits (on all rows) first: the processes then finish together
-    results = run_jobs([*beside, *(fold_fit(d, gold, extra, test) for test in held)])
+    results = run_jobs([*beside, *folds_], say)
     out = np.zeros(len(gold))
     for test, logits in zip(held, results[len(beside) :], strict=True):
         out[test] = logits
@@ -462,21 +471,32 @@ def _run_job(index: int) -> Any:
     return _JOBS[index]()
 
 
-def run_jobs(jobs: list[Callable[[], Any]]) -> list[Any]:
-    """The jobs' results in order, computed in up to WORKERS processes. Forked, so each
-    inherits the design matrices instead of receiving a pickled copy; every job is
-    deterministic, so the results (and the model file) are the same as in turn. Only
-    from a single-threaded process (`socialcare train`): a fork copies no other thread,
-    and a lock one of them held would stay locked in the child."""
+def run_jobs(
+    jobs: Sequence[tuple[str, Callable[[], Any]]],
+    say: Callable[[str], None] = lambda message: None,
+) -> list[Any]:
+    """The named jobs' results in order, computed in up to WORKERS processes; each name
+    is said when its result is in. Forked, so each job inherits the design matrices
+    instead of receiving a pickled copy; every job is deterministic, so the results (and
+    the model file) are the same as in turn. Only from a single-threaded process
+    (`socialcare train`): a fork copies no other thread, and a lock one of them held
+    would stay locked in the child."""
     workers = processes(len(jobs))
-    if workers < 2:
-        return [job() for job in jobs]
+    say(f"{len(jobs)} fits in {workers} process{'es' if workers > 1 else ''}")
     global _JOBS
-    _JOBS = jobs
+    _JOBS = [job for _, job in jobs]
     try:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            return list(pool.map(_run_job, range(len(jobs))))
+        with ExitStack() as stack:
+            done: Iterable[Any] = map(_run_job, range(len(jobs)))  # in turn, lazily
+            if workers > 1:
+                context = multiprocessing.get_context("fork")
+                pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
+                done = pool.map(_run_job, range(len(jobs)))
+            results = []
+            for (name, _), result in zip(jobs, done, strict=True):
+                results.append(result)
+                say(f"{name}: done")
+            return results
     finally:
         _JOBS = []
 
@@ -503,19 +523,19 @@ def train(
     labeled = np.array([r.complaint and r.topics is not None for r in rows])
     topic_gold = np.array([[t in (r.topics or ()) for t in TOPICS] for r in rows])[labeled]
 
-    say(
-        f"{FOLDS} folds of about {len(rows) // FOLDS} rows, the complaint model on all rows,"
-        f" topic models on {int(labeled.sum())} complaints ({processes(FOLDS + 2)} processes)"
-    )
     out_of_fold, [(w, b), (tw, tb)] = out_of_fold_logits(
         d,
         gold,
         extra,
         folds,
         beside=[
-            lambda: fit_complaint(d.matrix, gold, extra),
-            lambda: fit(d.matrix[labeled], topic_gold),
+            ("complaint model on all rows", lambda: fit_complaint(d.matrix, gold, extra)),
+            (
+                f"topic models on {int(labeled.sum())} complaints",
+                lambda: fit(d.matrix[labeled], topic_gold),
+            ),
         ],
+        say=say,
     )
     # Calibrated and thresholded on the extra rows when there are any: they are the
     # company's traffic and its notion of a complaint.
