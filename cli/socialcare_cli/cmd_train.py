@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,15 @@ def register(sub: Any) -> None:
     cmd.set_defaults(func=run)
 
 
+# One BLAS thread a process, set before numpy loads: OpenBLAS splits a sum by its thread
+# count and the rounding follows the split, so the model file would depend on the
+# machine's cores; and two training processes would fight over two cores.
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def run(args: argparse.Namespace) -> int:
+    for name in BLAS_THREADS:
+        os.environ.setdefault(name, "1")
     try:
         from socialcare.triage import training
     except ImportError as exc:  # numpy/scipy: the dev extra
@@ -68,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
             f"socialcare train: {exc}; install the dev extra (pip install -e '.[dev]')",
             file=sys.stderr,
         )
+        return 2
+    try:
+        training.processes(1)  # reads SOCIALCARE_TRAIN_WORKERS: a bad value fails here
+    except ValueError as exc:
+        print(f"socialcare train: {exc}", file=sys.stderr)
         return 2
     from socialcare.triage.learned import brand_masker
     from socialcare_cli.cmd_triage import ANY, named_brand

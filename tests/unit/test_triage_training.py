@@ -4,6 +4,10 @@ figures on real data are `make eval`'s (docs/triage.md)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -335,31 +339,53 @@ def test_extra_rows_too_few_to_estimate_the_margin_borrow_their_languages_rows(
     assert sizes == [420]
 
 
-def test_fits_in_processes_write_the_same_model_as_in_turn(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+# Run in a fresh interpreter: this test process may have other tests' server threads,
+# and run_jobs forks only from a single-threaded process.
+IN_PROCESSES = """
+import hashlib, json, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from test_triage_training import corpus
+from socialcare.triage import training
+rows = corpus("blorp", True, 120) + corpus("fine", False, 120) + corpus("meh", False, 60)
+for i, row in enumerate(rows):
+    row.topics = [["outage"], ["billing", "speed"], []][i % 3] if row.complaint else None
+out = {}
+for workers in (1, 2):
+    training.WORKERS = workers
+    with tempfile.TemporaryDirectory() as tmp:
+        summary = training.train(rows, Path(tmp), say=lambda _: None)
+        data = (Path(tmp) / "triage-model.bin").read_bytes()
+    out[workers] = [training.processes(7), hashlib.sha256(data).hexdigest(), summary["validation"]]
+try:
+    training.run_jobs([("fine", lambda: 1), ("broken", lambda: 1 / 0)])
+except ZeroDivisionError:
+    out["raised"] = "ZeroDivisionError"
+print(json.dumps(out))
+"""
+
+
+def test_fits_in_processes_write_the_same_model_as_in_turn() -> None:
     """The seven fits run in two processes (make train's time on two cores); each result
     must land where its job's does in turn: a fold's logits on its own rows, the topic
-    weights as the topics'. Rows in several topics and folds make a swap show."""
-    rows = corpus("blorp", True, 120) + corpus("fine", False, 120) + corpus("meh", False, 60)
-    for i, row in enumerate(rows):
-        row.topics = [["outage"], ["billing", "speed"], []][i % 3] if row.complaint else None
-    pools = []
+    weights as the topics'. Rows in several topics and folds make a swap show; a fit
+    that fails in its process raises its own error here."""
+    if os.cpu_count() == 1:
+        pytest.skip("one core: run_jobs runs in turn")
+    here = str(Path(__file__).parent)
+    done = subprocess.run(  # noqa: S603 - this interpreter, a fixed script
+        [sys.executable, "-c", IN_PROCESSES, here], capture_output=True, text=True, check=True
+    )
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["1"][0] == 1 and out["2"][0] == 2  # in turn, then in two processes
+    assert out["1"][1:] == out["2"][1:]
+    assert out["raised"] == "ZeroDivisionError"
 
-    class Pool(training.ProcessPoolExecutor):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            pools.append(args)
-            super().__init__(*args, **kwargs)
 
-    monkeypatch.setattr(training, "ProcessPoolExecutor", Pool)
-    monkeypatch.setattr(training.os, "cpu_count", lambda: 2)
-    # other tests' servers may run threads in this process: fork from this test anyway
-    monkeypatch.setattr(training.threading, "active_count", lambda: 1)
-    files = {}
-    for workers in (1, 2):
-        monkeypatch.setattr(training, "WORKERS", workers)
-        out = tmp_path / str(workers)
-        summary = training.train(rows, out, say=lambda _: None)
-        files[workers] = (out / "triage-model.bin").read_bytes(), summary["validation"]
-    assert files[1] == files[2]
-    assert [args[0] for args in pools] == [2]  # in turn, then in two processes
+def test_jobs_in_turn_are_each_callers_own_even_nested(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(training, "WORKERS", 1)
+
+    def inner() -> list[Any]:
+        return training.run_jobs([("x", lambda: "x"), ("y", lambda: "y")])
+
+    assert training.run_jobs([("a", inner), ("b", lambda: "b")]) == [["x", "y"], "b"]

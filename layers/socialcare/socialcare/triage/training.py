@@ -40,7 +40,6 @@ import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,8 +76,9 @@ NESTED_SPLITS = 200
 NESTED_HELD = 0.2
 OBJECTIVES = ("precision", "macro-f1")
 # The seven fits of a training (five folds, the complaint model, the topic models) are
-# independent: they run in this many processes (at most the cores), 1 runs them in turn.
-WORKERS = int(os.environ.get("SOCIALCARE_TRAIN_WORKERS", "2"))
+# independent: they run in this many processes (at most the cores), 1 runs them in turn;
+# None reads SOCIALCARE_TRAIN_WORKERS (default 2).
+WORKERS: int | None = None
 
 
 @dataclass
@@ -462,9 +462,18 @@ _JOBS: list[Callable[[], Any]] = []
 
 def processes(jobs: int) -> int:
     """How many processes run_jobs uses for this many jobs (1: in turn)."""
-    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+    # _JOBS set: inside a job (a nested call), whose process is a pool's child already
+    wanted = WORKERS if WORKERS is not None else _workers_setting()
+    if not sys.platform.startswith("linux") or threading.active_count() > 1 or _JOBS:
         return 1
-    return max(1, min(WORKERS, jobs, os.cpu_count() or 1))
+    return max(1, min(wanted, jobs, os.cpu_count() or 1))
+
+
+def _workers_setting() -> int:
+    raw = os.environ.get("SOCIALCARE_TRAIN_WORKERS", "2").strip()
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"SOCIALCARE_TRAIN_WORKERS must be a whole number >= 1, not {raw!r}")
+    return int(raw)
 
 
 def _run_job(index: int) -> Any:
@@ -483,22 +492,22 @@ def run_jobs(
     would stay locked in the child."""
     workers = processes(len(jobs))
     say(f"{len(jobs)} fits in {workers} process{'es' if workers > 1 else ''}")
+    if workers == 1:  # from the list itself: no global a nested call or thread could swap
+        return [_done(name, job(), say) for name, job in jobs]
     global _JOBS
-    _JOBS = [job for _, job in jobs]
+    previous, _JOBS = _JOBS, [job for _, job in jobs]  # a forked child reads its copy
     try:
-        with ExitStack() as stack:
-            done: Iterable[Any] = map(_run_job, range(len(jobs)))  # in turn, lazily
-            if workers > 1:
-                context = multiprocessing.get_context("fork")
-                pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=context))
-                done = pool.map(_run_job, range(len(jobs)))
-            results = []
-            for (name, _), result in zip(jobs, done, strict=True):
-                results.append(result)
-                say(f"{name}: done")
-            return results
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            done = pool.map(_run_job, range(len(jobs)))
+            return [_done(name, result, say) for (name, _), result in zip(jobs, done, strict=True)]
     finally:
-        _JOBS = []
+        _JOBS = previous
+
+
+def _done(name: str, result: Any, say: Callable[[str], None]) -> Any:
+    say(f"{name}: done")
+    return result
 
 
 def train(
