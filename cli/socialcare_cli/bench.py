@@ -43,7 +43,8 @@ TARGETS = {
 }
 DEVSET = REPO / "tests" / "data" / "devset.jsonl"
 CORPUS = REPO / "data" / "triage"
-POSTS = 12_000
+POSTS = 12_000  # issue 21's end-to-end target is on this many distinct posts
+QUIETEST_LOOP_MS = 26.8  # cpu_loop_ms on these machines at their quietest (2026-12)
 
 
 def progress(message: str) -> None:
@@ -57,7 +58,6 @@ def triage_cpu(rounds: int = 7) -> dict[str, float]:
     of the dev set, after one round that fills the model's per-word caches, as a warm
     container has them."""
     from socialcare.brand import load_brand
-    from socialcare.triage import features
     from socialcare.triage.learned import select_classifier
 
     lines = DEVSET.read_text("utf-8").splitlines()
@@ -68,9 +68,7 @@ def triage_cpu(rounds: int = 7) -> dict[str, float]:
         classifier.classify(text)
 
     def model(text: str) -> None:
-        classifier.model.score(
-            features.tokens(text, classifier.masker), addressed=False, stars=None
-        )
+        score_alone(classifier, text)
 
     figures = {}
     for name, each in (("triage_us_per_post", whole), ("model_us_per_post", model)):
@@ -82,6 +80,13 @@ def triage_cpu(rounds: int = 7) -> dict[str, float]:
             timings.append((time.process_time() - start) / len(texts) * 1e6)
         figures[name] = round(statistics.median(timings[1:]), 1)
     return figures
+
+
+def score_alone(classifier: Any, text: str) -> None:
+    """The learned model alone on one post: features and scoring, no language or rules."""
+    from socialcare.triage import features
+
+    classifier.model.score(features.tokens(text, classifier.masker), addressed=False, stars=None)
 
 
 def distinct_posts(n: int = POSTS) -> list[str]:
@@ -106,28 +111,32 @@ def distinct_posts(n: int = POSTS) -> list[str]:
             if len(posts) == n:
                 break
         step += 7
+        if step >= len(sentences):
+            raise ValueError(f"the corpus makes fewer than {n:,} distinct posts")
     return posts
 
 
 def cpu_loop_ms() -> float:
     """A million empty loop turns, in ms (the best of three): how fast this core runs Python
-    right now. These shared 2-core machines ran it in 26.8 ms at their quietest and in
-    52-157 ms on 2026-12-07 with no other job running, so a timing is read beside it."""
+    right now, in CPU time like the figures it is read beside. These shared 2-core machines
+    ran it in QUIETEST_LOOP_MS at their quietest and in 52-157 ms on 2026-12-07 with no
+    other job running."""
     best = float("inf")
     for _ in range(3):
-        start = time.perf_counter()
+        start = time.process_time()
         for _ in range(1_000_000):
             pass
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return round(best * 1000, 1)
 
 
 def triage_distinct(posts: int = POSTS, rounds: int = 3) -> dict[str, Any]:
     """Issue 21's two speed figures on `posts` distinct posts, in CPU time, medians of
     `rounds`: `model_us` the shipped model alone (features and scoring, after a round that
-    fills its per-word caches) and `triage_us` `socialcare triage`'s loop end to end (JSON
-    lines in, language, model, rules, JSON out), each round with a newly loaded model as one
-    `socialcare triage` run has. `cpu_loop_ms` taken before and after each figure."""
+    fills its per-word caches) and `triage_us` `socialcare triage` end to end (loading the
+    model, then JSON lines in, language, model, rules, JSON out), each round from empty
+    caches as one `socialcare triage` run has; the imports are a cold start's, timed
+    apart. `cpu_loop_ms` taken before, between and after."""
     from socialcare.brand import load_brand
     from socialcare.triage import features
     from socialcare.triage.learned import load_classifier
@@ -141,7 +150,7 @@ def triage_distinct(posts: int = POSTS, rounds: int = 3) -> dict[str, Any]:
     def model_round() -> float:
         start = time.process_time()
         for text in texts:
-            clf.model.score(features.tokens(text, clf.masker), addressed=False, stars=None)
+            score_alone(clf, text)
         return time.process_time() - start
 
     clf = load_classifier(brand)
@@ -151,10 +160,9 @@ def triage_distinct(posts: int = POSTS, rounds: int = 3) -> dict[str, Any]:
     triage = []
     for _ in range(rounds):
         features.word_buckets.cache_clear()  # as cold as a new `socialcare triage` run
-        fresh = load_classifier(brand)
         out, err = io.StringIO(), io.StringIO()
         start = time.process_time()
-        triage_lines(lines, fresh, out, err)
+        triage_lines(lines, load_classifier(brand), out, err)
         triage.append(time.process_time() - start)
     loops.append(cpu_loop_ms())
     return {
@@ -232,6 +240,8 @@ def checks(report: dict[str, Any]) -> dict[str, bool | None]:
 
     pipeline_ratio = report["pipeline"].get("ratio_to_sqs_floor")
     distinct = report.get("triage_distinct") or {}
+    if distinct.get("posts") != POSTS:  # fewer posts meet fewer new words: not comparable
+        distinct = {}
     return {
         "cold_import_le_1.5x_boto3": under(ratios, TARGETS["ratio_to_boto3"]),
         "peak_le_70_mib": under(peaks, TARGETS["peak_mib"]),
@@ -273,7 +283,7 @@ def _distinct_row(d: dict[str, Any]) -> str:
     return (
         f"{'':<17}{d['posts']:,} distinct posts: model {_f(d['model_us'], '.1f', ' µs')}, "
         f"`socialcare triage` {_f(d['triage_us'], '.1f', ' µs')} a post "
-        f"(a million empty loop turns {loops} ms; 26.8 at the quietest)"
+        f"(a million empty loop turns {loops} ms; {QUIETEST_LOOP_MS} at the quietest)"
     )
 
 
@@ -336,12 +346,14 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = progress) -> dict
         "cold_start": cold["functions"],
         **triage_cpu(),
     }
-    say(f"triage on {args.triage_posts:,} distinct posts")
-    report["triage_distinct"] = (
-        triage_distinct(args.triage_posts)
-        if args.triage_posts > 0
-        else {"posts": 0, "note": "skipped (--triage-posts 0)"}
-    )
+    if args.triage_posts > 0:
+        say(f"triage on {args.triage_posts:,} distinct posts")
+        report["triage_distinct"] = triage_distinct(args.triage_posts)
+    else:
+        report["triage_distinct"] = {
+            "posts": 0,
+            "note": f"skipped (--triage-posts {args.triage_posts})",
+        }
     report["pipeline"] = bench_pipeline.measure(args.pipeline_n, args.pipeline_repeats, say)
     report["identity"] = identity(args.identity_size, args.identity_scans)
     report["layer"] = layers(args.built)
@@ -370,7 +382,10 @@ def parser() -> argparse.ArgumentParser:
         help="a `sam build` output whose arm64 layers are sized",
     )
     p.add_argument(
-        "--triage-posts", type=int, default=POSTS, help="distinct posts for issue 21's speed"
+        "--triage-posts",
+        type=int,
+        default=POSTS,
+        help="distinct posts for issue 21's speed (checked on 12,000 only; 0 skips)",
     )
     p.add_argument("--pipeline-n", type=int, default=200)
     p.add_argument("--pipeline-repeats", type=int, default=3)

@@ -160,7 +160,7 @@ def cue_category(token: str) -> str | None:
     return found
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=1)  # from _cue_words' cache: clear both together
 def _cue_prefixes() -> tuple[str, ...]:
     return tuple(p for p, _ in _cue_words()[1])
 
