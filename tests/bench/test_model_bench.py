@@ -1,52 +1,26 @@
-"""Cost of the learned triage model (issue 21), run by `make bench`.
+"""Cost of the learned triage model (issue 21) by pytest-benchmark (`pytest tests/bench`;
+`make bench` reports the same two figures in its table).
 
 - the model alone (features + scoring, the language model apart): ≤ 100 µs a post;
 - end to end through `socialcare triage`'s loop (JSON in, language, model, rules, JSON
   out) on 12,000 distinct posts: ≤ 150 µs a post;
 - loading the model at cold start (`load_classifier`), reported.
-The 12,000 posts are made by joining the first sentence of one corpus row to the last of
-another (distinct texts, the corpus's vocabulary, as real traffic repeats its words).
+The 12,000 posts are `make bench`'s (socialcare_cli.bench.distinct_posts), which reports
+the same two figures beside the CPU's speed at that moment.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import re
 import time
-from pathlib import Path
 from typing import Any
 
 from socialcare.brand import load_brand
 from socialcare.triage import features
 from socialcare.triage.learned import load_classifier
+from socialcare_cli.bench import distinct_posts
 from socialcare_cli.cmd_triage import triage_lines
-
-POSTS = 12_000
-CORPUS = Path(__file__).resolve().parents[2] / "data" / "triage"
-
-
-def distinct_posts(n: int = POSTS) -> list[str]:
-    texts = [
-        json.loads(line)["text"]
-        for path in sorted(CORPUS.glob("*.jsonl"))
-        for line in path.read_text("utf-8").splitlines()
-        if line.strip()
-    ]
-    sentences = [re.split(r"(?<=[.!?])\s+", t) for t in texts]
-    posts: list[str] = []
-    seen: set[str] = set()
-    step = 1
-    while len(posts) < n:
-        for i, first in enumerate(sentences):
-            text = f"{first[0]} {sentences[(i + step) % len(sentences)][-1]}"
-            if text not in seen:
-                seen.add(text)
-                posts.append(text)
-            if len(posts) == n:
-                break
-        step += 7
-    return posts
 
 
 def test_model_us_per_post(benchmark: Any) -> None:

@@ -155,9 +155,14 @@ def cue_category(token: str) -> str | None:
     weight per category and knows cue words its corpus never showed it."""
     words, prefixes, _ = _cue_words()
     found = words.get(token)
-    if found is None:
+    if found is None and token.startswith(_cue_prefixes()):  # one C call rules most out
         found = next((c for p, c in prefixes if token.startswith(p)), None)
     return found
+
+
+@lru_cache(maxsize=1)  # from _cue_words' cache: clear both together
+def _cue_prefixes() -> tuple[str, ...]:
+    return tuple(p for p, _ in _cue_words()[1])
 
 
 @lru_cache(maxsize=65536)
