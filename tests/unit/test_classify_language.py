@@ -82,3 +82,56 @@ def test_short_danish_posts_the_model_only_guesses_at_are_danish(
 
 def test_a_lone_surrogate_does_not_break_detection() -> None:
     assert language.detect("\ud800 nettet er nede igen").language == "da"
+
+
+# The shortcut (s40): clear posts are decided by function words, without fastText.
+CLEAR = [
+    ("Jeg har ikke haft net i to dage, og ingen har svaret på min mail", "da"),
+    ("My internet has been down for two days and the support line is just not answering", "en"),
+]
+UNCLEAR = [
+    "Mit internet er down igen, wtf",  # Danglish: the model and its corrections decide
+    "Ich habe seit drei Tagen kein Internet und der Kundendienst antwortet nicht",  # German
+    "",
+    "😡😡😡",
+    "internet down since 7am",  # too few function words
+    "Jeg har ikke haft net, and the app is not working for me at all",  # both languages
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CLEAR)
+def test_clear_posts_are_decided_by_their_function_words(text: str, expected: str) -> None:
+    guess = language.detect(text)
+    assert (guess.language, guess.source) == (expected, "words")
+    assert language.detect(text, prior=None).source == "fasttext"  # only for a Danish brand
+
+
+@pytest.mark.parametrize("text", UNCLEAR)
+def test_posts_the_words_leave_open_go_to_the_model(text: str) -> None:
+    assert language._clear_case(" ".join(text.split())) is None
+
+
+def test_the_shortcut_agrees_with_the_model_on_its_examples() -> None:
+    """What the words decide is what fastText and its corrections said before."""
+    assert language.detect(UNCLEAR[1]).language == "de"
+    assert language.detect(UNCLEAR[0]).language == "da"
+    for text, expected in CLEAR:
+        labels, _ = language._model().predict(text, k=1)
+        assert labels[0] == f"__label__{expected}"
+
+
+def test_norwegian_with_danish_function_words_is_danish_for_a_danish_brand() -> None:
+    """Norwegian shares the Danish words: the shortcut calls it Danish, as the model (which
+    reads such posts as Danish or Norwegian) with the brand's prior did."""
+    text = "Jeg har ikke fått svar på henvendelsen min, hva skjer med dere?"
+    guess = language.detect(text)
+    assert (guess.language, guess.source) == ("da", "words")
+    labels, _ = language._model().predict(text, k=1)
+    assert labels[0].removeprefix("__label__") in language.DANISH_LIKE
+
+
+def test_german_and_other_scripts_are_not_read_as_danish_or_english() -> None:
+    assert language._clear_case("der den er mit en et der den") is None  # shared with German
+    assert language._clear_case("the and is my it this that have") == "en"
+    assert language._clear_case("the and is my it this that have ありがとう") is None
+    assert language._clear_case("jeg har ikke også på det med nu") == "da"

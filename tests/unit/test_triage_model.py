@@ -328,3 +328,26 @@ def test_a_batch_gets_the_verdicts_post_by_post_would() -> None:
         alone = [clf.classify(t, h, addressed=a, stars=s) for t, h, a, s in posts]
         assert clf.classify_many(posts) == alone
         assert clf.classify_many([]) == []
+
+
+def _old_word_buckets(token: str) -> tuple[int, ...]:
+    """features.word_buckets as written before s40 (one _bucket per gram)."""
+    own = (features._bucket("w:" + token),) * features.WORD_WEIGHT
+    if token in features.SPECIAL or not token[0].isalnum():
+        return own
+    category = features.cue_category(token)
+    cue = (features._bucket("k:" + category),) * features.WORD_WEIGHT if category else ()
+    marked = f"<{token}>"
+    grams = {marked[i : i + n] for n in features.NGRAMS for i in range(len(marked) - n + 1)}
+    return (*own, *cue, *sorted(features._bucket("c:" + g) for g in grams))
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["nede", "forbindelsen", "ok", "a", "café", "naïve", "straße", "ünïcödé", "日本語",
+     "xbrandx", "0", "!!!", "😡", "wifi'en", "outage", "\ud800x"],
+)  # fmt: skip
+def test_word_buckets_equal_the_old_hashing(token: str) -> None:
+    """The seeded CRC-32 and the bytes-cut grams give every bucket the old code gave: the
+    shipped model was trained on those."""
+    assert features.word_buckets(token) == _old_word_buckets(token)

@@ -174,16 +174,29 @@ def word_buckets(token: str) -> tuple[int, ...]:
         return own
     category = cue_category(token)
     cue = (_bucket("k:" + category),) * WORD_WEIGHT if category else ()
-    marked = f"<{token}>"
-    grams = {
-        marked[i : i + n] for n in NGRAMS for i in range(len(marked) - n + 1) if marked[i : i + n]
-    }
-    return (*own, *cue, *sorted(_bucket("c:" + g) for g in grams))
+    return (*own, *cue, *_gram_buckets(f"<{token}>"))
+
+
+_GRAM_SEED = zlib.crc32(b"c:")  # crc32(b"c:" + gram) == crc32(gram, _GRAM_SEED)
+
+
+def _gram_buckets(marked: str) -> list[int]:
+    """The sorted buckets of a marked word's distinct character n-grams, each hashed as
+    "c:" + gram. The prefix is hashed once (CRC-32 continues from a seed), and an ASCII
+    word (most) is encoded once, its grams cut from the bytes: a first run meets
+    thousands of new words, a dozen grams each."""
+    if marked.isascii():
+        raw = marked.encode("ascii")
+        grams: Iterable[bytes] = {raw[i : i + n] for n in NGRAMS for i in range(len(raw) - n + 1)}
+    else:  # a character may take several bytes: cut the text, then encode each gram
+        text = {marked[i : i + n] for n in NGRAMS for i in range(len(marked) - n + 1)}
+        grams = [g.encode("utf-8", "surrogatepass") for g in text]
+    return sorted(map(MASK.__and__, map(zlib.crc32, grams, itertools.repeat(_GRAM_SEED))))
 
 
 def pair(a: int, b: int) -> int:
     """A bigram's bucket from its words' unigram buckets (cheaper than hashing text).
-    model.Model.score inlines it: change both together."""
+    model._bigrams computes it over a post's words: change both together."""
     return ((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & MASK
 
 
