@@ -196,7 +196,7 @@ def _gram_buckets(marked: str) -> list[int]:
 
 def pair(a: int, b: int) -> int:
     """A bigram's bucket from its words' unigram buckets (cheaper than hashing text).
-    model._bigrams computes it over a post's words: change both together."""
+    model.Model.score inlines it: change both together."""
     return ((a * 0x9E3779B1) ^ (b + 0x7F4A7C15)) & MASK
 
 
