@@ -120,6 +120,20 @@ def test_the_shortcut_agrees_with_the_model_on_its_examples() -> None:
         assert labels[0] == f"__label__{expected}"
 
 
+NORWEGIAN_POST = "Jeg har ikke fått svar på henvendelsen min, hva skjer med dere?"
+
+
+@pytest.mark.parametrize("text", [t for t, _ in CLEAR] + [NORWEGIAN_POST])
+def test_the_shortcut_gives_the_language_detect_gives_without_it(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shortcut's answer equals the full path's (fastText and its corrections)."""
+    short = language.detect(text)
+    assert short.source == "words"
+    monkeypatch.setattr(language, "_clear_case", lambda clean: None)
+    assert language.detect(text).language == short.language
+
+
 def test_norwegian_with_danish_function_words_is_danish_for_a_danish_brand() -> None:
     """Norwegian shares the Danish words: the shortcut calls it Danish, as the model (which
     reads such posts as Danish or Norwegian) with the brand's prior did."""

@@ -345,7 +345,7 @@ def _old_word_buckets(token: str) -> tuple[int, ...]:
 @pytest.mark.parametrize(
     "token",
     ["nede", "forbindelsen", "ok", "a", "café", "naïve", "straße", "ünïcödé", "日本語",
-     "xbrandx", "0", "!!!", "😡", "wifi'en", "outage", "\ud800x"],
+     "xbrandx", "0", "!!!", "😡", "wifi'en", "outage", "\ud800x", "x\ud800", "a\udfffbc"],
 )  # fmt: skip
 def test_word_buckets_equal_the_old_hashing(token: str) -> None:
     """The seeded CRC-32 and the bytes-cut grams give every bucket the old code gave: the
