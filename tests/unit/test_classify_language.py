@@ -96,7 +96,18 @@ UNCLEAR = [
     "😡😡😡",
     "internet down since 7am",  # too few function words
     "Jeg har ikke haft net, and the app is not working for me at all",  # both languages
+    # Dutch shares kan/nu/hele/men/af with Danish and is/in/was with English; Spanish and
+    # Italian say "no" again and again: each word counts once, and none is Danish here
+    "Ik kan nu de hele dag niet internetten, men zegt dat het een storing is",
+    "Is het normaal dat mijn internet in de avond zo traag is? Gisteren was het in orde",
+    "No, no y no: el internet no funciona, no hay servicio y no contestan",
+    "No, no e no: la connessione non va, no e ancora no, il tecnico non viene",
 ]
+
+
+@pytest.mark.parametrize("text", UNCLEAR[-4:])
+def test_dutch_spanish_and_italian_posts_keep_their_own_language(text: str) -> None:
+    assert language.detect(text).language not in ("da", "en")
 
 
 @pytest.mark.parametrize(("text", "expected"), CLEAR)
