@@ -99,6 +99,10 @@ def distinct_posts(n: int = POSTS) -> list[str]:
         if line.strip()
     ]
     sentences = [re.split(r"(?<=[.!?])\s+", t) for t in texts]
+    # at most one post per row and step (steps 1, 8, 15, ...): asked for more, say so now
+    # rather than after building millions of them
+    if n > len(sentences) * len(range(1, len(sentences), 7)):
+        raise ValueError(f"the corpus makes fewer than {n:,} distinct posts")
     posts: list[str] = []
     seen: set[str] = set()
     step = 1
